@@ -1,0 +1,1 @@
+"""Training engine: runner, train step, hooks, checkpoints, distribution."""

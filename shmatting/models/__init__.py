@@ -1,0 +1,1 @@
+"""Models: backbones, heads, layers, losses and mattors (registered on import)."""
