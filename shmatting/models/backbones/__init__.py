@@ -1,0 +1,5 @@
+"""Backbones (encoders). Each exposes ``out_channels`` and ``out_strides`` tuples."""
+from .mnet_encoder import MNetEncoder
+from .mobilenet_v2 import InvertedResidual, MobileNetV2
+
+__all__ = ['MobileNetV2', 'InvertedResidual', 'MNetEncoder']

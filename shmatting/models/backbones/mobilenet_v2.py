@@ -1,0 +1,165 @@
+"""MobileNetV2 encoder, with the options that reproduce SHM's T-Net encoder exactly."""
+from mindspore import nn
+
+from ...registry import BACKBONES
+from ..layers.conv import ACTIVATIONS, batch_norm, conv_bn_act, make_divisible
+
+__all__ = ['MobileNetV2', 'InvertedResidual']
+
+# (expand ratio t, channels c, repeats n, stride s) of the seven stages
+ARCH_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                 (6, 160, 3, 2), (6, 320, 1, 1))
+
+VARIANTS = {
+    # SHM T-Net as in the PyTorch original and the MindSpore model zoo
+    'zoo': dict(stem_stride=1, stem_act='relu', keep_t1_expand=True, final_conv=False),
+    # the MobileNetV2 of the paper (Sandler et al. 2018)
+    'standard': dict(stem_stride=2, stem_act='relu6', keep_t1_expand=False, final_conv=True),
+}
+
+
+class InvertedResidual(nn.Cell):
+    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection (+ identity).
+
+    The layers live in ``self.conv`` with the original indices
+    ``[conv, bn, relu6, dwconv, bn, relu6, conv, bn]``.
+
+    Args:
+        in_channels (int): input channels.
+        out_channels (int): output channels.
+        stride (int): depthwise stride (1 or 2).
+        expand_ratio (int): hidden channels = ``in_channels * expand_ratio``.
+        keep_t1_expand (bool): keep the 1x1 expansion conv when ``expand_ratio == 1``
+            (zoo-compatible: the original builds a 32->32 1x1 conv there).
+    """
+
+    def __init__(self, in_channels, out_channels, stride, expand_ratio, keep_t1_expand=True):
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f'stride must be 1 or 2, got {stride}')
+        hidden = int(round(in_channels * expand_ratio))
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+        layers = []
+        if expand_ratio != 1 or keep_t1_expand:
+            layers += [nn.Conv2d(in_channels, hidden, 1, has_bias=False), batch_norm(hidden),
+                       nn.ReLU6()]
+        layers += [
+            nn.Conv2d(hidden, hidden, 3, stride=stride, pad_mode='pad', padding=1, group=hidden,
+                      has_bias=False),
+            batch_norm(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, out_channels, 1, has_bias=False),
+            batch_norm(out_channels),
+        ]
+        self.conv = nn.SequentialCell(layers)
+
+    def construct(self, x):
+        if self.use_res_connect:
+            return x + self.conv(x)
+        return self.conv(x)
+
+
+@BACKBONES.register_module()
+class MobileNetV2(nn.Cell):
+    """MobileNetV2 returning several stage outputs.
+
+    Args:
+        in_channels (int): input channels (3 for an image).
+        widen_factor (float): width multiplier (channels rounded to multiples of 8). ``widen`` is
+            accepted as an alias.
+        out_indices (tuple[int]): stages whose outputs are returned, 0..6 for the seven inverted-
+            residual stages and 7 for the final 1x1 conv (when present). The zoo T-Net uses
+            ``(0, 1, 2, 4, 6)``.
+        variant (str): ``'zoo'`` (default: stride-1 stem with ReLU, 1x1 expansion kept at t=1, no
+            final 1280 conv) or ``'standard'`` (stride-2 stem with ReLU6, no expansion at t=1,
+            final 1x1 conv to 1280).
+        stem_stride, stem_act, keep_t1_expand, final_conv: override single settings of the variant.
+
+    Attributes:
+        out_channels (tuple[int]): channels of each returned output.
+        out_strides (tuple[int]): stride of each returned output relative to the input.
+    """
+
+    def __init__(self, in_channels=3, widen_factor=1.0, out_indices=(0, 1, 2, 4, 6), variant='zoo',
+                 stem_stride=None, stem_act=None, keep_t1_expand=None, final_conv=None, widen=None):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+        opts = dict(VARIANTS[variant])
+        for key, value in dict(stem_stride=stem_stride, stem_act=stem_act,
+                               keep_t1_expand=keep_t1_expand, final_conv=final_conv).items():
+            if value is not None:
+                opts[key] = value
+        if widen is not None:
+            widen_factor = widen
+        if opts['stem_act'] not in ACTIVATIONS or opts['stem_act'] in (None, 'none'):
+            raise ValueError(f"stem_act must be 'relu' or 'relu6', got {opts['stem_act']!r}")
+        num_stages = len(ARCH_SETTINGS) + (1 if opts['final_conv'] else 0)
+        out_indices = tuple(out_indices)
+        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+            raise ValueError(f'out_indices must be in range(0, {num_stages}), got {out_indices}')
+        if list(out_indices) != sorted(set(out_indices)):
+            raise ValueError(f'out_indices must be increasing, got {out_indices}')
+        self.widen_factor = widen_factor
+        self.out_indices = out_indices
+        self.variant = variant
+
+        stem_channels = make_divisible(32 * widen_factor, 8)
+        self.head_conv = conv_bn_act(in_channels, stem_channels, 3, stride=opts['stem_stride'],
+                                     act=opts['stem_act'])
+        channels, stride = stem_channels, opts['stem_stride']
+        stage_channels, stage_strides, stages = [], [], []
+        for i, (t, c, n, s) in enumerate(ARCH_SETTINGS):
+            out_c = make_divisible(c * widen_factor, 8)
+            blocks = []
+            for j in range(n):
+                blocks.append(InvertedResidual(channels, out_c, s if j == 0 else 1, t,
+                                               opts['keep_t1_expand']))
+                channels = out_c
+            stride *= s
+            # a one-block stage is the block itself (t_net.feature.block_1.conv.0.weight)
+            stages.append(blocks[0] if n == 1 else nn.SequentialCell(blocks))
+            stage_channels.append(out_c)
+            stage_strides.append(stride)
+        # stage names block_1..block_7 match the original (t_net.feature.block_2.0.conv.3.weight)
+        for i, stage in enumerate(stages):
+            setattr(self, f'block_{i + 1}', stage)
+        if opts['final_conv']:
+            last = make_divisible(1280 * max(1.0, widen_factor), 8)
+            self.conv_last = conv_bn_act(channels, last, 1, act='relu6')
+            stage_channels.append(last)
+            stage_strides.append(stride)
+        self.has_final_conv = bool(opts['final_conv'])
+        self.out_channels = tuple(stage_channels[i] for i in out_indices)
+        self.out_strides = tuple(stage_strides[i] for i in out_indices)
+
+    def construct(self, x):
+        # unrolled: every stage keeps its original attribute name (and so its parameter names)
+        x = self.head_conv(x)
+        outs = ()
+        x = self.block_1(x)
+        if 0 in self.out_indices:
+            outs = outs + (x, )
+        x = self.block_2(x)
+        if 1 in self.out_indices:
+            outs = outs + (x, )
+        x = self.block_3(x)
+        if 2 in self.out_indices:
+            outs = outs + (x, )
+        x = self.block_4(x)
+        if 3 in self.out_indices:
+            outs = outs + (x, )
+        x = self.block_5(x)
+        if 4 in self.out_indices:
+            outs = outs + (x, )
+        x = self.block_6(x)
+        if 5 in self.out_indices:
+            outs = outs + (x, )
+        x = self.block_7(x)
+        if 6 in self.out_indices:
+            outs = outs + (x, )
+        if self.has_final_conv:
+            x = self.conv_last(x)
+            if 7 in self.out_indices:
+                outs = outs + (x, )
+        return outs

@@ -1,0 +1,64 @@
+"""Convolution + BatchNorm + activation blocks with PyTorch-equivalent settings."""
+from mindspore import nn
+
+__all__ = ['conv_bn_act', 'make_divisible', 'batch_norm', 'ACTIVATIONS']
+
+# torch BatchNorm2d(momentum=0.1) == MindSpore momentum=0.9 (moving = 0.9 * moving + 0.1 * batch)
+BN_MOMENTUM = 0.9
+BN_EPS = 1e-5
+
+ACTIVATIONS = {'relu': nn.ReLU, 'relu6': nn.ReLU6, None: None, 'none': None}
+
+
+def batch_norm(channels):
+    """BatchNorm2d with the zoo's (and PyTorch's default) eps and momentum."""
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+
+def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
+    """Round a channel count to a multiple of ``divisor`` (MobileNet's rule).
+
+    Args:
+        value (float): the raw channel count.
+        divisor (int): the multiple.
+        min_value (int, optional): lower bound (default ``divisor``).
+        min_ratio (float): never round down by more than this ratio.
+
+    Returns:
+        int: the rounded count.
+    """
+    min_value = divisor if min_value is None else min_value
+    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new_value < min_ratio * value:
+        new_value += divisor
+    return new_value
+
+
+def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
+                bias=False, act='relu', norm=True):
+    """``SequentialCell([Conv2d, BatchNorm2d, act])`` (indices 0, 1, 2 as in the PyTorch original).
+
+    Args:
+        in_channels (int): input channels.
+        out_channels (int): output channels.
+        kernel_size (int): square kernel size.
+        stride (int): stride.
+        padding (int, optional): zero padding (default ``kernel_size // 2``).
+        groups (int): convolution groups.
+        bias (bool): give the convolution a bias.
+        act (str | None): ``'relu'``, ``'relu6'`` or None.
+        norm (bool): add the BatchNorm.
+
+    Returns:
+        nn.SequentialCell: the block.
+    """
+    padding = kernel_size // 2 if padding is None else padding
+    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode='pad',
+                        padding=padding, group=groups, has_bias=bias)]
+    if norm:
+        layers.append(batch_norm(out_channels))
+    if ACTIVATIONS.get(act) is not None:
+        layers.append(ACTIVATIONS[act]())
+    elif act not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {act!r}; use 'relu', 'relu6' or None")
+    return nn.SequentialCell(layers)

@@ -1,0 +1,33 @@
+"""3x3 / stride-2 / pad-1 max pooling (torch ``MaxPool2d(3, 2, 1)``) in two exact forms."""
+from mindspore import nn, ops
+
+__all__ = ['MaxPool3x3S2']
+
+
+class MaxPool3x3S2(nn.Cell):
+    """Max pooling with kernel 3, stride 2 and padding 1.
+
+    Args:
+        impl (str): ``'pad'`` uses ``nn.MaxPool2d(pad_mode='pad')`` (-inf padding, exact for any
+            input, fast gradient); ``'zero_pad'`` pads zeros then pools ``valid`` (what the model zoo
+            did; equal to ``'pad'`` only for non-negative inputs, which M-Net guarantees because every
+            pool follows a ReLU). ``'zero_pad'`` exports to ONNX.
+    """
+
+    def __init__(self, impl='pad'):
+        super().__init__()
+        if impl not in ('pad', 'zero_pad'):
+            raise ValueError(f"impl must be 'pad' or 'zero_pad', got {impl!r}")
+        self.impl = impl
+        if impl == 'pad':
+            self.pool = nn.MaxPool2d(3, 2, pad_mode='pad', padding=1)
+        else:
+            self.pool = nn.MaxPool2d(3, 2, pad_mode='valid')
+
+    def construct(self, x):
+        if self.impl == 'zero_pad':
+            x = ops.pad(x, (1, 1, 1, 1))
+        return self.pool(x)
+
+    def extend_repr(self):
+        return f'kernel_size=3, stride=2, padding=1, impl={self.impl}'

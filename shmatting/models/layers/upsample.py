@@ -1,0 +1,80 @@
+"""Bilinear x2 upsampling with half-pixel centres (torch ``align_corners=False``), exportable.
+
+For an output row ``2i`` the half-pixel source coordinate is ``i - 0.25`` and for ``2i + 1`` it is
+``i + 0.25``, so (with the border clamp that replicate padding provides)
+
+    out[2i]     = 0.25 * x[i-1] + 0.75 * x[i]
+    out[2i + 1] = 0.75 * x[i]   + 0.25 * x[i+1]
+
+in each axis. The four sub-pixel outputs of every input pixel are a fixed depthwise 3x3
+convolution from C to 4C channels over the replicate-padded input, and a pixel shuffle puts them in
+place. Only Pad, Conv2D and DepthToSpace-style ops are used, so the module exports to MINDIR and
+ONNX (``ResizeBilinearV2`` does not export to ONNX).
+"""
+import numpy as np
+from mindspore import Tensor, nn, ops
+
+__all__ = ['BilinearUpsample2x', 'InterpolateUpsample2x', 'build_upsample']
+
+_TAPS = np.array([[0.25, 0.75, 0.0], [0.0, 0.75, 0.25]], np.float32)  # even / odd output rows
+
+
+def bilinear_kernel(channels):
+    """The fixed depthwise weight of shape ``(4 * channels, 1, 3, 3)`` in pixel-shuffle order."""
+    kernel = np.zeros((channels * 4, 1, 3, 3), np.float32)
+    for di in range(2):
+        for dj in range(2):
+            kernel[di * 2 + dj::4, 0] = np.outer(_TAPS[di], _TAPS[dj])
+    return kernel
+
+
+class BilinearUpsample2x(nn.Cell):
+    """Exact bilinear x2 upsampling (half-pixel centres) from exportable ops.
+
+    Args:
+        channels (int): number of channels of the input (the fixed kernel is per channel).
+
+    The kernel is a constant tensor, not a parameter: it never appears in checkpoints.
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        self.channels = channels
+        self.kernel = Tensor(bilinear_kernel(channels))
+        self.conv = ops.Conv2D(out_channel=4 * channels, kernel_size=3, group=channels)
+
+    def construct(self, x):
+        x = ops.pad(x, (1, 1, 1, 1), mode='replicate')
+        return ops.pixel_shuffle(self.conv(x, self.kernel), 2)
+
+    def extend_repr(self):
+        return f'channels={self.channels}, scale_factor=2, mode=bilinear, align_corners=False'
+
+
+class InterpolateUpsample2x(nn.Cell):
+    """``ops.interpolate`` bilinear x2 (half-pixel centres); not exportable to ONNX."""
+
+    def __init__(self, channels=None):
+        super().__init__()
+        self.channels = channels
+
+    def construct(self, x):
+        return ops.interpolate(x, size=(x.shape[2] * 2, x.shape[3] * 2), mode='bilinear',
+                               align_corners=False)
+
+
+def build_upsample(channels, impl='pixel_shuffle'):
+    """Build the x2 upsampling every head uses.
+
+    Args:
+        channels (int): input channels.
+        impl (str): ``'pixel_shuffle'`` (exact, exportable, default) or ``'interpolate'``.
+
+    Returns:
+        nn.Cell: the module.
+    """
+    if impl == 'pixel_shuffle':
+        return BilinearUpsample2x(channels)
+    if impl == 'interpolate':
+        return InterpolateUpsample2x(channels)
+    raise ValueError(f"upsample impl must be 'pixel_shuffle' or 'interpolate', got {impl!r}")

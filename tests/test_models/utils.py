@@ -1,0 +1,50 @@
+"""Helpers for model tests."""
+import numpy as np
+
+ZOO_FROM_SHM = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
+                ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
+
+
+def zoo_config(**overrides):
+    """The zoo network's model config (from the base config file)."""
+    from shmatting.config import Config
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cfg = Config.fromfile(os.path.join(root, 'configs/_base_/models/shm_mobilenetv2.py')).model
+    cfg = cfg.to_dict()
+    cfg.update(overrides)
+    return cfg
+
+
+def randomize_bn_stats(model, seed=0):
+    """Give every BatchNorm non-trivial moving statistics and affine parameters."""
+    import mindspore as ms
+    rng = np.random.default_rng(seed)
+    for p in model.get_parameters():
+        if p.name.endswith(('moving_mean', 'beta')):
+            p.set_data(ms.Tensor(rng.normal(0, 0.1, p.shape).astype(np.float32)))
+        elif p.name.endswith(('moving_variance', 'gamma')):
+            p.set_data(ms.Tensor(rng.uniform(0.5, 1.5, p.shape).astype(np.float32)))
+
+
+def zoo_named_params(model):
+    """shmatting parameters renamed to model-zoo names, as float64 numpy arrays."""
+    out = {}
+    for p in model.get_parameters():
+        for new, old in ZOO_FROM_SHM:
+            if p.name.startswith(new):
+                out[old + p.name[len(new):]] = p.asnumpy().astype(np.float64)
+                break
+    return out
+
+
+def zoo_param_shapes(path):
+    """name -> shape from reference/zoo_param_names.txt."""
+    shapes = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith('#') or not line.strip():
+                continue
+            name, shape, _ = line.split('\t')
+            shapes[name] = tuple(int(s) for s in shape.strip('[]').split(','))
+    return shapes
