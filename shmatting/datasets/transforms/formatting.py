@@ -1,0 +1,85 @@
+"""Formatting: normalisation, class-index trimaps and packing to CHW float32 arrays."""
+import numpy as np
+
+from ...registry import TRANSFORMS
+from .trimap_ops import trimap_to_index
+
+__all__ = ['Normalize', 'TrimapToIndex', 'PackInputs']
+
+
+@TRANSFORMS.register_module()
+class Normalize:
+    """``img = (img - mean) / std`` in BGR order, float32 (one constant for train, test, export).
+
+    Required keys: ``img``. Modified: ``img``. Added: ``img_norm_cfg``.
+
+    Args:
+        mean (list[float]): BGR means on the 0-255 scale.
+        std (list[float]): BGR stds on the 0-255 scale.
+    """
+
+    def __init__(self, mean=(114.0, 121.0, 134.0), std=(255.0, 255.0, 255.0)):
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        if self.mean.shape != (3, ) or self.std.shape != (3, ) or np.any(self.std == 0):
+            raise ValueError(f'mean and std must be 3 BGR values with std != 0, got {mean}, {std}')
+
+    def __call__(self, results):
+        results['img'] = (results['img'].astype(np.float32) - self.mean) / self.std
+        results['img_norm_cfg'] = dict(mean=self.mean.tolist(), std=self.std.tolist())
+        return results
+
+    def __repr__(self):
+        return f'Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})'
+
+
+@TRANSFORMS.register_module()
+class TrimapToIndex:
+    """``trimap`` {0, 128, 255} uint8 -> class indices {0 bg, 1 unknown, 2 fg} int32.
+
+    Any other value maps as the zoo's loader did: 0 -> bg, >= 250 -> fg, else unknown.
+    Required / modified keys: ``trimap``.
+    """
+
+    def __call__(self, results):
+        results['trimap'] = trimap_to_index(results['trimap'])
+        return results
+
+    def __repr__(self):
+        return 'TrimapToIndex()'
+
+
+@TRANSFORMS.register_module()
+class PackInputs:
+    """Collect ``keys`` as contiguous CHW arrays into ``results['inputs']`` (an ordered dict).
+
+    ``img`` float32 (3, H, W); ``trimap`` int32 (1, H, W); ``alpha`` float32 (1, H, W) in [0, 1];
+    ``fg`` / ``bg`` float32 (3, H, W) in [0, 1].
+
+    Args:
+        keys (tuple[str]): the columns, in order.
+    """
+
+    def __init__(self, keys=('img', 'trimap', 'alpha', 'fg', 'bg')):
+        self.keys = tuple(keys)
+
+    def __call__(self, results):
+        inputs = {}
+        for key in self.keys:
+            if results.get(key) is None:
+                raise KeyError(f'PackInputs: the sample has no {key!r} (keys: '
+                               f'{sorted(k for k, v in results.items() if v is not None)})')
+            arr = results[key]
+            if key == 'trimap':
+                arr = arr.astype(np.int32)
+            elif key == 'img':
+                arr = arr.astype(np.float32)
+            else:
+                arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+            arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+            inputs[key] = np.ascontiguousarray(arr)
+        results['inputs'] = inputs
+        return results
+
+    def __repr__(self):
+        return f'PackInputs(keys={self.keys})'
