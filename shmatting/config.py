@@ -532,6 +532,9 @@ class Config:
     def __delattr__(self, name):
         del self._cfg_dict[name]
 
+    def __delitem__(self, name):
+        del self._cfg_dict[name]
+
     def __contains__(self, name):
         return name in self._cfg_dict
 

@@ -55,7 +55,7 @@ class HumanMattingDataset(MattingDataset):
                 f'{osp.join(data_root, split, split + ".txt")} (model-zoo layout)')
         self.layout, self.split_dir = found
         if bg_dir is None and osp.isdir(osp.join(data_root, 'backgrounds')):
-            bg_dir = osp.join(data_root, 'backgrounds')
+            bg_dir = osp.abspath(osp.join(data_root, 'backgrounds'))
         if self.layout == 'prepared':
             d = self.split_dir
             trimap_dir = f'{d}/trimap' if use_trimap and osp.isdir(osp.join(data_root, d, 'trimap')) else None

@@ -119,7 +119,7 @@ class MattingDataset:
             dict: the pipeline's results (``inputs`` holds the packed arrays).
         """
         seed = self.seed if seed is None else int(seed)
-        results = dict(self.samples[index], index=int(index),
+        results = dict(self.samples[index], index=int(index), epoch=int(epoch),
                        rng=np.random.default_rng([seed, int(epoch), int(index)]))
         return self.pipeline(results)
 

@@ -1,1 +1,7 @@
-"""Evaluation: metrics and evaluator."""
+"""Evaluation: metrics, the test protocol and the evaluator."""
+from .evaluator import Evaluator, build_metrics
+from .metrics import MAD, MSE, SAD, BaseMetric, TrimapIoU
+from .protocol import PROTOCOLS, predict_image, protocol_name
+
+__all__ = ['Evaluator', 'build_metrics', 'BaseMetric', 'SAD', 'MSE', 'MAD', 'TrimapIoU',
+           'PROTOCOLS', 'predict_image', 'protocol_name']

@@ -1,7 +1,7 @@
 """Data transforms: ``__call__(results: dict) -> dict``, randomness from ``results['rng']``."""
 from .compose import Compose
 from .formatting import Normalize, PackInputs, TrimapToIndex
-from .geometric import RandomCrop, RandomFlip, RandomScale, Resize
+from .geometric import RandomCrop, RandomFlip, RandomScale, Resize, ZooCropOrSquash
 from .loading import (CorruptSampleError, LoadAlphaFromFile, LoadFgFromFile, LoadImageFromFile,
                       LoadTrimapFromFile)
 from .matting import CompositeBackground, GenerateTrimap, random_background
@@ -9,7 +9,7 @@ from .trimap_ops import trimap_from_alpha, trimap_to_index, zoo_trimap_from_alph
 
 __all__ = [
     'Compose', 'Normalize', 'PackInputs', 'TrimapToIndex', 'RandomCrop', 'RandomFlip',
-    'RandomScale', 'Resize', 'LoadImageFromFile', 'LoadAlphaFromFile', 'LoadTrimapFromFile',
+    'RandomScale', 'Resize', 'ZooCropOrSquash', 'LoadImageFromFile', 'LoadAlphaFromFile', 'LoadTrimapFromFile',
     'LoadFgFromFile', 'CorruptSampleError', 'CompositeBackground', 'GenerateTrimap',
     'random_background', 'trimap_from_alpha', 'trimap_to_index', 'zoo_trimap_from_alpha'
 ]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...registry import TRANSFORMS
 
-__all__ = ['RandomScale', 'RandomCrop', 'Resize', 'RandomFlip', 'MAP_INTERP']
+__all__ = ['RandomScale', 'RandomCrop', 'Resize', 'RandomFlip', 'ZooCropOrSquash', 'MAP_INTERP']
 
 MAP_INTERP = {'img': cv2.INTER_CUBIC, 'fg': cv2.INTER_CUBIC, 'bg': cv2.INTER_CUBIC,
               'alpha': cv2.INTER_CUBIC, 'trimap': cv2.INTER_NEAREST}
@@ -184,3 +184,36 @@ class RandomFlip:
 
     def __repr__(self):
         return f'RandomFlip(prob={self.prob}, vertical_prob={self.vertical_prob})'
+
+
+@TRANSFORMS.register_module()
+class ZooCropOrSquash:
+    """The model zoo's geometry: with ``crop_prob`` crop ``size`` x ``size`` (when both sides are
+    larger, else squash), otherwise squash the whole image to ``size`` x ``size``.
+
+    Positions follow Python's ``randrange(0, w - size)`` (the last offset is never drawn).
+
+    Required keys: ``img``. Modified: all maps.
+
+    Args:
+        size (int): output side (320).
+        crop_prob (float): probability of the crop branch (0.5).
+    """
+
+    def __init__(self, size=320, crop_prob=0.5):
+        self.size = int(size)
+        self.crop_prob = crop_prob
+
+    def __call__(self, results):
+        rng = _rng(results)
+        h, w = results['img'].shape[:2]
+        s = self.size
+        if rng.random() < self.crop_prob and h > s and w > s:
+            x0, y0 = int(rng.integers(0, w - s)), int(rng.integers(0, h - s))
+            for key in _present(results):
+                results[key] = np.ascontiguousarray(results[key][y0:y0 + s, x0:x0 + s])
+            return results
+        return _resize_all(results, s, s)
+
+    def __repr__(self):
+        return f'ZooCropOrSquash(size={self.size}, crop_prob={self.crop_prob})'

@@ -1,0 +1,56 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from shmatting.datasets.synthetic import write_synthetic_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope='session')
+def tiny_data(tmp_path_factory):
+    """24 synthetic 64x80 portraits, prepared (train 14 / val 5 / test 5)."""
+    base = tmp_path_factory.mktemp('engine_data')
+    raw, out = str(base / 'raw'), str(base / 'prep')
+    write_synthetic_dataset(raw, num=24, size=(64, 80), seed=1, num_backgrounds=4, workers=1)
+    res = subprocess.run([sys.executable, 'tools/dataset_converters/human_matting.py', raw, out,
+                          '--workers', '1', '--ratios', '6', '2', '2'], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def tiny_config(path, data_root, phase='e2e', mode='PYNATIVE', epochs=2, extra=''):
+    """Write a small config over the real bases: 64x64 crops, batch 2, the given phase."""
+    text = f'''
+        _base_ = ['{ROOT}/configs/_base_/models/shm_mobilenetv2.py',
+                  '{ROOT}/configs/_base_/datasets/synthetic_portraits.py',
+                  '{ROOT}/configs/_base_/schedules/e2e.py', '{ROOT}/configs/_base_/default_runtime.py']
+        data_root = '{data_root}'
+        model = dict(train_cfg=dict(phase='{phase}'))
+        context = dict(mode='{mode}', device_target='CPU')
+        data = dict(samples_per_device=2, workers=0, train=dict(pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='LoadAlphaFromFile'),
+            dict(type='LoadTrimapFromFile'), dict(type='LoadFgFromFile'),
+            dict(type='RandomCrop', crop_size=64), dict(type='RandomFlip', prob=0.5),
+            dict(type='CompositeBackground', prob=0.5),
+            dict(type='Normalize', mean=[114.0, 121.0, 134.0], std=[255.0, 255.0, 255.0]),
+            dict(type='TrimapToIndex'),
+            dict(type='PackInputs', keys=('img', 'trimap', 'alpha', 'fg', 'bg'))]))
+        optimizer = dict(lr=1e-3)
+        total_epochs = {epochs}
+        seed = 3
+        log_config = dict(interval=1)
+        checkpoint_config = dict(interval=1, max_keep_ckpts=2, save_best='auto')
+    '''
+    with open(path, 'w') as f:
+        f.write(textwrap.dedent(text) + textwrap.dedent(extra))
+    return str(path)
+
+
+def run_tool(*args, timeout=600, env=None):
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)

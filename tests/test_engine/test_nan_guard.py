@@ -1,0 +1,21 @@
+"""A non-finite loss stops the run with a clear message and nothing is saved after it."""
+import os
+
+from tests.test_engine.conftest import ROOT, run_tool, tiny_config
+
+
+def test_nan_loss_stops_training_before_any_save(tiny_data, tmp_path):
+    extra = ("custom_imports = dict(imports=['tests.test_engine.plugins.engine_test_hooks'])\n"
+             "data['train']['pipeline'].insert(8, dict(type='NaNAlphaFromEpoch', epoch=2))\n"
+             "default_hooks = dict(eval=None)\n"
+             "checkpoint_config = dict(interval=1, max_keep_ckpts=5, save_best=None)\n")
+    cfg = tiny_config(tmp_path / 'nan.py', tiny_data, phase='e2e', epochs=3, extra=extra)
+    wd = tmp_path / 'wd'
+    res = run_tool('tools/train.py', cfg, '--work-dir', str(wd),
+                   env={**os.environ, 'PYTHONPATH': ROOT})
+    assert res.returncode != 0
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: non-finite loss') and 'epoch 2' in last
+    assert 'epoch_1.ckpt' in last
+    names = os.listdir(wd)
+    assert 'epoch_1.ckpt' in names and 'epoch_2.ckpt' not in names and 'epoch_3.ckpt' not in names

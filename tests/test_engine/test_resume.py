@@ -1,0 +1,50 @@
+"""Resume: N epochs straight == N/2 + kill -9 + --resume auto + N/2 (workers and augmentation on)."""
+import os
+
+import mindspore as ms
+import numpy as np
+
+from tests.test_engine.conftest import ROOT, run_tool, tiny_config
+
+PLUGIN = f"custom_imports = dict(imports=['tests.test_engine.plugins.engine_test_hooks'])\n"
+
+
+def params_of(path):
+    return {k: v.asnumpy() for k, v in ms.load_checkpoint(path).items() if hasattr(v, 'asnumpy')}
+
+
+def test_kill_and_resume_auto_matches_an_uninterrupted_run(tiny_data, tmp_path):
+    extra = PLUGIN + "data['workers'] = 2\nlr_config = dict(type='CosineLR', min_lr=1e-5)\n"
+    cfg = tiny_config(tmp_path / 'r.py', tiny_data, phase='e2e', epochs=4, extra=extra)
+    env = {**os.environ, 'PYTHONPATH': ROOT}
+    straight = tmp_path / 'straight'
+    res = run_tool('tools/train.py', cfg, '--work-dir', str(straight), env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+    killed = tmp_path / 'killed'
+    res = run_tool('tools/train.py', cfg, '--work-dir', str(killed), '--cfg-options',
+                   'custom_hooks=[{"type": "KillAfterEpochHook", "epoch": 2}]', env=env)
+    assert res.returncode == 137
+    assert not (killed / 'epoch_3.ckpt').exists() and (killed / 'epoch_2.ckpt').exists()
+    res = run_tool('tools/train.py', cfg, '--work-dir', str(killed), '--resume', 'auto', env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'resumed from' in res.stdout and 'epoch 2, iteration 14' in res.stdout
+
+    a, b = params_of(str(straight / 'epoch_4.ckpt')), params_of(str(killed / 'epoch_4.ckpt'))
+    assert set(a) == set(b)
+    worst = max(float(np.abs(a[k] - b[k]).max()) for k in a if a[k].dtype.kind == 'f')
+    assert worst < 1e-5, worst
+    assert int(a['global_step'][0]) == int(b['global_step'][0]) == 4 * 7
+    # the best checkpoint and score carried over
+    assert (killed / 'best_SAD.ckpt').exists()
+
+
+def test_resume_rejects_a_weights_only_file(tiny_data, tmp_path):
+    cfg = tiny_config(tmp_path / 'w.py', tiny_data, phase='tnet', epochs=1)
+    wd = tmp_path / 'wd'
+    assert run_tool('tools/train.py', cfg, '--work-dir', str(wd)).returncode == 0
+    res = run_tool('tools/train.py', cfg, '--work-dir', str(wd), '--resume',
+                   str(wd / 'best_mIoU.ckpt'))
+    assert res.returncode != 0 and 'not a full-state checkpoint' in res.stderr
+    res = run_tool('tools/train.py', cfg, '--resume', str(tmp_path / 'missing.ckpt'))
+    assert res.returncode != 0 and 'checkpoint not found' in res.stderr

@@ -1,0 +1,90 @@
+"""Short real training runs (PyNative, 64x64) of each phase: the loss goes down."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from shmatting.config import Config
+from shmatting.engine import Runner
+from tests.test_engine.conftest import tiny_config
+
+
+def train_losses(work_dir):
+    logs = [f for f in os.listdir(work_dir) if f.endswith('.log.json')]
+    records = [json.loads(line) for f in logs for line in open(os.path.join(work_dir, f))]
+    return [r for r in records if r['mode'] == 'train'], [r for r in records if r['mode'] == 'val']
+
+
+@pytest.mark.parametrize('phase,metric', [('tnet', 'mIoU'), ('mnet', 'SAD'), ('e2e', 'SAD')])
+def test_phase_trains_and_loss_goes_down(phase, metric, tiny_data, tmp_path):
+    cfg_path = tiny_config(tmp_path / f'{phase}.py', tiny_data, phase=phase, epochs=6,
+                           extra="evaluation = dict(interval=3)\n")
+    cfg = Config.fromfile(cfg_path)
+    runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
+    metrics = runner.run()
+    train, val = train_losses(str(tmp_path / 'wd'))
+    losses = [r['loss'] for r in train]
+    assert len(losses) == 6 * 7
+    assert np.mean(losses[-7:]) < np.mean(losses[:7])
+    assert metric in metrics and len(val) == 2
+    names = os.listdir(tmp_path / 'wd')
+    assert f'best_{metric}.ckpt' in names and 'latest.ckpt' in names and 'epoch_6.ckpt' in names
+    assert 'epoch_4.ckpt' not in names  # max_keep_ckpts=2
+    assert any(n.startswith(f'best_{metric}_epoch_') for n in names)
+    assert 'phase.py' not in names and f'{phase}.py' in names  # the dumped config
+    assert all(k in train[0] for k in ('lr', 'time', 'data_time', 'eta_s', 'img_per_s', 'epoch',
+                                       'iter'))
+    assert set(runner.loss_names) <= set(train[0])
+
+
+def test_hooks_run_in_priority_order(tiny_data, tmp_path):
+    from shmatting.engine import Hook
+    cfg = Config.fromfile(tiny_config(tmp_path / 'c.py', tiny_data, phase='tnet', epochs=1))
+    runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
+    names = [name for _, name, _ in runner.hooks]
+    assert names == ['nan_guard', 'logger', 'eval', 'checkpoint']
+    calls = []
+
+    class Probe(Hook):
+
+        def __init__(self, tag):
+            self.tag = tag
+
+        def after_epoch(self, runner):
+            calls.append(self.tag)
+
+    runner.register_hook(Probe('highest'), priority='HIGHEST')
+    runner.register_hook(Probe('lowest'), priority=100)
+    runner.register_hook(Probe('normal'))
+    names = [name for _, name, _ in runner.hooks]
+    assert names[0] == 'Probe' and names[-1] == 'Probe'
+    runner.run()
+    assert calls == ['highest', 'normal', 'lowest']
+
+
+def test_default_hooks_can_be_switched_off_and_typos_fail(tiny_data, tmp_path):
+    cfg = Config.fromfile(tiny_config(tmp_path / 'c.py', tiny_data, phase='tnet', epochs=1,
+                                      extra='default_hooks = dict(eval=None, checkpoint=None)\n'))
+    runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
+    assert [n for _, n, _ in runner.hooks] == ['nan_guard', 'logger']
+    bad = Config.fromfile(tiny_config(tmp_path / 'd.py', tiny_data, phase='tnet', epochs=1,
+                                      extra='default_hooks = dict(evall=None)\n'))
+    with pytest.raises(KeyError, match='unknown names'):
+        Runner(bad, work_dir=str(tmp_path / 'wd2'))
+    typo = Config.fromfile(tiny_config(tmp_path / 'e.py', tiny_data, phase='tnet', epochs=1,
+                                       extra='checkpoint_config = dict(intervall=1)\n'))
+    with pytest.raises(TypeError, match='CheckpointHook'):
+        Runner(typo, work_dir=str(tmp_path / 'wd3'))
+    cfg = Config.fromfile(tiny_config(tmp_path / 'f.py', tiny_data, phase='tnet', epochs=1))
+    del cfg['total_epochs']
+    cfg.total_epoch = 3
+    with pytest.raises(KeyError, match="missing required key 'total_epochs'.*total_epoch"):
+        Runner(cfg, work_dir=str(tmp_path / 'wd4'))
+
+
+def test_graph_mode_e2e_run(tiny_data, tmp_path):
+    cfg = Config.fromfile(tiny_config(tmp_path / 'g.py', tiny_data, phase='e2e', mode='GRAPH',
+                                      epochs=1))
+    metrics = Runner(cfg, work_dir=str(tmp_path / 'wd')).run()
+    assert np.isfinite(metrics['SAD'])

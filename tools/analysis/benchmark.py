@@ -1,0 +1,120 @@
+"""Speed of the SHM network: training step and inference, compile time reported separately.
+
+Usage:
+    python tools/analysis/benchmark.py --train CONFIG [--batch 8] [--shape 320 320] [--steps 10]
+    python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20]
+
+Inputs are random tensors of the requested shape, so no data is needed. The phase, optimizer,
+context (GRAPH/PyNative) and model come from the config. Prints seconds per step, images/s and
+the peak resident memory of the process.
+"""
+import argparse
+import os.path as osp
+import resource
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import numpy as np  # noqa: E402
+
+import shmatting  # noqa: E402,F401
+from shmatting.config import Config, DictAction  # noqa: E402
+
+
+def peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def random_batch(batch, h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    return dict(img=rng.uniform(-0.5, 0.5, (batch, 3, h, w)).astype(np.float32),
+                trimap=rng.integers(0, 3, (batch, 1, h, w)).astype(np.int32),
+                alpha=rng.uniform(0, 1, (batch, 1, h, w)).astype(np.float32),
+                fg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32),
+                bg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32))
+
+
+def median_time(fn, steps):
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), times
+
+
+def bench_train(cfg, batch, shape, steps, warmup):
+    import mindspore as ms
+    from shmatting.engine.optimizers import build_optimizer
+    from shmatting.engine.runner import ARG_ORDER, PHASE_INPUTS, apply_context
+    from shmatting.engine.train_step import MattorWithLoss, TrainStep
+    from shmatting.models import build_model
+    ctx = apply_context(cfg.get('context'))
+    model = build_model(cfg.model)
+    opt = build_optimizer(cfg.optimizer, model.phase_trainable_params(), float(cfg.optimizer.lr))
+    step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
+    step.set_train()
+    keys = list(PHASE_INPUTS[model.train_phase])
+    comp = getattr(model, 'loss_comp', None)
+    if model.train_phase != 'tnet' and comp is not None and comp.mode == 'composite':
+        keys += ['fg', 'bg']
+    data = random_batch(batch, *shape)
+    inputs = tuple(ms.Tensor(data[k]) for k in ARG_ORDER if k in keys)
+    compile_s = 0.0
+    if ctx['mode'] == 'GRAPH':
+        start = time.perf_counter()
+        step.compile(*inputs)
+        compile_s = time.perf_counter() - start
+    for _ in range(warmup):
+        step(*inputs).asnumpy()
+    med, times = median_time(lambda: step(*inputs).asnumpy(), steps)
+    print(f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
+          f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
+          f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB')
+    return med
+
+
+def bench_infer(cfg, shape, steps, warmup):
+    import mindspore as ms
+    from shmatting.engine.runner import apply_context
+    from shmatting.models import build_model
+    ctx = apply_context(cfg.get('context'))
+    model = build_model(cfg.model)
+    model.set_train(False)
+    x = ms.Tensor(random_batch(1, *shape)['img'])
+    compile_s = 0.0
+    if ctx['mode'] == 'GRAPH':
+        start = time.perf_counter()
+        model.compile(x)
+        compile_s = time.perf_counter() - start
+    for _ in range(warmup):
+        model(x)[1].asnumpy()
+    med, times = median_time(lambda: model(x)[1].asnumpy(), steps)
+    print(f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
+          f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), peak RSS {peak_rss_gb():.2f} GB')
+    return med
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='benchmark the SHM network')
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument('--train', metavar='CONFIG', help='time the training step of this config')
+    mode.add_argument('--infer', metavar='CONFIG', help='time inference (batch 1) of this config')
+    parser.add_argument('--batch', type=int, default=None, help='default: samples_per_device')
+    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320], metavar=('H', 'W'))
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    args = parser.parse_args(argv)
+    cfg = Config.fromfile(args.train or args.infer)
+    cfg.merge_from_dict(args.cfg_options)
+    if args.train:
+        batch = args.batch or int(cfg.data.samples_per_device)
+        bench_train(cfg, batch, args.shape, args.steps, args.warmup)
+    else:
+        bench_infer(cfg, args.shape, args.steps, args.warmup)
+
+
+if __name__ == '__main__':
+    main()

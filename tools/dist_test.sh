@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Distributed evaluation: tools/dist_test.sh CONFIG CKPT DEVICES_PER_NODE [tools/test.py args...]
+# Each rank scores indices[rank::world]; metric states are summed, so the numbers equal one process.
+# Environment: PORT (8119), NNODES, NODE_RANK, MASTER_ADDR, LOG_DIR, PYTHON.
+set -u
+if [ $# -lt 3 ]; then
+  echo "usage: $0 CONFIG CKPT DEVICES_PER_NODE [test.py args...]" >&2
+  exit 2
+fi
+CONFIG=$1
+CKPT=$2
+NPROC=$3
+shift 3
+case "$NPROC" in ''|*[!0-9]*) echo "error: DEVICES_PER_NODE must be a positive integer, got '$NPROC'" >&2; exit 2;; esac
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+PORT=${PORT:-8119}
+LOG_DIR=${LOG_DIR:-work_dirs/$(basename "$CONFIG" .py)/msrun_test_logs}
+export ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-AVX2}
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$LOG_DIR"
+# msrun starts each worker as `python SCRIPT`: make `python` mean this script's interpreter
+SHIM=$(mktemp -d)
+trap 'rm -rf "$SHIM"' EXIT
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$PYTHON" > "$SHIM/python"  # a script, not a link: venvs stay active
+chmod +x "$SHIM/python"
+export PATH="$SHIM:$PATH"
+"$PYTHON" -c 'import sys; from mindspore.parallel.cluster.run import main; sys.argv[0] = "msrun"; sys.exit(main())' \
+  --worker_num=$((NPROC * NNODES)) --local_worker_num="$NPROC" \
+  --master_addr="$MASTER_ADDR" --node_rank="$NODE_RANK" --master_port="$PORT" \
+  --log_dir="$LOG_DIR" --join=True "$ROOT/tools/test.py" "$CONFIG" "$CKPT" --launcher msrun "$@"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Distributed training: tools/dist_train.sh CONFIG DEVICES_PER_NODE [tools/train.py args...]
+#
+# Default launcher: msrun (MindSpore's dynamic cluster; CPU, GPU and Ascend), one process per device:
+#   msrun --worker_num=N*NNODES --local_worker_num=N --master_addr=$MASTER_ADDR --node_rank=$NODE_RANK
+#         --master_port=${PORT:-8118} --join=True tools/train.py CONFIG --launcher msrun ...
+# Environment: PORT (8118), NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), LOG_DIR
+# (work_dirs/<config>/msrun_logs), PYTHON (python3).
+#
+# With RANK_TABLE_FILE set: the HCCL rank-table launch on Ascend. This script starts N processes,
+# each with DEVICE_ID=DEVICE_START+i, RANK_ID=NODE_RANK*N+i, RANK_SIZE=N*NNODES, logs to
+# LOG_DIR/rank_<RANK_ID>.log, and exits with the first non-zero exit code of its processes.
+set -u
+if [ $# -lt 2 ]; then
+  echo "usage: $0 CONFIG DEVICES_PER_NODE [train.py args...]" >&2
+  exit 2
+fi
+CONFIG=$1
+NPROC=$2
+shift 2
+case "$NPROC" in ''|*[!0-9]*) echo "error: DEVICES_PER_NODE must be a positive integer, got '$NPROC'" >&2; exit 2;; esac
+if [ "$NPROC" -lt 1 ]; then echo "error: DEVICES_PER_NODE must be >= 1" >&2; exit 2; fi
+if [ ! -f "$CONFIG" ]; then echo "error: config not found: $CONFIG" >&2; exit 2; fi
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+PORT=${PORT:-8118}
+NAME=$(basename "$CONFIG" .py)
+LOG_DIR=${LOG_DIR:-work_dirs/$NAME/msrun_logs}
+export ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-AVX2}
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$LOG_DIR"
+
+if [ -n "${RANK_TABLE_FILE:-}" ]; then
+  if [ ! -f "$RANK_TABLE_FILE" ]; then echo "error: RANK_TABLE_FILE not found: $RANK_TABLE_FILE" >&2; exit 2; fi
+  export RANK_TABLE_FILE=$(realpath "$RANK_TABLE_FILE")
+  export RANK_SIZE=$((NPROC * NNODES))
+  export HCCL_CONNECT_TIMEOUT=${HCCL_CONNECT_TIMEOUT:-7200}
+  DEVICE_START=${DEVICE_START:-0}
+  pids=()
+  for ((i = 0; i < NPROC; i++)); do
+    rank=$((NODE_RANK * NPROC + i))
+    DEVICE_ID=$((DEVICE_START + i)) RANK_ID=$rank \
+      "$PYTHON" "$ROOT/tools/train.py" "$CONFIG" --launcher rank_table "$@" > "$LOG_DIR/rank_$rank.log" 2>&1 &
+    pids+=($!)
+  done
+  status=0
+  for pid in "${pids[@]}"; do
+    wait "$pid"
+    rc=$?
+    if [ $rc -ne 0 ] && [ $status -eq 0 ]; then status=$rc; fi
+  done
+  if [ $status -ne 0 ]; then echo "error: a rank failed (exit $status); see $LOG_DIR/rank_*.log" >&2; fi
+  exit $status
+fi
+
+# msrun starts each worker as `python SCRIPT`: make `python` mean this script's interpreter
+SHIM=$(mktemp -d)
+trap 'rm -rf "$SHIM"' EXIT
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$PYTHON" > "$SHIM/python"  # a script, not a link: venvs stay active
+chmod +x "$SHIM/python"
+export PATH="$SHIM:$PATH"
+CORES=$(nproc 2>/dev/null || echo 1)
+if [ "$NPROC" -gt "$CORES" ]; then
+  echo "warning: $NPROC processes on $CORES CPU cores; they will compete for the cores" >&2
+fi
+# msrun is MindSpore's console script; run it through the same Python so an inactive venv works
+"$PYTHON" -c 'import sys; from mindspore.parallel.cluster.run import main; sys.argv[0] = "msrun"; sys.exit(main())' \
+  --worker_num=$((NPROC * NNODES)) --local_worker_num="$NPROC" \
+  --master_addr="$MASTER_ADDR" --node_rank="$NODE_RANK" --master_port="$PORT" \
+  --log_dir="$LOG_DIR" --join=True "$ROOT/tools/train.py" "$CONFIG" --launcher msrun "$@"

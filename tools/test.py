@@ -1,0 +1,91 @@
+"""Evaluate a checkpoint on the test split.
+
+Usage: python tools/test.py CONFIG CKPT [--metrics SAD MSE MAD] [--split test] [--out results.json]
+           [--launcher none|msrun|rank_table] [--cfg-options ...]
+
+Prints a terminaltables summary (convention, protocol, units) and ends with ``ave_sad: X`` as the
+model zoo's eval.py did. With several ranks (tools/dist_test.sh) each rank scores its share and the
+metric states are summed, so the numbers equal a single-process run.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import shmatting  # noqa: E402,F401
+from shmatting.config import Config, DictAction  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='evaluate an SHM checkpoint')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--metrics', nargs='+', default=None,
+                        help='METRICS names (default: SAD MSE MAD, or TrimapIoU for a T-Net config)')
+    parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
+    parser.add_argument('--out', help='write per-image and summary results to this JSON file')
+    parser.add_argument('--launcher', choices=['none', 'msrun', 'rank_table'], default='none')
+    parser.add_argument('--device-target', choices=['auto', 'CPU', 'GPU', 'Ascend'], default=None)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from terminaltables import AsciiTable
+    from shmatting.datasets import build_dataloader, build_dataset
+    from shmatting.engine.checkpoint import load_weights
+    from shmatting.engine.dist import all_reduce_sum, init_dist
+    from shmatting.engine.runner import apply_context
+    from shmatting.evaluation import Evaluator
+    from shmatting.models import build_model
+    from shmatting.utils import ProgressBar
+
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'error: checkpoint not found: {args.checkpoint}')
+    ctx = apply_context(cfg.get('context'), args.device_target, launcher=args.launcher)
+    rank, world = init_dist(args.launcher, ctx['device_target'])
+    model_cfg = cfg.model.to_dict()
+    model_cfg['init_cfg'] = []
+    model = build_model(model_cfg)
+    report = load_weights(model, args.checkpoint)
+    if report['missing']:
+        sys.exit(f"error: {args.checkpoint} lacks {len(report['missing'])} model parameters, "
+                 f"e.g. {report['missing'][:3]}")
+    phase = model.train_phase
+    metrics = args.metrics or (['TrimapIoU'] if phase == 'tnet' else ['SAD', 'MSE', 'MAD'])
+    evaluator = Evaluator(metrics, model.test_cfg, use_gt_trimap=phase == 'mnet')
+    dataset = build_dataset(cfg.data[args.split], data_root=cfg.get('data_root'), seed=0)
+    loader = build_dataloader(dataset, 1, workers=0, rank=rank, world_size=world, mode='eval')
+    bar = ProgressBar(len(loader), desc='test') if rank == 0 else None
+    per_image = []
+    results = evaluator.evaluate(model, loader, all_reduce=all_reduce_sum,
+                                 progress=bar.update if bar else None, per_image=per_image)
+    if rank != 0:
+        return results
+    rows = [['Metric', 'Value', 'Rule', 'Unit']]
+    for m in evaluator.metrics:
+        rows.append([m.key, f'{results[m.key]:.5f}', m.rule, m.unit])
+    print(f'{args.split}: {len(dataset)} images, protocol {evaluator.protocol}, '
+          f'{evaluator.metrics[0].convention} convention, checkpoint {args.checkpoint}')
+    print(AsciiTable(rows).table)
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        for record in per_image:
+            record['name'] = dataset.samples[record['index']]['rel']
+        with open(args.out, 'w', encoding='utf-8') as f:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
+                           protocol=evaluator.protocol, convention=evaluator.metrics[0].convention,
+                           metrics=results, per_image=per_image), f, indent=1)
+    if 'SAD' in results:
+        print(f"ave_sad: {results['SAD']}")
+    return results
+
+
+if __name__ == '__main__':
+    main()
