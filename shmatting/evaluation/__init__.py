@@ -1,7 +1,8 @@
 """Evaluation: metrics, the test protocol and the evaluator."""
 from .evaluator import Evaluator, build_metrics
-from .metrics import MAD, MSE, SAD, BaseMetric, TrimapIoU
+from .metrics import MAD, MSE, SAD, BaseMetric, ConnectivityError, GradientError, TrimapIoU
 from .protocol import PROTOCOLS, predict_image, protocol_name
 
-__all__ = ['Evaluator', 'build_metrics', 'BaseMetric', 'SAD', 'MSE', 'MAD', 'TrimapIoU',
+__all__ = ['Evaluator', 'build_metrics', 'BaseMetric', 'SAD', 'MSE', 'MAD', 'TrimapIoU', 'GradientError',
+           'ConnectivityError',
            'PROTOCOLS', 'predict_image', 'protocol_name']

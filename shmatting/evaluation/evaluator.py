@@ -65,10 +65,11 @@ class Evaluator:
                 alpha, classes = predict_image(model, img, self.test_cfg, onehot)
                 record = {'index': int(batch['index'][0])}
                 for m in self.metrics:
+                    gt_trimap = batch['trimap'][0] if 'trimap' in batch else None
                     if 'trimap' in m.needs:
-                        record[m.key] = m.process(pred_trimap=classes, gt_trimap=batch['trimap'][0])
+                        record[m.key] = m.process(pred_trimap=classes, gt_trimap=gt_trimap)
                     else:
-                        record[m.key] = m.process(alpha, batch['alpha'][0, 0])
+                        record[m.key] = m.process(alpha, batch['alpha'][0, 0], gt_trimap=gt_trimap)
                 if per_image is not None:
                     per_image.append(record)
                 if progress is not None:

@@ -1,49 +1,60 @@
-"""Matting metrics with an all-reducible state.
+"""Matting metrics with an all-reducible state, in the ``'p3m'`` or ``'dim'`` convention.
 
-Convention ``'p3m'`` (trimap-free portrait matting, the default): whole image, at the original
-resolution, alpha in [0, 1]; per image ``SAD = sum|d| / 1000``, ``MSE = mean(d^2)``,
-``MAD = mean|d|``; reported values are means over images. This is also the model zoo's "SAD"
-(per-image sum / 1000 at the original size, averaged over images).
+``'p3m'`` (default; trimap-free portrait matting): whole image, at the original resolution, per
+image ``SAD = sum|d| / 1000``, ``MSE``/``MAD`` means over all pixels, ``Grad`` (true Gaussian
+derivative) / 10, ``Conn`` / 1000. This is also the model zoo's "SAD" (per-image sum / 1000 at
+the original size, averaged over images). ``'dim'``: the unknown region of a trimap (the data's, or
+one made from the ground truth with ``trimap_kernel``), DIM's normalised Grad, /1000 scalings. The
+formulas are in :mod:`shmatting.evaluation.functional`.
 
-Every metric keeps a float64 state vector (``[sum, count]`` for the per-image metrics) that is summed
-over ranks, so N-rank numbers equal 1-rank numbers. Inputs are never modified.
+Every metric keeps a float64 state vector (``[sum, count]``) that is summed over ranks, so N-rank
+numbers equal 1-rank numbers. Inputs are never modified.
 """
 import numpy as np
 
 from ..registry import METRICS
+from . import functional as F
 
-__all__ = ['BaseMetric', 'SAD', 'MSE', 'MAD', 'TrimapIoU', 'to_unit_alpha']
+__all__ = ['BaseMetric', 'SAD', 'MSE', 'MAD', 'GradientError', 'ConnectivityError', 'TrimapIoU',
+           'to_unit_alpha']
 
 
 def to_unit_alpha(alpha):
-    """A float64 copy of ``alpha`` in [0, 1] (uint8 input is divided by 255)."""
+    """A float64 copy of ``alpha`` in [0, 1] (uint8 input is divided by 255), H x W."""
     alpha = np.asarray(alpha)
-    if alpha.ndim == 3:
-        alpha = alpha[..., 0] if alpha.shape[-1] in (1, 3) else alpha[0]
+    while alpha.ndim > 2:
+        alpha = alpha[0] if alpha.shape[0] == 1 else alpha[..., 0]
     if alpha.dtype == np.uint8:
         return alpha.astype(np.float64) / 255.0
     return alpha.astype(np.float64)
 
 
 class BaseMetric:
-    """A metric accumulated over images.
+    """A per-image metric averaged over images.
+
+    Args:
+        convention (str): ``'p3m'`` (whole image) or ``'dim'`` (unknown region of a trimap).
+        trimap_kernel (int): ellipse size for the evaluation trimap made from the ground truth in
+            the ``'dim'`` convention when the data has no trimap (stated in reports).
 
     Attributes:
         key (str): the name in reports and in ``save_best``.
         rule (str): ``'less'`` or ``'greater'`` is better.
-        needs (tuple[str]): what :meth:`process` uses: ``'alpha'`` and/or ``'trimap'``.
+        needs (tuple[str]): ``'alpha'`` and/or ``'trimap'`` predictions.
     """
 
     key = ''
     rule = 'less'
     needs = ('alpha', )
     unit = ''
+    func = None
 
-    def __init__(self, convention='p3m'):
-        if convention != 'p3m':
-            raise ValueError(f"{type(self).__name__}: convention {convention!r} is not available "
-                             "yet; use 'p3m'")
+    def __init__(self, convention='p3m', trimap_kernel=25):
+        if convention not in F.CONVENTIONS:
+            raise ValueError(f'{type(self).__name__}: convention must be one of {F.CONVENTIONS}, '
+                             f'got {convention!r}')
         self.convention = convention
+        self.trimap_kernel = trimap_kernel
         self.reset()
 
     def reset(self):
@@ -53,68 +64,85 @@ class BaseMetric:
     def state_size(self):
         return 2
 
-    def process_alpha(self, pred, gt, trimap=None):  # pragma: no cover - interface
-        raise NotImplementedError
+    def _eval_trimap(self, gt, gt_trimap):
+        if self.convention != 'dim':
+            return None
+        if gt_trimap is not None:
+            t = np.asarray(gt_trimap)
+            while t.ndim > 2:
+                t = t[0]
+            return t
+        from ..datasets.transforms.trimap_ops import trimap_from_alpha
+        return trimap_from_alpha(np.rint(gt * 255).astype(np.uint8), self.trimap_kernel)
 
     def process(self, pred_alpha=None, gt_alpha=None, pred_trimap=None, gt_trimap=None):
-        """Add one image.
+        """Add one image and return its value.
 
         Args:
-            pred_alpha (np.ndarray): H x W predicted alpha, float in [0, 1] or uint8.
+            pred_alpha (np.ndarray): H x W prediction, float in [0, 1] or uint8.
             gt_alpha (np.ndarray): H x W ground truth, same conventions.
             pred_trimap (np.ndarray): H x W predicted classes (``TrimapIoU``).
-            gt_trimap (np.ndarray): H x W true classes {0, 1, 2} (``TrimapIoU``).
+            gt_trimap (np.ndarray): H x W trimap, classes {0, 1, 2} or {0, 128, 255} (the region of
+                the ``'dim'`` convention; ``TrimapIoU``'s target).
 
         Returns:
             float: this image's value.
         """
-        value = self.process_alpha(to_unit_alpha(pred_alpha), to_unit_alpha(gt_alpha))
+        pred, gt = to_unit_alpha(pred_alpha), to_unit_alpha(gt_alpha)
+        if pred.shape != gt.shape:
+            raise ValueError(f'prediction {pred.shape} and ground truth {gt.shape} differ in size; '
+                             'metrics are computed at the original resolution')
+        value = type(self).func(pred, gt, self.convention, self._eval_trimap(gt, gt_trimap))
         self.state += (value, 1.0)
         return value
 
     def compute(self, state=None):
-        """The metric from a (possibly all-reduced) state."""
+        """The mean over images from a (possibly all-reduced) state."""
         s = self.state if state is None else np.asarray(state, np.float64)
         return float(s[0] / s[1]) if s[1] > 0 else float('nan')
+
+    @property
+    def description(self):
+        region = 'whole image' if self.convention == 'p3m' else \
+            f'unknown region (data trimap, else kernel {self.trimap_kernel})'
+        return f'{self.unit}, {region}'
 
     def __repr__(self):
         return f'{type(self).__name__}(convention={self.convention!r})'
 
 
-def _check(pred, gt):
-    if pred.shape != gt.shape:
-        raise ValueError(f'prediction {pred.shape} and ground truth {gt.shape} differ in size; '
-                         'metrics are computed at the original resolution')
-
-
 @METRICS.register_module()
 class SAD(BaseMetric):
-    """Sum of absolute differences / 1000 per image (whole image), averaged over images."""
-    key, rule, unit = 'SAD', 'less', 'sum|d|/1000'
-
-    def process_alpha(self, pred, gt, trimap=None):
-        _check(pred, gt)
-        return float(np.abs(pred - gt).sum() / 1000.0)
+    """Sum of absolute differences / 1000 per image, averaged over images."""
+    key, rule, unit, func = 'SAD', 'less', 'sum|d|/1000', F.sad
 
 
 @METRICS.register_module()
 class MSE(BaseMetric):
-    """Mean squared error over all pixels per image, averaged over images."""
-    key, rule, unit = 'MSE', 'less', 'mean d^2'
-
-    def process_alpha(self, pred, gt, trimap=None):
-        _check(pred, gt)
-        return float(np.mean((pred - gt)**2))
+    """Mean squared error per image, averaged over images."""
+    key, rule, unit, func = 'MSE', 'less', 'mean d^2', F.mse
 
 
 @METRICS.register_module()
 class MAD(BaseMetric):
-    """Mean absolute difference over all pixels per image, averaged over images."""
-    key, rule, unit = 'MAD', 'less', 'mean|d|'
+    """Mean absolute difference per image, averaged over images."""
+    key, rule, unit, func = 'MAD', 'less', 'mean|d|', F.mad
 
-    def process_alpha(self, pred, gt, trimap=None):
-        _check(pred, gt)
-        return float(np.mean(np.abs(pred - gt)))
+
+@METRICS.register_module()
+class GradientError(BaseMetric):
+    """Gradient error (sigma 1.4): p3m /10 with true Gaussian derivatives; dim /1000, DIM kernel."""
+    key, rule, func = 'Grad', 'less', F.gradient_error
+
+    @property
+    def unit(self):
+        return 'sum(d|grad|)^2/10' if self.convention == 'p3m' else 'sum(d|grad|)^2/1000'
+
+
+@METRICS.register_module()
+class ConnectivityError(BaseMetric):
+    """Connectivity error (step 0.1, theta 0.15, 4-connectivity) / 1000."""
+    key, rule, unit, func = 'Conn', 'less', 'sum|d phi|/1000', F.connectivity_error
 
 
 @METRICS.register_module()
@@ -135,9 +163,15 @@ class TrimapIoU(BaseMetric):
 
     def process(self, pred_alpha=None, gt_alpha=None, pred_trimap=None, gt_trimap=None):
         pred, gt = np.asarray(pred_trimap), np.asarray(gt_trimap)
-        gt = gt.reshape(gt.shape[-2:]) if gt.ndim > 2 else gt
-        pred = pred.reshape(pred.shape[-2:]) if pred.ndim > 2 else pred
-        _check(pred, gt)
+        while gt.ndim > 2:
+            gt = gt[0]
+        while pred.ndim > 2:
+            pred = pred[0]
+        if gt.max(initial=0) > 2:  # {0, 128, 255} -> {0, 1, 2}
+            from ..datasets.transforms.trimap_ops import trimap_to_index
+            gt = trimap_to_index(gt)
+        if pred.shape != gt.shape:
+            raise ValueError(f'prediction {pred.shape} and ground truth {gt.shape} differ in size')
         inter = np.array([np.sum((pred == c) & (gt == c)) for c in range(self.num_classes)], float)
         union = np.array([np.sum((pred == c) | (gt == c)) for c in range(self.num_classes)], float)
         self.state += np.concatenate([inter, union])
@@ -149,3 +183,7 @@ class TrimapIoU(BaseMetric):
         inter, union = s[:self.num_classes], s[self.num_classes:]
         valid = union > 0
         return float(np.mean(inter[valid] / union[valid])) if valid.any() else float('nan')
+
+    @property
+    def description(self):
+        return self.unit

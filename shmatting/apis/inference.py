@@ -1,0 +1,82 @@
+"""High-level inference: build a mattor from a config and a checkpoint, matte any image."""
+import numpy as np
+
+__all__ = ['init_mattor', 'inference_mattor', 'get_norm_cfg']
+
+
+def get_norm_cfg(cfg, split='test'):
+    """The ``Normalize`` mean/std of the config's ``split`` pipeline (BGR, 0-255).
+
+    Args:
+        cfg (Config): the config.
+        split (str): which data pipeline to read.
+
+    Returns:
+        dict: ``mean`` and ``std`` lists.
+    """
+    data = cfg.get('data', {}) or {}
+    for name in (split, 'test', 'val', 'train'):
+        for t in (data.get(name) or {}).get('pipeline', []) or []:
+            if t.get('type') == 'Normalize':
+                return dict(mean=list(t.get('mean', (114.0, 121.0, 134.0))),
+                            std=list(t.get('std', (255.0, 255.0, 255.0))))
+    img_norm = cfg.get('img_norm_cfg')
+    if img_norm:
+        return dict(mean=list(img_norm['mean']), std=list(img_norm['std']))
+    raise KeyError('the config has no Normalize transform and no img_norm_cfg')
+
+
+def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
+    """Build a mattor ready for inference.
+
+    Args:
+        config (str | Config): config file or object.
+        checkpoint (str, optional): weights; without it the model keeps its initialisation.
+        device_target (str): ``'CPU'``, ``'GPU'``, ``'Ascend'`` or ``'auto'``.
+        cfg_options (dict, optional): overrides merged into the config.
+
+    Returns:
+        nn.Cell: the model in eval mode, with ``model.cfg`` set.
+    """
+    import mindspore as ms
+    from ..config import Config
+    from ..engine.checkpoint import load_weights
+    from ..engine.runner import resolve_device_target
+    from ..models import build_model
+    cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    ms.set_device(resolve_device_target(device_target))
+    model_cfg = cfg.model.to_dict()
+    if checkpoint is not None:
+        model_cfg['init_cfg'] = []
+    model = build_model(model_cfg)
+    if checkpoint is not None:
+        report = load_weights(model, checkpoint)
+        if report['missing']:
+            raise ValueError(f"{checkpoint} lacks {len(report['missing'])} model parameters, "
+                             f"e.g. {report['missing'][:3]}")
+    model.set_train(False)
+    model.cfg = cfg
+    return model
+
+
+def inference_mattor(model, image):
+    """Alpha matte of one BGR uint8 image of any size, per the model's ``test_cfg`` protocol.
+
+    Args:
+        model: from :func:`init_mattor`.
+        image (np.ndarray): ``H x W x 3`` BGR uint8 (as ``cv2.imread``).
+
+    Returns:
+        np.ndarray: ``H x W`` float32 alpha in [0, 1] (clamped unless ``test_cfg.clamp=False``).
+    """
+    from ..evaluation.protocol import predict_image
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'inference_mattor expects an H x W x 3 BGR image, got '
+                         f'{getattr(image, "shape", type(image).__name__)}')
+    norm = get_norm_cfg(model.cfg)
+    x = (image.astype(np.float32) - np.asarray(norm['mean'], np.float32)) / \
+        np.asarray(norm['std'], np.float32)
+    alpha, _ = predict_image(model, x.transpose(2, 0, 1), model.test_cfg)
+    return alpha

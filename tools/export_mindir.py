@@ -1,0 +1,154 @@
+"""Export a trained model for deployment: MINDIR (default), ONNX, or AIR (Ascend only).
+
+Usage: python tools/export_mindir.py CONFIG CKPT [--input-shape 1 3 320 320]
+           [--format MINDIR|AIR|ONNX] [--out PATH] [--cfg-options ...]
+
+The exported network takes one normalised BGR image ``x`` (N x 3 x H x W float32) and returns the
+trimap logits (N x 3 x H x W) and the alpha (N x 1 x H x W, unclamped), as the model zoo's export.
+Beside it, ``<out>.json`` describes the preprocessing (mean/std, channel order, input size, protocol)
+and the outputs. A MINDIR is reloaded with ``ms.load`` + ``nn.GraphCell`` and its largest absolute
+difference to the network is printed. For ONNX the M-Net max-pools are exported in their zero-pad +
+valid form (exact after ReLU), MindSpore's invalid ConvTranspose ``output_shape`` attribute is fixed
+(needs the ``onnx`` package) and, when onnxruntime is installed, its output is checked too.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import shmatting  # noqa: E402,F401
+from shmatting.config import Config, DictAction  # noqa: E402
+
+OUTPUT_NAMES = ('trimap_logits', 'alpha')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='export an SHM checkpoint')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--input-shape', type=int, nargs=4, default=[1, 3, 320, 320],
+                        metavar=('N', 'C', 'H', 'W'))
+    parser.add_argument('--format', default='MINDIR', choices=['MINDIR', 'AIR', 'ONNX'])
+    parser.add_argument('--out', help='output path without extension (default: work_dirs/<config>/'
+                        'shm_export)')
+    parser.add_argument('--device-target', default='CPU', choices=['auto', 'CPU', 'GPU', 'Ascend'])
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    return parser.parse_args(argv)
+
+
+def fix_onnx_conv_transpose(path):
+    """MindSpore writes ConvTranspose ``output_shape`` as [N, C, H, W]; ONNX wants [H, W]."""
+    try:
+        import onnx
+    except ImportError:
+        raise SystemExit('error: ONNX export needs the onnx package to fix MindSpore\'s ConvTranspose '
+                         'output_shape attribute: pip install onnx (see requirements/optional.txt)')
+    model = onnx.load(path)
+    fixed = 0
+    for node in model.graph.node:
+        if node.op_type == 'ConvTranspose':
+            for attr in node.attribute:
+                if attr.name == 'output_shape' and len(attr.ints) == 4:
+                    spatial = list(attr.ints)[2:]
+                    del attr.ints[:]
+                    attr.ints.extend(spatial)
+                    fixed += 1
+    onnx.checker.check_model(model)
+    tmp = path + '.tmp.onnx'
+    onnx.save(model, tmp)
+    os.replace(tmp, path)
+    return fixed
+
+
+def sidecar(cfg, args, model, out_file, fmt, max_diff):
+    from shmatting.apis import get_norm_cfg
+    norm = get_norm_cfg(cfg)
+    n, c, h, w = args.input_shape
+    return dict(
+        model_file=osp.basename(out_file), format=fmt, config=osp.basename(args.config),
+        checkpoint=osp.abspath(args.checkpoint), shmatting_version=shmatting.__version__,
+        input=dict(name='x', shape=[n, c, h, w], dtype='float32', layout='NCHW', channel_order='BGR',
+                   mean=norm['mean'], std=norm['std'], formula='(image_uint8 - mean) / std'),
+        protocol=dict(resize='squash', size=[h, w], interpolation='bicubic',
+                      note='resize the image to the input size, resize alpha back (bicubic), '
+                      'then clip to [0, 1]', clamp=bool(model.test_cfg.get('clamp', True))),
+        outputs=[dict(name=OUTPUT_NAMES[0], shape=[n, 3, h, w],
+                      meaning='trimap logits, channels (background, unknown, foreground)'),
+                 dict(name=OUTPUT_NAMES[1], shape=[n, 1, h, w],
+                      range='unclamped; clip to [0, 1] after resizing back')],
+        roundtrip_max_abs_diff=max_diff)
+
+
+def main(argv=None):
+    import mindspore as ms
+    from mindspore import nn
+    from shmatting.engine.checkpoint import load_weights
+    from shmatting.engine.runner import resolve_device_target
+    from shmatting.models import build_model
+
+    args = parse_args(argv)
+    target = resolve_device_target(args.device_target)
+    if args.format == 'AIR' and target != 'Ascend':
+        sys.exit('error: AIR export needs an Ascend device (MindSpore exports AIR only there); '
+                 'use --format MINDIR here and convert on the Ascend host')
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'error: checkpoint not found: {args.checkpoint}')
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    if args.format == 'ONNX':  # zero-pad + valid max-pool: exact after ReLU and exportable
+        cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
+    ms.set_device(target)
+    ms.set_context(mode=ms.GRAPH_MODE)
+    model_cfg = cfg.model.to_dict()
+    model_cfg['init_cfg'] = []
+    model = build_model(model_cfg)
+    report = load_weights(model, args.checkpoint)
+    if report['missing']:
+        sys.exit(f"error: {args.checkpoint} lacks {len(report['missing'])} model parameters, e.g. "
+                 f"{report['missing'][:3]}")
+    model.set_train(False)
+    n, c, h, w = args.input_shape
+    if c != 3 or h % model.size_divisor or w % model.size_divisor:
+        sys.exit(f'error: --input-shape must be N 3 H W with H and W multiples of '
+                 f'{model.size_divisor}, got {args.input_shape}')
+    name = osp.splitext(osp.basename(args.config))[0]
+    out = args.out or osp.join('work_dirs', name, 'shm_export')
+    out = out[:-len(osp.splitext(out)[1])] if osp.splitext(out)[1].lower() in (
+        '.mindir', '.onnx', '.air') else out
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    x = np.random.default_rng(0).uniform(-0.6, 0.6, (n, c, h, w)).astype(np.float32)
+    ms.export(model, ms.Tensor(x), file_name=out, file_format=args.format)
+    ext = {'MINDIR': '.mindir', 'ONNX': '.onnx', 'AIR': '.air'}[args.format]
+    out_file = out + ext
+    ref = [t.asnumpy() for t in model(ms.Tensor(x))]
+    max_diff = None
+    if args.format == 'MINDIR':
+        graph = nn.GraphCell(ms.load(out_file))
+        got = [t.asnumpy() for t in graph(ms.Tensor(x))]
+        max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
+        print(f'MINDIR round trip (ms.load + nn.GraphCell): max abs diff {max_diff:.3g}')
+    elif args.format == 'ONNX':
+        fixed = fix_onnx_conv_transpose(out_file)
+        print(f'fixed the output_shape of {fixed} ConvTranspose nodes')
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            print('onnxruntime is not installed: the ONNX output was not checked')
+        else:
+            sess = ort.InferenceSession(out_file, providers=['CPUExecutionProvider'])
+            got = sess.run(None, {sess.get_inputs()[0].name: x})
+            max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
+            print(f'onnxruntime vs network: max abs diff {max_diff:.3g}')
+    meta = sidecar(cfg, args, model, out_file, args.format, max_diff)
+    with open(out_file + '.json', 'w', encoding='utf-8') as f:
+        json.dump(meta, f, indent=2)
+    print(f'exported {out_file} (+ {osp.basename(out_file)}.json)')
+
+
+if __name__ == '__main__':
+    main()
