@@ -70,7 +70,8 @@ def sidecar(cfg, args, model, out_file, fmt, max_diff):
     norm = get_norm_cfg(cfg)
     n, c, h, w = args.input_shape
     return dict(
-        model_file=osp.basename(out_file), format=fmt, config=osp.basename(args.config),
+        model_file=osp.basename(out_file), format=fmt, config=osp.abspath(args.config),
+        cfg_options=args.cfg_options,
         checkpoint=osp.abspath(args.checkpoint), shmatting_version=shmatting.__version__,
         input=dict(name='x', shape=[n, c, h, w], dtype='float32', layout='NCHW', channel_order='BGR',
                    mean=norm['mean'], std=norm['std'], formula='(image_uint8 - mean) / std'),

@@ -1,7 +1,12 @@
 """Evaluate a checkpoint on the test split.
 
-Usage: python tools/test.py CONFIG CKPT [--metrics SAD MSE MAD] [--split test] [--out results.json]
-           [--launcher none|msrun|rank_table] [--cfg-options ...]
+Usage: python tools/test.py CONFIG CKPT [--metrics SAD MSE MAD Grad Conn] [--split test]
+           [--out results.json] [--show-dir DIR] [--launcher none|msrun|rank_table]
+           [--cfg-options ...]
+
+Metric names are METRICS types or their keys (SAD, MSE, MAD, Grad, Conn, mIoU); the convention
+(p3m or dim) comes from ``--cfg-options`` on ``evaluation.convention`` (default p3m) and the
+protocol from ``model.test_cfg``.
 
 Prints a terminaltables summary (convention, protocol, units) and ends with ``ave_sad: X`` as the
 model zoo's eval.py did. With several ranks (tools/dist_test.sh) each rank scores its share and the
@@ -27,6 +32,7 @@ def parse_args(argv=None):
                         help='METRICS names (default: SAD MSE MAD, or TrimapIoU for a T-Net config)')
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--out', help='write per-image and summary results to this JSON file')
+    parser.add_argument('--show-dir', help='write alpha PNGs, trimaps and composites here')
     parser.add_argument('--launcher', choices=['none', 'msrun', 'rank_table'], default='none')
     parser.add_argument('--device-target', choices=['auto', 'CPU', 'GPU', 'Ascend'], default=None)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
@@ -58,19 +64,32 @@ def main(argv=None):
         sys.exit(f"error: {args.checkpoint} lacks {len(report['missing'])} model parameters, "
                  f"e.g. {report['missing'][:3]}")
     phase = model.train_phase
-    metrics = args.metrics or (['TrimapIoU'] if phase == 'tnet' else ['SAD', 'MSE', 'MAD'])
+    names = args.metrics or (['TrimapIoU'] if phase == 'tnet' else ['SAD', 'MSE', 'MAD'])
+    convention = (cfg.get('evaluation') or {}).get('convention', 'p3m')
+    aliases = dict(Grad='GradientError', Conn='ConnectivityError', mIoU='TrimapIoU')
+    metrics = [dict(type=aliases.get(n, n)) if aliases.get(n, n) == 'TrimapIoU' else
+               dict(type=aliases.get(n, n), convention=convention) for n in names]
     evaluator = Evaluator(metrics, model.test_cfg, use_gt_trimap=phase == 'mnet')
     dataset = build_dataset(cfg.data[args.split], data_root=cfg.get('data_root'), seed=0)
     loader = build_dataloader(dataset, 1, workers=0, rank=rank, world_size=world, mode='eval')
     bar = ProgressBar(len(loader), desc='test') if rank == 0 else None
     per_image = []
+    show = None
+    if args.show_dir:
+        from shmatting.visualization import save_visualization
+
+        def show(index, alpha, classes):
+            sample = dataset.samples[index]
+            save_visualization(args.show_dir, sample['rel'], sample['img_path'], alpha, classes)
+
     results = evaluator.evaluate(model, loader, all_reduce=all_reduce_sum,
-                                 progress=bar.update if bar else None, per_image=per_image)
+                                 progress=bar.update if bar else None, per_image=per_image,
+                                 on_result=show)
     if rank != 0:
         return results
-    rows = [['Metric', 'Value', 'Rule', 'Unit']]
+    rows = [['Metric', 'Value', 'Rule', 'Unit / region']]
     for m in evaluator.metrics:
-        rows.append([m.key, f'{results[m.key]:.5f}', m.rule, m.unit])
+        rows.append([m.key, f'{results[m.key]:.5f}', m.rule, m.description])
     print(f'{args.split}: {len(dataset)} images, protocol {evaluator.protocol}, '
           f'{evaluator.metrics[0].convention} convention, checkpoint {args.checkpoint}')
     print(AsciiTable(rows).table)

@@ -196,7 +196,9 @@ class Runner:
         self.val_loader = None
         eval_cfg = cfg.get('evaluation', {})
         default_metrics = ['TrimapIoU'] if self.phase == 'tnet' else ['SAD', 'MSE', 'MAD']
-        metrics = (eval_cfg or {}).get('metrics') or default_metrics
+        convention = (eval_cfg or {}).get('convention', 'p3m')
+        metrics = [dict(type=m, convention=convention) if isinstance(m, str) else m
+                   for m in ((eval_cfg or {}).get('metrics') or default_metrics)]
         self.evaluator = Evaluator(metrics, self.model.test_cfg, use_gt_trimap=self.phase == 'mnet')
         self.metric_rules = self.evaluator.rules
         self.metric_units = {m.key: m.unit for m in self.evaluator.metrics}

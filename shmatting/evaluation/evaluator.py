@@ -39,7 +39,8 @@ class Evaluator:
         self.use_gt_trimap = use_gt_trimap
         self.protocol = protocol_name(self.test_cfg)
 
-    def evaluate(self, model, loader, all_reduce=None, progress=None, per_image=None):
+    def evaluate(self, model, loader, all_reduce=None, progress=None, per_image=None,
+                 on_result=None):
         """Evaluate ``model`` on ``loader`` (batches of one with ``img``, ``alpha``, ``trimap``).
 
         Args:
@@ -48,6 +49,7 @@ class Evaluator:
             all_reduce (callable, optional): ``np.ndarray -> np.ndarray`` summing over ranks.
             progress (callable, optional): called once per image.
             per_image (list, optional): receives ``dict(index=..., <key>=value)`` per image.
+            on_result (callable, optional): ``on_result(index, alpha, trimap_classes)`` per image.
 
         Returns:
             dict: metric key -> value.
@@ -72,6 +74,8 @@ class Evaluator:
                         record[m.key] = m.process(alpha, batch['alpha'][0, 0], gt_trimap=gt_trimap)
                 if per_image is not None:
                     per_image.append(record)
+                if on_result is not None:
+                    on_result(record['index'], alpha, classes)
                 if progress is not None:
                     progress()
         finally:

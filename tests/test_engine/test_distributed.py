@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.test_engine.conftest import ROOT, run_tool, tiny_config
+from tests.helpers import ROOT, run_tool, tiny_config
 
 
 def free_port():

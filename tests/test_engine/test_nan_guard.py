@@ -1,7 +1,7 @@
 """A non-finite loss stops the run with a clear message and nothing is saved after it."""
 import os
 
-from tests.test_engine.conftest import ROOT, run_tool, tiny_config
+from tests.helpers import ROOT, run_tool, tiny_config
 
 
 def test_nan_loss_stops_training_before_any_save(tiny_data, tmp_path):

@@ -4,7 +4,7 @@ import os
 import mindspore as ms
 import numpy as np
 
-from tests.test_engine.conftest import ROOT, run_tool, tiny_config
+from tests.helpers import ROOT, run_tool, tiny_config
 
 PLUGIN = f"custom_imports = dict(imports=['tests.test_engine.plugins.engine_test_hooks'])\n"
 

@@ -7,7 +7,7 @@ import pytest
 
 from shmatting.config import Config
 from shmatting.engine import Runner
-from tests.test_engine.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def train_losses(work_dir):

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from tests.test_engine.conftest import ROOT, tiny_config
+from tests.helpers import ROOT, tiny_config
 
 
 def test_tnet_then_e2e(tiny_data, tmp_path):

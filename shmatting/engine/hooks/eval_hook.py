@@ -16,15 +16,17 @@ class EvalHook(Hook):
 
     Args:
         interval (int): epochs between evaluations.
-        metrics (list, optional): METRICS configs; default ``TrimapIoU`` in the T-Net phase and
-            ``SAD``, ``MSE``, ``MAD`` otherwise.
+        metrics (list, optional): METRICS configs or names; default ``TrimapIoU`` in the T-Net
+            phase and ``SAD``, ``MSE``, ``MAD`` otherwise (read by the runner's evaluator).
+        convention (str): ``'p3m'`` or ``'dim'`` for metrics given by name (read by the runner).
     """
 
     priority = 'LOW'
 
-    def __init__(self, interval=1, metrics=None):
+    def __init__(self, interval=1, metrics=None, convention='p3m'):
         self.interval = int(interval)
         self.metrics = metrics
+        self.convention = convention
 
     def after_epoch(self, runner):
         if not (self.every_n_epochs(runner, self.interval) or self.is_last_epoch(runner)):

@@ -8,8 +8,8 @@ For an output row ``2i`` the half-pixel source coordinate is ``i - 0.25`` and fo
 
 in each axis. The four sub-pixel outputs of every input pixel are a fixed depthwise 3x3
 convolution from C to 4C channels over the replicate-padded input, and a pixel shuffle puts them in
-place. Only Pad, Conv2D and DepthToSpace-style ops are used, so the module exports to MINDIR and
-ONNX (``ResizeBilinearV2`` does not export to ONNX).
+place. Only Slice, Concat, Conv2D and DepthToSpace-style ops are used, so the module exports to
+MINDIR and ONNX (``ResizeBilinearV2`` and replicate ``Pad`` do not export to ONNX).
 """
 import numpy as np
 from mindspore import Tensor, nn, ops
@@ -41,10 +41,13 @@ class BilinearUpsample2x(nn.Cell):
         super().__init__()
         self.channels = channels
         self.kernel = Tensor(bilinear_kernel(channels))
-        self.conv = ops.Conv2D(out_channel=4 * channels, kernel_size=3, group=channels)
+        # a tuple kernel_size: the ONNX exporter cannot convert an int one
+        self.conv = ops.Conv2D(out_channel=4 * channels, kernel_size=(3, 3), group=channels)
 
     def construct(self, x):
-        x = ops.pad(x, (1, 1, 1, 1), mode='replicate')
+        # replicate padding from slices and concats: exportable to ONNX (PadV3 is not)
+        x = ops.concat((x[:, :, :1], x, x[:, :, -1:]), axis=2)
+        x = ops.concat((x[:, :, :, :1], x, x[:, :, :, -1:]), axis=3)
         return ops.pixel_shuffle(self.conv(x, self.kernel), 2)
 
     def extend_repr(self):

@@ -1,17 +1,15 @@
+"""Shared test helpers: tiny prepared synthetic data and small configs over the real bases."""
 import os
 import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from shmatting.datasets.synthetic import write_synthetic_dataset
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope='session')
-def tiny_data(tmp_path_factory):
+def make_tiny_data(tmp_path_factory):
     """24 synthetic 64x80 portraits, prepared (train 14 / val 5 / test 5)."""
     base = tmp_path_factory.mktemp('engine_data')
     raw, out = str(base / 'raw'), str(base / 'prep')

@@ -1,0 +1,43 @@
+"""Saving mattes for people to look at: alpha PNG, trimap and composite on a plain background."""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+
+__all__ = ['composite', 'parse_background', 'save_visualization']
+
+COLORS = {'green': (0, 255, 0), 'blue': (255, 0, 0), 'red': (0, 0, 255), 'white': (255, 255, 255),
+          'black': (0, 0, 0), 'gray': (128, 128, 128)}
+
+
+def parse_background(spec, shape):
+    """A background image of ``shape`` (H, W) from a colour name, ``B,G,R`` or an image path."""
+    h, w = shape
+    if spec in COLORS or (isinstance(spec, str) and spec.count(',') == 2):
+        bgr = COLORS.get(spec) or tuple(int(v) for v in spec.split(','))
+        return np.full((h, w, 3), bgr, np.uint8)
+    img = cv2.imread(spec, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"background must be a colour ({', '.join(COLORS)} or B,G,R) or a "
+                         f'readable image, got {spec!r}')
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def composite(image, alpha, background):
+    """``alpha * image + (1 - alpha) * background`` as uint8."""
+    a = np.clip(alpha, 0, 1)[..., None]
+    return np.clip(np.rint(a * image + (1 - a) * background), 0, 255).astype(np.uint8)
+
+
+def save_visualization(out_dir, rel, img_path, alpha, classes=None, background='green'):
+    """Write ``<rel>_alpha.png``, ``<rel>_trimap.png`` and ``<rel>_composite.jpg`` under out_dir."""
+    base = osp.join(out_dir, rel)
+    os.makedirs(osp.dirname(base), exist_ok=True)
+    cv2.imwrite(base + '_alpha.png', np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
+    if classes is not None:
+        cv2.imwrite(base + '_trimap.png', (np.asarray(classes) * 127.5).round().astype(np.uint8))
+    image = cv2.imread(img_path, cv2.IMREAD_COLOR)
+    if image is not None:
+        cv2.imwrite(base + '_composite.jpg',
+                    composite(image, alpha, parse_background(background, image.shape[:2])))

@@ -1,0 +1,166 @@
+"""export_mindir.py, the 310-style offline flow, test.py options, apis, publish_model, demos."""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import mindspore as ms
+import numpy as np
+import pytest
+
+from shmatting.engine.checkpoint import save_checkpoint_atomic
+from shmatting.models import build_model
+from tests.helpers import ROOT, run_tool, tiny_config
+from tests.test_models.utils import randomize_bn_stats
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_data, tmp_path_factory):
+    """A config and a checkpoint of the e2e model (random weights with non-trivial BatchNorm)."""
+    base = tmp_path_factory.mktemp('export')
+    cfg = tiny_config(base / 'exp.py', tiny_data, phase='e2e', mode='GRAPH')
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    ms.set_seed(0)
+    from shmatting.config import Config
+    model = build_model(Config.fromfile(cfg).model)
+    randomize_bn_stats(model)
+    ckpt = str(base / 'w.ckpt')
+    save_checkpoint_atomic(model, ckpt)
+    return cfg, ckpt, base
+
+
+def test_export_mindir_round_trip_and_sidecar(trained):
+    cfg, ckpt, base = trained
+    res = run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '64', '64',
+                   '--out', str(base / 'm' / 'shm'))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'max abs diff 0' in res.stdout
+    meta = json.load(open(base / 'm' / 'shm.mindir.json'))
+    assert meta['input']['shape'] == [1, 3, 64, 64] and meta['input']['channel_order'] == 'BGR'
+    assert meta['input']['mean'] == [114.0, 121.0, 134.0]
+    assert [o['name'] for o in meta['outputs']] == ['trimap_logits', 'alpha']
+    assert meta['protocol']['resize'] == 'squash'
+
+
+def test_export_errors(trained):
+    cfg, ckpt, base = trained
+    res = run_tool('tools/export_mindir.py', cfg, ckpt, '--format', 'AIR')
+    assert res.returncode != 0 and 'AIR export needs an Ascend device' in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    res = run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '60', '64')
+    assert res.returncode != 0 and 'multiples of 16' in res.stderr
+
+
+def test_export_onnx_runs_in_onnxruntime(trained):
+    pytest.importorskip('onnx')
+    pytest.importorskip('onnxruntime')
+    cfg, ckpt, base = trained
+    res = run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '64', '64',
+                   '--format', 'ONNX', '--out', str(base / 'o' / 'shm'))
+    assert res.returncode == 0, res.stderr[-2000:]
+    line = [l for l in res.stdout.splitlines() if 'onnxruntime vs network' in l][0]
+    assert float(line.rsplit(' ', 1)[1]) < 1e-4
+
+
+def test_offline_flow_matches_test_py_in_squash_mode(trained, tmp_path):
+    cfg, ckpt, base = trained
+    model = str(base / 'flow' / 'shm.mindir')
+    assert run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '64', '64',
+                    '--out', model[:-7]).returncode == 0
+    env = {**os.environ, 'PYTHON': sys.executable}
+    res = subprocess.run(['bash', f'{ROOT}/tools/deploy/run_infer.sh', model, 'CPU', '0'],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for folder in ('preprocess_Result/img_data', 'preprocess_Result/label',
+                   'preprocess_Result/clip_data', 'result_Files', 'postprocess_Result'):
+        assert os.listdir(tmp_path / folder), folder
+    names = sorted(os.listdir(tmp_path / 'result_Files'))
+    assert names[0].startswith('matting_0000_') and names[0].endswith('_0.bin')
+    assert os.path.getsize(tmp_path / 'preprocess_Result' / 'img_data' / (names[0][:-6] + '.bin')) == 64 * 64 * 3 * 4
+    timing = open(tmp_path / 'time_Result' / 'test_perform_static.txt').read()
+    assert timing.startswith('NN inference cost average time:') and 'infer_count 6' in timing
+    acc = open(tmp_path / 'acc.log').read().strip().splitlines()
+    assert acc[-1].startswith('Total images: 6, total sad:')
+    flow_sad = float(acc[-1].rsplit(' ', 1)[1])
+    res = run_tool('tools/test.py', cfg, ckpt, '--cfg-options', 'model.test_cfg.resize=squash',
+                   'model.test_cfg.size=64')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'squash 64' in res.stdout
+    test_sad = float(res.stdout.strip().splitlines()[-1].split(':')[1])
+    assert abs(flow_sad - test_sad) < 1e-4
+
+
+def test_infer_lite_backend_message(trained, tmp_path):
+    cfg, ckpt, base = trained
+    (tmp_path / 'in').mkdir()
+    np.zeros((1, 3, 64, 64), np.float32).tofile(tmp_path / 'in' / 'a.bin')
+    model = tmp_path / 'm.mindir'
+    model.write_bytes(b'x')
+    (tmp_path / 'm.mindir.json').write_text(json.dumps({'input': {'shape': [1, 3, 64, 64]}}))
+    res = run_tool('tools/deploy/infer.py', str(model), '--input-dir', str(tmp_path / 'in'),
+                   '--backend', 'lite')
+    try:
+        import mindspore_lite  # noqa: F401
+    except ImportError:
+        assert res.returncode != 0 and 'MindSpore Lite' in res.stderr
+
+
+def test_test_py_outputs_and_metrics(trained, tmp_path):
+    cfg, ckpt, base = trained
+    res = run_tool('tools/test.py', cfg, ckpt, '--metrics', 'SAD', 'MSE', 'Grad', 'Conn',
+                   '--out', str(tmp_path / 'r.json'), '--show-dir', str(tmp_path / 'show'))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'protocol pad, clamp' in res.stdout and 'p3m convention' in res.stdout
+    assert res.stdout.strip().splitlines()[-1].startswith('ave_sad: ')
+    out = json.load(open(tmp_path / 'r.json'))
+    assert len(out['per_image']) == 6 and set(out['metrics']) == {'SAD', 'MSE', 'Grad', 'Conn'}
+    shown = [f for _, _, fs in os.walk(tmp_path / 'show') for f in fs]
+    assert len([f for f in shown if f.endswith('_alpha.png')]) == 6
+    assert len([f for f in shown if f.endswith('_composite.jpg')]) == 6
+    res = run_tool('tools/test.py', cfg, ckpt, '--metrics', 'SAD', '--cfg-options',
+                   'evaluation.convention=dim')
+    assert res.returncode == 0 and 'dim convention' in res.stdout
+
+
+def test_apis_any_size(trained, tiny_data):
+    from shmatting.apis import inference_mattor, init_mattor
+    cfg, ckpt, _ = trained
+    model = init_mattor(cfg, ckpt)
+    image = np.random.default_rng(0).integers(0, 255, (37, 53, 3), dtype=np.uint8)
+    alpha = inference_mattor(model, image)
+    assert alpha.shape == (37, 53) and alpha.dtype == np.float32
+    assert alpha.min() >= 0 and alpha.max() <= 1
+    with pytest.raises(ValueError):
+        inference_mattor(model, image[..., 0])
+
+
+def test_publish_model(trained, tmp_path):
+    cfg, ckpt, base = trained
+    res = run_tool('tools/misc/publish_model.py', ckpt, str(tmp_path / 'shm_e2e'))
+    assert res.returncode == 0, res.stderr
+    files = [f for f in os.listdir(tmp_path) if f.startswith('shm_e2e-')]
+    assert len(files) == 1 and len(files[0]) == len('shm_e2e-12345678.ckpt')
+    import hashlib
+    digest = hashlib.sha256(open(tmp_path / files[0], 'rb').read()).hexdigest()
+    assert files[0][8:16] == digest[:8]
+
+
+def test_image_and_video_demos(trained, tmp_path):
+    cfg, ckpt, _ = trained
+    img = np.random.default_rng(0).integers(0, 255, (40, 30, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / 'p.jpg'), img)
+    res = run_tool('tools/demo/image_demo.py', str(tmp_path / 'p.jpg'), '--config', cfg,
+                   '--checkpoint', ckpt, '--out', str(tmp_path / 'o'), '--background', '0,0,255')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert cv2.imread(str(tmp_path / 'o' / 'p_alpha.png'), cv2.IMREAD_GRAYSCALE).shape == (40, 30)
+    writer = cv2.VideoWriter(str(tmp_path / 'v.mp4'), cv2.VideoWriter_fourcc(*'mp4v'), 10, (48, 32))
+    for i in range(5):
+        writer.write(np.full((32, 48, 3), i * 40, np.uint8))
+    writer.release()
+    res = run_tool('tools/demo/video_demo.py', str(tmp_path / 'v.mp4'), '--config', cfg,
+                   '--checkpoint', ckpt, '--out', str(tmp_path / 'vo'), '--max-frames', '3')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert '3 frames' in res.stdout
+    cap = cv2.VideoCapture(str(tmp_path / 'vo' / 'composite.mp4'))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3

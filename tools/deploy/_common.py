@@ -1,0 +1,21 @@
+"""Shared by the offline inference flow: file names and the export sidecar."""
+import json
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+def load_sidecar(path):
+    """The JSON written next to an exported model (``<model>.json``)."""
+    if not osp.isfile(path):
+        raise SystemExit(f'error: sidecar not found: {path} (tools/export_mindir.py writes '
+                         '<model file>.json next to the model)')
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def sample_name(index, rel):
+    """``matting_{i:04d}_{basename}`` as the model zoo's preprocess.py names its files."""
+    return f'matting_{index:04d}_{osp.basename(rel)}'
