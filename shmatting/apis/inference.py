@@ -38,15 +38,14 @@ def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
     Returns:
         nn.Cell: the model in eval mode, with ``model.cfg`` set.
     """
-    import mindspore as ms
     from ..config import Config
     from ..engine.checkpoint import load_weights
-    from ..engine.runner import resolve_device_target
+    from ..engine.runner import resolve_device_target, set_device
     from ..models import build_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    ms.set_device(resolve_device_target(device_target))
+    set_device(resolve_device_target(device_target))
     model_cfg = cfg.model.to_dict()
     if checkpoint is not None:
         model_cfg['init_cfg'] = []

@@ -15,7 +15,7 @@ from .checkpoint import find_latest_full_state, load_weights, read_meta
 from .dist import broadcast_from_rank0, init_dist
 from .hooks.hook import Hook, get_priority
 
-__all__ = ['Runner', 'apply_context', 'resolve_device_target', 'REQUIRED_KEYS']
+__all__ = ['Runner', 'apply_context', 'resolve_device_target', 'set_device', 'REQUIRED_KEYS']
 
 REQUIRED_KEYS = ('model', 'data', 'optimizer', 'total_epochs')
 PHASE_INPUTS = {'tnet': ('img', 'trimap'), 'mnet': ('img', 'trimap', 'alpha'),
@@ -39,6 +39,19 @@ def resolve_device_target(target):
     return 'CPU'
 
 
+def set_device(target, device_id=None):
+    """``ms.set_device`` that tolerates a process whose runtime already runs on ``target``."""
+    import mindspore as ms
+    try:
+        if device_id is None:
+            ms.set_device(target)
+        else:
+            ms.set_device(target, int(device_id))
+    except RuntimeError as exc:
+        if ms.get_context('device_target') != target:
+            raise RuntimeError(f'cannot switch this process to {target}: {exc}') from None
+
+
 def apply_context(context, device_target=None, deterministic=False, launcher='none'):
     """Apply ``context=dict(mode, device_target, device_id, jit_level, precision_mode)``.
 
@@ -59,10 +72,7 @@ def apply_context(context, device_target=None, deterministic=False, launcher='no
     if mode not in ('GRAPH', 'PYNATIVE'):
         raise ValueError(f"context.mode must be 'GRAPH' or 'PYNATIVE', got {ctx['mode']!r}")
     if launcher != 'rank_table':  # the rank-table launch binds DEVICE_ID itself
-        if ctx['device_id'] is not None:
-            ms.set_device(ctx['device_target'], int(ctx['device_id']))
-        else:
-            ms.set_device(ctx['device_target'])
+        set_device(ctx['device_target'], ctx['device_id'])
     kwargs = dict(mode=ms.GRAPH_MODE if mode == 'GRAPH' else ms.PYNATIVE_MODE)
     if ctx['jit_level']:
         kwargs['jit_config'] = {'jit_level': ctx['jit_level']}
