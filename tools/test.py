@@ -102,7 +102,7 @@ def main(argv=None):
                            protocol=evaluator.protocol, convention=evaluator.metrics[0].convention,
                            metrics=results, per_image=per_image), f, indent=1)
     if 'SAD' in results:
-        print(f"ave_sad: {results['SAD']}")
+        print(f"ave_sad: {results['SAD']:.10f}")
     return results
 
 

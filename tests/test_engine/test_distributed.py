@@ -135,3 +135,33 @@ def test_bad_arguments(tmp_path, standin):
     assert res.returncode == 2 and 'positive integer' in res.stderr
     res = launch(['nope.py', '2'], {}, tmp_path, standin)
     assert res.returncode == 2 and 'config not found' in res.stderr
+
+
+@pytest.mark.timeout(600)
+def test_two_rank_test_equals_one_rank_on_an_uneven_split(tiny_data, tmp_path):
+    import shutil
+    data = tmp_path / 'data'
+    shutil.copytree(tiny_data, data)
+    lines = open(data / 'test.txt').read().splitlines()[:5]  # 5 images on 2 ranks
+    (data / 'test.txt').write_text('\n'.join(lines) + '\n')
+    cfg = tiny_config(tmp_path / 't.py', str(data), phase='e2e', mode='GRAPH')
+    from shmatting.config import Config
+    import mindspore as ms
+    from shmatting.engine.checkpoint import save_checkpoint_atomic
+    from shmatting.models import build_model
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    ms.set_seed(4)
+    ckpt = str(tmp_path / 'w.ckpt')
+    save_checkpoint_atomic(build_model(Config.fromfile(cfg).model), ckpt)
+    one = run_tool('tools/test.py', cfg, ckpt, '--metrics', 'SAD', 'MSE', 'Conn')
+    assert one.returncode == 0, one.stderr[-2000:]
+    env = {**os.environ, 'PORT': str(free_port()), 'LOG_DIR': str(tmp_path / 'logs'),
+           'PYTHON': sys.executable}
+    two = subprocess.run(['bash', 'tools/dist_test.sh', cfg, ckpt, '2', '--metrics', 'SAD', 'MSE',
+                          'Conn'], cwd=ROOT, capture_output=True, text=True, timeout=540, env=env)
+    logs = ''.join(open(p).read() for p in glob.glob(str(tmp_path / 'logs' / 'worker_0.log')))
+    assert two.returncode == 0, two.stderr[-2000:] + logs[-2000:]
+    table_one = [l for l in one.stdout.splitlines() if l.startswith('| ')]
+    table_two = [l for l in logs.splitlines() if l.startswith('| ')]
+    assert table_one == table_two and len(table_one) == 4
+    assert one.stdout.strip().splitlines()[-1] in logs

@@ -14,9 +14,9 @@ def test_benchmark_train_and_infer(repo_root):
     assert out.returncode == 0, out.stderr[-2000:]
     assert 's/step' in out.stdout and 'images/s' in out.stdout and 'peak RSS' in out.stdout
     out = run(repo_root, 'tools/analysis/benchmark.py', '--infer', 'configs/shm/e2e_8x8.py',
-              '--shape', '64', '64', '--steps', '2', '--warmup', '1')
+              '--shape', '64', '64', '--steps', '2', '--warmup', '1', '--mindir')
     assert out.returncode == 0, out.stderr[-2000:]
-    assert 'ms/image' in out.stdout and 'compile' in out.stdout
+    assert 'ms/image' in out.stdout and 'compile' in out.stdout and 'MINDIR (GraphCell)' in out.stdout
 
 
 def test_benchmark_data(repo_root, tmp_path):

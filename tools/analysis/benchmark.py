@@ -2,7 +2,9 @@
 
 Usage:
     python tools/analysis/benchmark.py --train CONFIG [--batch 8] [--shape 320 320] [--steps 10]
-    python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20]
+    python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20] [--mindir]
+
+The side-by-side comparison with the PyTorch original is benchmarks/compare_torch.py.
 
 Inputs are random tensors of the requested shape, so no data is needed. The phase, optimizer,
 context (GRAPH/PyNative) and model come from the config. Prints seconds per step, images/s and
@@ -75,7 +77,7 @@ def bench_train(cfg, batch, shape, steps, warmup):
     return med
 
 
-def bench_infer(cfg, shape, steps, warmup):
+def bench_infer(cfg, shape, steps, warmup, mindir=False):
     import mindspore as ms
     from shmatting.engine.runner import apply_context
     from shmatting.models import build_model
@@ -93,6 +95,19 @@ def bench_infer(cfg, shape, steps, warmup):
     med, times = median_time(lambda: model(x)[1].asnumpy(), steps)
     print(f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
           f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), peak RSS {peak_rss_gb():.2f} GB')
+    if mindir:
+        import tempfile
+        from mindspore import nn
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            ms.export(model, x, file_name=f'{tmp}/bench', file_format='MINDIR')
+            graph = nn.GraphCell(ms.load(f'{tmp}/bench.mindir'))
+            export_s = time.perf_counter() - start
+            for _ in range(warmup):
+                graph(x)[1].asnumpy()
+            med_m, times_m = median_time(lambda: graph(x)[1].asnumpy(), steps)
+        print(f'infer MINDIR (GraphCell) batch 1 {shape[0]}x{shape[1]}: export+load {export_s:.1f}s, '
+              f'{med_m * 1000:.1f} ms/image (min {min(times_m) * 1000:.1f})')
     return med
 
 
@@ -105,6 +120,8 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=[320, 320], metavar=('H', 'W'))
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--mindir', action='store_true', help='with --infer: also time the exported '
+                        'MINDIR through nn.GraphCell')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.train or args.infer)
@@ -113,7 +130,7 @@ def main(argv=None):
         batch = args.batch or int(cfg.data.samples_per_device)
         bench_train(cfg, batch, args.shape, args.steps, args.warmup)
     else:
-        bench_infer(cfg, args.shape, args.steps, args.warmup)
+        bench_infer(cfg, args.shape, args.steps, args.warmup, args.mindir)
 
 
 if __name__ == '__main__':

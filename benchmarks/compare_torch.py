@@ -1,0 +1,235 @@
+"""shmatting (MindSpore) against the PyTorch original, same network, same weights, one process.
+
+Usage (torch is a benchmark-only dependency: ``pip install torch==2.13.0``):
+    python benchmarks/compare_torch.py [--config configs/shm/zoo/e2e_8x8.py] [--batch 8]
+        [--shape 320 320] [--rounds 5] [--steps 3] [--infer-steps 10] [--skip-train]
+    python benchmarks/compare_torch.py --memory ms|torch      # peak RSS of one framework alone
+
+Timing alternates the frameworks round by round (A/B, then B/A) so slow drifts of a shared machine
+hit both; the table shows medians over all timed steps and the MindSpore / PyTorch ratio. Both sides
+use 2 intra-op threads, the same random data and the same initial weights (the zoo network: its
+fusion and its loss, end-to-end phase, Adam lr 1e-4, weight decay 5e-4).
+"""
+import argparse
+import gc
+import os
+import os.path as osp
+import resource
+import sys
+import tempfile
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+import shmatting  # noqa: E402,F401
+
+
+def peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def random_data(batch, h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    return dict(img=rng.uniform(-0.6, 0.6, (batch, 3, h, w)).astype(np.float32),
+                trimap=rng.integers(0, 3, (batch, 1, h, w)).astype(np.int32),
+                alpha=rng.uniform(0, 1, (batch, 1, h, w)).astype(np.float32))
+
+
+# ---------------------------------------------------------------------- MindSpore side
+class MindSporeSide:
+
+    def __init__(self, config, threads):
+        import mindspore as ms
+        from shmatting.config import Config
+        from shmatting.engine.optimizers import build_optimizer
+        from shmatting.engine.train_step import MattorWithLoss, TrainStep
+        from shmatting.models import build_model
+        ms.set_device('CPU')
+        ms.set_context(mode=ms.GRAPH_MODE)
+        try:
+            ms.device_context.cpu.op_tuning.threads_num(threads)
+        except Exception:
+            pass
+        cfg = Config.fromfile(config)
+        cfg.merge_from_dict({'model.train_cfg.phase': 'e2e'})
+        self.ms = ms
+        self.model = build_model(cfg.model)
+        opt = build_optimizer(dict(type='Adam', lr=1e-4, weight_decay=5e-4),
+                              self.model.phase_trainable_params(), 1e-4)
+        self.step = TrainStep(MattorWithLoss(self.model), opt, len(self.model.loss_names))
+        self.step.set_train()
+        self.graph = None
+
+    def state_dict(self):
+        return {p.name: p.asnumpy() for p in self.model.get_parameters()}
+
+    def prepare_train(self, data):
+        self.inputs = tuple(self.ms.Tensor(data[k]) for k in ('img', 'trimap', 'alpha'))
+        start = time.perf_counter()
+        self.step.compile(*self.inputs)
+        return time.perf_counter() - start
+
+    def train_step(self):
+        self.step(*self.inputs).asnumpy()
+
+    def prepare_infer(self, x, mindir_dir):
+        self.model.set_train(False)
+        self.x = self.ms.Tensor(x)
+        start = time.perf_counter()
+        self.model.compile(self.x)
+        compile_s = time.perf_counter() - start
+        path = osp.join(mindir_dir, 'bench')
+        self.ms.export(self.model, self.x, file_name=path, file_format='MINDIR')
+        self.graph = self.ms.nn.GraphCell(self.ms.load(path + '.mindir'))
+        return compile_s
+
+    def infer(self):
+        self.model(self.x)[1].asnumpy()
+
+    def infer_mindir(self):
+        self.graph(self.x)[1].asnumpy()
+
+
+# ---------------------------------------------------------------------- PyTorch side
+class TorchSide:
+
+    def __init__(self, threads, state=None):
+        import torch
+        from benchmarks.torch_shm import SHMNet
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.net = SHMNet()
+        if state is not None:
+            self.load_shmatting_state(state)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-4, weight_decay=5e-4)
+
+    def load_shmatting_state(self, state):
+        """shmatting names -> the original's (the inverse of the zoo converter)."""
+        back = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
+                ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
+        rename = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
+                  'moving_variance': 'running_var'}
+        converted = {}
+        for name, value in state.items():
+            for new, old in back:
+                if name.startswith(new):
+                    name = old + name[len(new):]
+                    break
+            prefix, _, leaf = name.rpartition('.')
+            converted[f'{prefix}.{rename.get(leaf, leaf)}'] = self.torch.from_numpy(value)
+        missing, unexpected = self.net.load_state_dict(converted, strict=False)
+        assert not [m for m in missing if 'num_batches_tracked' not in m and 'en_conv_bn_relu_5' not in m]
+
+    def loss(self, img, trimap, alpha):
+        torch = self.torch
+        tri_logits, alpha_p = self.net(img)
+        ce = torch.nn.functional.cross_entropy(tri_logits, trimap[:, 0].long())
+        l_alpha = torch.sqrt((alpha_p - alpha)**2 + 1e-6).mean()
+        l_comp = torch.sqrt((alpha * img - alpha_p * img)**2 + 1e-6).mean()
+        return 0.5 * l_alpha + 0.5 * l_comp + 0.01 * ce
+
+    def prepare_train(self, data):
+        t = self.torch
+        self.inputs = (t.from_numpy(data['img']), t.from_numpy(data['trimap']),
+                       t.from_numpy(data['alpha']))
+        self.net.train()
+        return 0.0
+
+    def train_step(self):
+        self.opt.zero_grad()
+        loss = self.loss(*self.inputs)
+        loss.backward()
+        self.opt.step()
+        float(loss)
+
+    def prepare_infer(self, x, mindir_dir):
+        self.net.eval()
+        self.x = self.torch.from_numpy(x)
+        return 0.0
+
+    def infer(self):
+        with self.torch.no_grad():
+            self.net(self.x)[1].numpy()
+
+
+def alternate(sides, fn_names, rounds, steps, warmup_rounds=1):
+    """Run ``fn_names[i]`` of each side for ``steps`` calls per round, alternating the order."""
+    times = {label: [] for label in fn_names}
+    for r in range(warmup_rounds + rounds):
+        order = list(fn_names.items())
+        if r % 2:
+            order.reverse()
+        for label, (side, fn) in order:
+            for _ in range(steps):
+                start = time.perf_counter()
+                getattr(side, fn)()
+                if r >= warmup_rounds:
+                    times[label].append(time.perf_counter() - start)
+            time.sleep(0.5)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def memory_only(framework, args):
+    data = random_data(args.batch, *args.shape)
+    if framework == 'ms':
+        side = MindSporeSide(args.config, args.threads)
+    else:
+        side = TorchSide(args.threads)
+    side.prepare_train(data)
+    for _ in range(3):
+        side.train_step()
+    print(f'{framework}: training batch {args.batch} {args.shape[0]}x{args.shape[1]}: '
+          f'peak RSS {peak_rss_gb():.2f} GB')
+
+
+def main(argv=None):
+    from terminaltables import AsciiTable
+    parser = argparse.ArgumentParser(description='shmatting vs the PyTorch original')
+    parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/zoo/e2e_8x8.py'))
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--steps', type=int, default=3)
+    parser.add_argument('--infer-steps', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--skip-train', action='store_true')
+    parser.add_argument('--memory', choices=['ms', 'torch'])
+    args = parser.parse_args(argv)
+    os.environ.setdefault('OMP_NUM_THREADS', str(args.threads))
+    if args.memory:
+        return memory_only(args.memory, args)
+    ms_side = MindSporeSide(args.config, args.threads)
+    pt_side = TorchSide(args.threads, ms_side.state_dict())
+    rows = [['Measurement', 'MindSpore (s)', 'PyTorch (s)', 'MS / PT']]
+    if not args.skip_train:
+        data = random_data(args.batch, *args.shape)
+        compile_s = ms_side.prepare_train(data)
+        pt_side.prepare_train(data)
+        med = alternate([ms_side, pt_side], {'ms': (ms_side, 'train_step'),
+                                             'pt': (pt_side, 'train_step')}, args.rounds, args.steps)
+        rows.append([f'train step, batch {args.batch}, {args.shape[0]}x{args.shape[1]}',
+                     f"{med['ms']:.3f}", f"{med['pt']:.3f}", f"{med['ms'] / med['pt']:.2f}"])
+        print(f'MindSpore train-step compile: {compile_s:.1f}s', flush=True)
+        gc.collect()
+    x = random_data(1, *args.shape)['img']
+    with tempfile.TemporaryDirectory() as tmp:
+        ms_side.prepare_infer(x, tmp)
+        pt_side.prepare_infer(x, tmp)
+        med = alternate([ms_side, pt_side], {'ms_graph': (ms_side, 'infer'),
+                                             'ms_mindir': (ms_side, 'infer_mindir'),
+                                             'pt': (pt_side, 'infer')}, args.rounds,
+                        args.infer_steps)
+    for label, key in (('inference, batch 1, GRAPH', 'ms_graph'),
+                       ('inference, batch 1, MINDIR', 'ms_mindir')):
+        rows.append([f'{label}, {args.shape[0]}x{args.shape[1]}', f'{med[key]:.4f}', f"{med['pt']:.4f}",
+                     f"{med[key] / med['pt']:.2f}"])
+    print(AsciiTable(rows, title=' shmatting vs PyTorch original ').table)
+    print(f'medians of {args.rounds} alternating rounds; {args.threads} threads each; '
+          f'peak RSS of this process (both frameworks): {peak_rss_gb():.2f} GB')
+
+
+if __name__ == '__main__':
+    main()
