@@ -15,7 +15,8 @@ from .checkpoint import find_latest_full_state, load_weights, read_meta
 from .dist import broadcast_from_rank0, init_dist
 from .hooks.hook import Hook, get_priority
 
-__all__ = ['Runner', 'apply_context', 'resolve_device_target', 'set_device', 'REQUIRED_KEYS']
+__all__ = ['Runner', 'apply_context', 'apply_recompute', 'resolve_device_target', 'set_device',
+           'REQUIRED_KEYS']
 
 REQUIRED_KEYS = ('model', 'data', 'optimizer', 'total_epochs')
 PHASE_INPUTS = {'tnet': ('img', 'trimap'), 'mnet': ('img', 'trimap', 'alpha'),
@@ -83,6 +84,24 @@ def apply_context(context, device_target=None, deterministic=False, launcher='no
         ms.device_context.ascend.op_precision.precision_mode(ctx['precision_mode'])
     ctx['mode'] = mode
     return ctx
+
+
+def apply_recompute(model, names):
+    """Recompute the activations of the named sub-cells in the backward pass (less memory).
+
+    Args:
+        model (nn.Cell): the model.
+        names (list[str] | None): cell names such as ``'tnet.backbone.block_2'``.
+    """
+    if not names:
+        return
+    cells = dict(model.cells_and_names())
+    for name in names:
+        if name not in cells:
+            close = difflib.get_close_matches(name, list(cells), n=3)
+            raise KeyError(f'recompute: no cell named {name!r}'
+                           + (f' (did you mean {", ".join(close)}?)' if close else ''))
+        cells[name].recompute()
 
 
 def _check_required(cfg):
@@ -180,6 +199,7 @@ class Runner:
         from ..models import build_model
         cfg = self.cfg
         self.model = build_model(cfg.model)
+        apply_recompute(self.model, cfg.get('recompute'))
         self.phase = self.model.train_phase
         self.loss_names = self.model.loss_names
         data = cfg.data

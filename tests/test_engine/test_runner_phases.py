@@ -88,3 +88,15 @@ def test_graph_mode_e2e_run(tiny_data, tmp_path):
                                       epochs=1))
     metrics = Runner(cfg, work_dir=str(tmp_path / 'wd')).run()
     assert np.isfinite(metrics['SAD'])
+
+
+def test_recompute_option(tiny_data, tmp_path):
+    extra = "recompute = ['tnet.backbone.block_2', 'mnet.head.deconv_4']\n"
+    cfg = Config.fromfile(tiny_config(tmp_path / 'r.py', tiny_data, phase='e2e', mode='GRAPH',
+                                      epochs=1, extra=extra + "evaluation = None\n"))
+    runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
+    runner.run()
+    assert np.isfinite(float(runner.outputs.asnumpy()[0]))
+    bad = Config.fromfile(tiny_config(tmp_path / 'b.py', tiny_data, extra="recompute = ['tnet.bakbone']\n"))
+    with pytest.raises(KeyError, match="no cell named 'tnet.bakbone'.*tnet.backbone"):
+        Runner(bad, work_dir=str(tmp_path / 'wd2'))

@@ -49,11 +49,12 @@ def median_time(fn, steps):
 def bench_train(cfg, batch, shape, steps, warmup):
     import mindspore as ms
     from shmatting.engine.optimizers import build_optimizer
-    from shmatting.engine.runner import ARG_ORDER, PHASE_INPUTS, apply_context
+    from shmatting.engine.runner import ARG_ORDER, PHASE_INPUTS, apply_context, apply_recompute
     from shmatting.engine.train_step import MattorWithLoss, TrainStep
     from shmatting.models import build_model
     ctx = apply_context(cfg.get('context'))
     model = build_model(cfg.model)
+    apply_recompute(model, cfg.get('recompute'))
     opt = build_optimizer(cfg.optimizer, model.phase_trainable_params(), float(cfg.optimizer.lr))
     step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
     step.set_train()
