@@ -14,7 +14,6 @@ import argparse
 import gc
 import os
 import os.path as osp
-import resource
 import sys
 import tempfile
 import time
@@ -25,17 +24,7 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
-
-
-def peak_rss_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def random_data(batch, h, w, seed=0):
-    rng = np.random.default_rng(seed)
-    return dict(img=rng.uniform(-0.6, 0.6, (batch, 3, h, w)).astype(np.float32),
-                trimap=rng.integers(0, 3, (batch, 1, h, w)).astype(np.int32),
-                alpha=rng.uniform(0, 1, (batch, 1, h, w)).astype(np.float32))
+from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 
 # ---------------------------------------------------------------------- MindSpore side
@@ -108,18 +97,8 @@ class TorchSide:
 
     def load_shmatting_state(self, state):
         """shmatting names -> the original's (the inverse of the zoo converter)."""
-        back = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
-                ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
-        rename = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-                  'moving_variance': 'running_var'}
-        converted = {}
-        for name, value in state.items():
-            for new, old in back:
-                if name.startswith(new):
-                    name = old + name[len(new):]
-                    break
-            prefix, _, leaf = name.rpartition('.')
-            converted[f'{prefix}.{rename.get(leaf, leaf)}'] = self.torch.from_numpy(value)
+        from shmatting.models.converters import shm_to_torch_name
+        converted = {shm_to_torch_name(k): self.torch.from_numpy(v) for k, v in state.items()}
         missing, unexpected = self.net.load_state_dict(converted, strict=False)
         assert not [m for m in missing if 'num_batches_tracked' not in m and 'en_conv_bn_relu_5' not in m]
 
@@ -173,7 +152,7 @@ def alternate(sides, fn_names, rounds, steps, warmup_rounds=1):
 
 
 def memory_only(framework, args):
-    data = random_data(args.batch, *args.shape)
+    data = random_batch(args.batch, *args.shape)
     if framework == 'ms':
         side = MindSporeSide(args.config, args.threads)
     else:
@@ -205,7 +184,7 @@ def main(argv=None):
     pt_side = TorchSide(args.threads, ms_side.state_dict())
     rows = [['Measurement', 'MindSpore (s)', 'PyTorch (s)', 'MS / PT']]
     if not args.skip_train:
-        data = random_data(args.batch, *args.shape)
+        data = random_batch(args.batch, *args.shape)
         compile_s = ms_side.prepare_train(data)
         pt_side.prepare_train(data)
         med = alternate([ms_side, pt_side], {'ms': (ms_side, 'train_step'),
@@ -214,7 +193,7 @@ def main(argv=None):
                      f"{med['ms']:.3f}", f"{med['pt']:.3f}", f"{med['ms'] / med['pt']:.2f}"])
         print(f'MindSpore train-step compile: {compile_s:.1f}s', flush=True)
         gc.collect()
-    x = random_data(1, *args.shape)['img']
+    x = random_batch(1, *args.shape)['img']
     with tempfile.TemporaryDirectory() as tmp:
         ms_side.prepare_infer(x, tmp)
         pt_side.prepare_infer(x, tmp)

@@ -88,9 +88,8 @@ def sidecar(cfg, args, model, out_file, fmt, max_diff):
 def main(argv=None):
     import mindspore as ms
     from mindspore import nn
-    from shmatting.engine.checkpoint import load_weights
+    from shmatting.apis import load_mattor
     from shmatting.engine.runner import resolve_device_target
-    from shmatting.models import build_model
 
     args = parse_args(argv)
     target = resolve_device_target(args.device_target)
@@ -105,13 +104,10 @@ def main(argv=None):
         cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
     ms.set_device(target)
     ms.set_context(mode=ms.GRAPH_MODE)
-    model_cfg = cfg.model.to_dict()
-    model_cfg['init_cfg'] = []
-    model = build_model(model_cfg)
-    report = load_weights(model, args.checkpoint)
-    if report['missing']:
-        sys.exit(f"error: {args.checkpoint} lacks {len(report['missing'])} model parameters, e.g. "
-                 f"{report['missing'][:3]}")
+    try:
+        model = load_mattor(cfg, args.checkpoint)
+    except ValueError as exc:
+        sys.exit(f'error: {exc}')
     model.set_train(False)
     n, c, h, w = args.input_shape
     if c != 3 or h % model.size_divisor or w % model.size_divisor:

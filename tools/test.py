@@ -42,11 +42,10 @@ def parse_args(argv=None):
 def main(argv=None):
     from terminaltables import AsciiTable
     from shmatting.datasets import build_dataloader, build_dataset
-    from shmatting.engine.checkpoint import load_weights
+    from shmatting.apis import load_mattor
     from shmatting.engine.dist import all_reduce_sum, init_dist
     from shmatting.engine.runner import apply_context
     from shmatting.evaluation import Evaluator
-    from shmatting.models import build_model
     from shmatting.utils import ProgressBar
 
     args = parse_args(argv)
@@ -56,13 +55,10 @@ def main(argv=None):
         sys.exit(f'error: checkpoint not found: {args.checkpoint}')
     ctx = apply_context(cfg.get('context'), args.device_target, launcher=args.launcher)
     rank, world = init_dist(args.launcher, ctx['device_target'])
-    model_cfg = cfg.model.to_dict()
-    model_cfg['init_cfg'] = []
-    model = build_model(model_cfg)
-    report = load_weights(model, args.checkpoint)
-    if report['missing']:
-        sys.exit(f"error: {args.checkpoint} lacks {len(report['missing'])} model parameters, "
-                 f"e.g. {report['missing'][:3]}")
+    try:
+        model = load_mattor(cfg, args.checkpoint)
+    except ValueError as exc:
+        sys.exit(f'error: {exc}')
     phase = model.train_phase
     names = args.metrics or (['TrimapIoU'] if phase == 'tnet' else ['SAD', 'MSE', 'MAD'])
     convention = (cfg.get('evaluation') or {}).get('convention', 'p3m')

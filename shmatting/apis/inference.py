@@ -1,7 +1,7 @@
 """High-level inference: build a mattor from a config and a checkpoint, matte any image."""
 import numpy as np
 
-__all__ = ['init_mattor', 'inference_mattor', 'get_norm_cfg']
+__all__ = ['init_mattor', 'load_mattor', 'inference_mattor', 'get_norm_cfg']
 
 
 def get_norm_cfg(cfg, split='test'):
@@ -26,6 +26,32 @@ def get_norm_cfg(cfg, split='test'):
     raise KeyError('the config has no Normalize transform and no img_norm_cfg')
 
 
+def load_mattor(cfg, checkpoint=None):
+    """Build the config's model in eval mode and load ``checkpoint`` (every parameter required).
+
+    Args:
+        cfg (Config): the config.
+        checkpoint (str, optional): weights; without it the model keeps its initialisation.
+
+    Returns:
+        nn.Cell: the model, with ``model.cfg`` set.
+    """
+    from ..engine.checkpoint import load_weights
+    from ..models import build_model
+    model_cfg = cfg.model.to_dict()
+    if checkpoint is not None:
+        model_cfg['init_cfg'] = []
+    model = build_model(model_cfg)
+    if checkpoint is not None:
+        report = load_weights(model, checkpoint)
+        if report['missing']:
+            raise ValueError(f"{checkpoint} lacks {len(report['missing'])} model parameters, "
+                             f"e.g. {report['missing'][:3]}")
+    model.set_train(False)
+    model.cfg = cfg
+    return model
+
+
 def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
     """Build a mattor ready for inference.
 
@@ -39,25 +65,12 @@ def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
         nn.Cell: the model in eval mode, with ``model.cfg`` set.
     """
     from ..config import Config
-    from ..engine.checkpoint import load_weights
     from ..engine.runner import resolve_device_target, set_device
-    from ..models import build_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     set_device(resolve_device_target(device_target))
-    model_cfg = cfg.model.to_dict()
-    if checkpoint is not None:
-        model_cfg['init_cfg'] = []
-    model = build_model(model_cfg)
-    if checkpoint is not None:
-        report = load_weights(model, checkpoint)
-        if report['missing']:
-            raise ValueError(f"{checkpoint} lacks {len(report['missing'])} model parameters, "
-                             f"e.g. {report['missing'][:3]}")
-    model.set_train(False)
-    model.cfg = cfg
-    return model
+    return load_mattor(cfg, checkpoint)
 
 
 def inference_mattor(model, image):

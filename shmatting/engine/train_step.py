@@ -25,6 +25,16 @@ class MattorWithLoss(nn.Cell):
         return ops.stack((total, ) + terms)
 
 
+def _loss_vector_parts(cell, num_terms):
+    """Give a step cell the constant sensitivity ``[1, 0, ...]`` and the non-finite counter."""
+    cell.grad = ops.GradOperation(get_by_list=True, sens_param=True)
+    sens = np.zeros(num_terms + 1, np.float32)
+    sens[0] = 1.0
+    cell.sens_vector = Tensor(sens)
+    cell.nonfinite_steps = Parameter(Tensor(np.zeros(1, np.float32)), name='nonfinite_steps',
+                                     requires_grad=False)
+
+
 class TrainStep(nn.TrainOneStepCell):
     """One optimisation step; returns the loss vector ``[total, *terms]``.
 
@@ -36,12 +46,7 @@ class TrainStep(nn.TrainOneStepCell):
 
     def __init__(self, network, optimizer, num_terms):
         super().__init__(network, optimizer)
-        self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
-        sens = np.zeros(num_terms + 1, np.float32)
-        sens[0] = 1.0
-        self.sens_vector = Tensor(sens)
-        self.nonfinite_steps = Parameter(Tensor(np.zeros(1, np.float32)), name='nonfinite_steps',
-                                         requires_grad=False)
+        _loss_vector_parts(self, num_terms)
 
     def construct(self, *inputs):
         losses = self.network(*inputs)
@@ -69,12 +74,7 @@ class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
 
     def __init__(self, network, optimizer, num_terms, scale_sense):
         super().__init__(network, optimizer, scale_sense)
-        self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
-        sens = np.zeros(num_terms + 1, np.float32)
-        sens[0] = 1.0
-        self.sens_vector = Tensor(sens)
-        self.nonfinite_steps = Parameter(Tensor(np.zeros(1, np.float32)), name='nonfinite_steps',
-                                         requires_grad=False)
+        _loss_vector_parts(self, num_terms)
 
     def get_overflow_status(self, status, compute_output):
         return ops.logical_not(amp.all_finite(compute_output))

@@ -9,7 +9,8 @@ import re
 import numpy as np
 
 __all__ = ['ZOO_PREFIX_MAP', 'strip_wrapper_keys', 'torch_to_zoo_names', 'convert_zoo_state',
-           'convert_torch_state', 'ConversionError']
+           'convert_torch_state', 'ConversionError', 'zoo_to_shm_name', 'shm_to_zoo_name',
+           'shm_to_torch_name']
 
 ZOO_PREFIX_MAP = (
     ('t_net.feature.', 'tnet.backbone.'),
@@ -101,11 +102,32 @@ def torch_to_zoo_names(state):
     return renamed, dropped
 
 
-def _zoo_to_shm_name(key):
+def zoo_to_shm_name(key):
+    """A model-zoo (or PyTorch-original) parameter name in shmatting's naming (None if unknown)."""
     for old, new in ZOO_PREFIX_MAP:
         if key.startswith(old):
             return new + key[len(old):]
     return None
+
+
+_SHM_TO_ZOO = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
+               ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
+_MS_TO_TORCH_BN = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
+                   'moving_variance': 'running_var'}
+
+
+def shm_to_zoo_name(name):
+    """A shmatting parameter name in the model zoo's naming (the inverse of the converter)."""
+    for new, old in _SHM_TO_ZOO:
+        if name.startswith(new):
+            return old + name[len(new):]
+    return name
+
+
+def shm_to_torch_name(name):
+    """A shmatting parameter name in the PyTorch original's naming (BatchNorm renamed back)."""
+    prefix, _, leaf = shm_to_zoo_name(name).rpartition('.')
+    return f'{prefix}.{_MS_TO_TORCH_BN.get(leaf, leaf)}'
 
 
 def convert_zoo_state(state, expected_shapes):
@@ -123,7 +145,7 @@ def convert_zoo_state(state, expected_shapes):
     """
     converted, unmapped, unexpected, mismatched = {}, [], [], []
     for key, value in state.items():
-        new = _zoo_to_shm_name(key)
+        new = zoo_to_shm_name(key)
         if new is None:
             unmapped.append(key)
             continue

@@ -4,16 +4,8 @@ import pytest
 
 from shmatting.models.converters import (ConversionError, convert_torch_state, convert_zoo_state,
                                          strip_wrapper_keys)
+from shmatting.models.converters import zoo_to_shm_name as shm_name
 from tests.test_models.utils import zoo_param_shapes
-
-REWRITES = (('t_net.feature.', 'tnet.backbone.'), ('t_net.', 'tnet.head.'),
-            ('m_net.en_', 'mnet.backbone.en_'), ('m_net.', 'mnet.head.'))
-
-
-def shm_name(zoo):
-    for old, new in REWRITES:
-        if zoo.startswith(old):
-            return new + zoo[len(old):]
 
 
 @pytest.fixture

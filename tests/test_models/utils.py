@@ -1,9 +1,6 @@
 """Helpers for model tests."""
 import numpy as np
 
-ZOO_FROM_SHM = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
-                ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
-
 
 def zoo_config(**overrides):
     """The zoo network's model config (from the base config file)."""
@@ -29,13 +26,8 @@ def randomize_bn_stats(model, seed=0):
 
 def zoo_named_params(model):
     """shmatting parameters renamed to model-zoo names, as float64 numpy arrays."""
-    out = {}
-    for p in model.get_parameters():
-        for new, old in ZOO_FROM_SHM:
-            if p.name.startswith(new):
-                out[old + p.name[len(new):]] = p.asnumpy().astype(np.float64)
-                break
-    return out
+    from shmatting.models.converters import shm_to_zoo_name
+    return {shm_to_zoo_name(p.name): p.asnumpy().astype(np.float64) for p in model.get_parameters()}
 
 
 def zoo_param_shapes(path):

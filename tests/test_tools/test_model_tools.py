@@ -62,19 +62,8 @@ def test_torch2shmatting_from_npz_and_pth_without_torch(tmp_path, repo_root):
     from shmatting.models import build_model
     model = build_model(zoo_config())
     randomize_bn_stats(model)
-    rename = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-              'moving_variance': 'running_var'}
-    back = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
-            ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
-    state = {}
-    for p in model.get_parameters():
-        name = p.name
-        for new, old in back:
-            if name.startswith(new):
-                name = old + name[len(new):]
-                break
-        prefix, _, leaf = name.rpartition('.')
-        state[f'{prefix}.{rename.get(leaf, leaf)}'] = p.asnumpy()
+    from shmatting.models.converters import shm_to_torch_name
+    state = {shm_to_torch_name(p.name): p.asnumpy() for p in model.get_parameters()}
     np.savez(tmp_path / 'sd.npz', **state)
     dst = str(tmp_path / 'torch.ckpt')
     out = run(repo_root, 'tools/model_converters/torch2shmatting.py', str(tmp_path / 'sd.npz'), dst)

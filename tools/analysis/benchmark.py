@@ -12,7 +12,6 @@ the peak resident memory of the process.
 """
 import argparse
 import os.path as osp
-import resource
 import sys
 import time
 
@@ -22,19 +21,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
-
-
-def peak_rss_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def random_batch(batch, h, w, seed=0):
-    rng = np.random.default_rng(seed)
-    return dict(img=rng.uniform(-0.5, 0.5, (batch, 3, h, w)).astype(np.float32),
-                trimap=rng.integers(0, 3, (batch, 1, h, w)).astype(np.int32),
-                alpha=rng.uniform(0, 1, (batch, 1, h, w)).astype(np.float32),
-                fg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32),
-                bg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32))
+from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 
 def median_time(fn, steps):

@@ -25,15 +25,8 @@ def test_parameter_count_and_names_match_the_zoo(repo_root):
     assert len(params) == 355
     assert count(params) == 3148851
     zoo = zoo_param_shapes(f'{repo_root}/{ZOO_NAMES}')
-    rewrites = (('t_net.feature.', 'tnet.backbone.'), ('t_net.', 'tnet.head.'),
-                ('m_net.en_', 'mnet.backbone.en_'), ('m_net.', 'mnet.head.'))
-
-    def mapped(name):
-        for old, new in rewrites:
-            if name.startswith(old):
-                return new + name[len(old):]
-
-    assert {mapped(k): v for k, v in zoo.items()} == {p.name: tuple(p.shape) for p in params}
+    from shmatting.models.converters import zoo_to_shm_name
+    assert {zoo_to_shm_name(k): v for k, v in zoo.items()} == {p.name: tuple(p.shape) for p in params}
 
 
 @pytest.mark.parametrize('hw', [(64, 48), (50, 37), (17, 33)])
