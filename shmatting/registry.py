@@ -170,6 +170,9 @@ class Registry:
             ... class MyNet(nn.Cell): ...
             >>> BACKBONES.register_module(name='Alias', module=MyNet)   # doctest: +SKIP
         """
+        if module is None and (inspect.isclass(name) or inspect.isfunction(name)):
+            self._register(name, None, force)  # used as a bare decorator: @REG.register_module
+            return name
         if not isinstance(force, bool):
             raise TypeError(f'force must be a bool, got {type(force).__name__}')
         if name is not None and not isinstance(name, (str, list, tuple)):

@@ -44,6 +44,12 @@ def test_register_decorator_and_call():
     reg.register_module(name=['Ship', 'Vessel'], module=Boat)
     assert reg.get('Ship') is Boat and reg.get('Vessel') is Boat
 
+    @reg.register_module  # without parentheses
+    class Plane:
+        pass
+
+    assert reg.get('Plane') is Plane
+
 
 def test_duplicate_names_raise_unless_forced():
     reg, car, _ = make_registry()
