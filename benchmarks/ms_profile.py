@@ -1,0 +1,84 @@
+"""MindSpore's own profiler: time per operator type for a few training or inference steps.
+
+Usage: python benchmarks/ms_profile.py train|infer [--config C] [--batch 2] [--shape 320 320]
+           [--steps 2] [--out work_dirs/ms_profile]
+
+Uses ``mindspore.profiler.Profiler`` (CPU op timing) and prints the op types by total time from
+its ``cpu_op_type_info_*.csv``; the raw output stays under ``--out``.
+"""
+import argparse
+import csv
+import glob
+import os
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+import shmatting  # noqa: E402,F401
+from shmatting.utils.profiling import random_batch  # noqa: E402
+
+
+def main(argv=None):
+    import mindspore as ms
+    from mindspore.profiler import Profiler
+    from terminaltables import AsciiTable
+    from shmatting.config import Config
+    from shmatting.engine.optimizers import build_optimizer
+    from shmatting.engine.train_step import MattorWithLoss, TrainStep
+    from shmatting.models import build_model
+    parser = argparse.ArgumentParser(description='MindSpore profiler, time per op type')
+    parser.add_argument('mode', choices=['train', 'infer'])
+    parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
+    parser.add_argument('--steps', type=int, default=2)
+    parser.add_argument('--out', default='work_dirs/ms_profile')
+    parser.add_argument('--top', type=int, default=15)
+    args = parser.parse_args(argv)
+    ms.set_device('CPU')
+    ms.set_context(mode=ms.GRAPH_MODE)
+    cfg = Config.fromfile(args.config)
+    model = build_model(cfg.model)
+    data = random_batch(args.batch if args.mode == 'train' else 1, *args.shape)
+    if args.mode == 'train':
+        opt = build_optimizer(cfg.optimizer, model.phase_trainable_params(), 1e-4)
+        step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
+        step.set_train()
+        inputs = [ms.Tensor(data[k]) for k in ('img', 'trimap', 'alpha', 'fg', 'bg')]
+        run = lambda: step(*inputs).asnumpy()  # noqa: E731
+    else:
+        model.set_train(False)
+        x = ms.Tensor(data['img'])
+        run = lambda: model(x)[1].asnumpy()  # noqa: E731
+    run()
+    os.makedirs(args.out, exist_ok=True)
+    profiler = Profiler(output_path=args.out)
+    for _ in range(args.steps):
+        run()
+    profiler.stop()
+    profiler.analyse()
+    files = glob.glob(osp.join(args.out, '**', 'cpu_op_type_info_*.csv'), recursive=True)
+    if not files:
+        sys.exit(f'error: the profiler wrote no cpu_op_type_info csv under {args.out}')
+    totals = {}
+    with open(sorted(files)[-1]) as f:
+        reader = csv.DictReader(f)
+        for row in reader:
+            name = row.get('op_type') or row.get('Op Type') or list(row.values())[0]
+            time_key = next(k for k in row if 'total' in k.lower() and 'time' in k.lower())
+            totals[name] = totals.get(name, 0.0) + float(row[time_key])
+    grand = sum(totals.values())
+    rows = [['op type', 'ms per step', '%']]
+    for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[:args.top]:
+        rows.append([name, f'{t / args.steps:.1f}', f'{100 * t / grand:.1f}'])
+    print(AsciiTable(rows, title=f' {args.mode}, batch {data["img"].shape[0]}, '
+                     f'{args.shape[0]}x{args.shape[1]} ').table)
+    print(f'raw profiler output: {args.out} ({np.round(grand / args.steps, 1)} ms of ops per step)')
+
+
+if __name__ == '__main__':
+    main()
