@@ -3,6 +3,7 @@
 Because the optimizer's ``global_step`` is saved in full-state checkpoints, a resumed run continues
 the schedule exactly where it stopped.
 """
+import abc
 import math
 
 import numpy as np
@@ -12,8 +13,8 @@ from ..registry import LR_SCHEDULERS
 __all__ = ['BaseLR', 'ConstantLR', 'StepLR', 'PolyLR', 'CosineLR', 'build_lr_values']
 
 
-class BaseLR:
-    """A schedule with optional linear warm-up.
+class BaseLR(abc.ABC):
+    """A schedule with optional linear warm-up; subclasses define :meth:`factor`.
 
     Args:
         warmup_iters (int): warm-up steps (or use ``warmup_epochs``).
@@ -24,8 +25,9 @@ class BaseLR:
     def __init__(self, warmup_iters=0, warmup_epochs=0, warmup_ratio=0.1):
         self.warmup_iters, self.warmup_epochs, self.warmup_ratio = warmup_iters, warmup_epochs, warmup_ratio
 
-    def factor(self, step, total, steps_per_epoch):  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def factor(self, step, total, steps_per_epoch):
+        """Multiplier of the base rate at ``step`` of ``total`` (before warm-up)."""
 
     def values(self, base_lr, total_steps, steps_per_epoch):
         """Per-step learning rates.

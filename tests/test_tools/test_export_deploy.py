@@ -92,7 +92,11 @@ def test_offline_flow_matches_test_py_in_squash_mode(trained, tmp_path):
 
 
 def test_infer_lite_backend_message(trained, tmp_path):
-    cfg, ckpt, base = trained
+    try:
+        import mindspore_lite  # noqa: F401
+        pytest.skip('MindSpore Lite is installed: the missing-package message cannot be shown')
+    except ImportError:
+        pass
     (tmp_path / 'in').mkdir()
     np.zeros((1, 3, 64, 64), np.float32).tofile(tmp_path / 'in' / 'a.bin')
     model = tmp_path / 'm.mindir'
@@ -100,10 +104,7 @@ def test_infer_lite_backend_message(trained, tmp_path):
     (tmp_path / 'm.mindir.json').write_text(json.dumps({'input': {'shape': [1, 3, 64, 64]}}))
     res = run_tool('tools/deploy/infer.py', str(model), '--input-dir', str(tmp_path / 'in'),
                    '--backend', 'lite')
-    try:
-        import mindspore_lite  # noqa: F401
-    except ImportError:
-        assert res.returncode != 0 and 'MindSpore Lite' in res.stderr
+    assert res.returncode != 0 and 'MindSpore Lite' in res.stderr
 
 
 def test_test_py_outputs_and_metrics(trained, tmp_path):
