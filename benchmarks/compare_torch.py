@@ -1,7 +1,7 @@
 """shmatting (MindSpore) against the PyTorch original, same network, same weights, one process.
 
 Usage (torch is a benchmark-only dependency: ``pip install torch==2.13.0``):
-    python benchmarks/compare_torch.py [--config configs/shm/zoo/e2e_8x8.py] [--batch 8]
+    python benchmarks/compare_torch.py [--config configs/shm/zoo/zoo_e2e_8x8.py] [--batch 8]
         [--shape 320 320] [--rounds 5] [--steps 3] [--infer-steps 10] [--skip-train]
     python benchmarks/compare_torch.py --memory ms|torch      # peak RSS of one framework alone
 
@@ -167,7 +167,7 @@ def memory_only(framework, args):
 def main(argv=None):
     from terminaltables import AsciiTable
     parser = argparse.ArgumentParser(description='shmatting vs the PyTorch original')
-    parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/zoo/e2e_8x8.py'))
+    parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/zoo/zoo_e2e_8x8.py'))
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
     parser.add_argument('--rounds', type=int, default=5)

@@ -4,7 +4,8 @@
 # Environment: DEVICES (1: tools/train.py; N > 1: tools/dist_train.sh CONFIG N), WORK_ROOT
 # (work_dirs), EXTRA_ARGS (passed to every phase, e.g. "--cfg-options data_root=/data/hm").
 # A T-Net phase hands over <work_dir>/best_mIoU.ckpt as load_from.tnet, an M-Net phase
-# <work_dir>/best_SAD.ckpt as load_from.mnet; the phase is read from each config.
+# <work_dir>/best_SAD.ckpt as load_from.mnet (latest.ckpt when a phase kept no best); the phase is
+# read from each config.
 set -eu
 if [ $# -lt 1 ]; then
   echo "usage: $0 CONFIG [CONFIG ...]" >&2
@@ -33,8 +34,14 @@ print(Config.fromfile(sys.argv[1]).model.get('train_cfg', {}).get('phase', 'e2e'
   else
     "$PYTHON" "$ROOT/tools/train.py" "$CONFIG" --work-dir "$WORK_DIR" "${OPTS[@]}" "${EXTRA[@]}"
   fi
+  # the best alias, or latest.ckpt when the phase ran without evaluation (the zoo's T-Net phase)
   case "$PHASE" in
-    tnet) HANDOVER+=("load_from.tnet=$WORK_DIR/best_mIoU.ckpt");;
-    mnet) HANDOVER+=("load_from.mnet=$WORK_DIR/best_SAD.ckpt");;
+    tnet) BEST="$WORK_DIR/best_mIoU.ckpt"; KEY=tnet;;
+    mnet) BEST="$WORK_DIR/best_SAD.ckpt"; KEY=mnet;;
+    *) BEST=""; KEY="";;
   esac
+  if [ -n "$KEY" ]; then
+    [ -f "$BEST" ] || BEST="$WORK_DIR/latest.ckpt"
+    HANDOVER+=("load_from.$KEY=$BEST")
+  fi
 done

@@ -3,5 +3,5 @@
 _base_ = ['./_zoo_model.py', './_zoo_data.py', '../../_base_/schedules/e2e.py',
           '../../_base_/default_runtime.py']
 model = dict(train_cfg=dict(phase='e2e'))
-load_from = dict(tnet='work_dirs/tnet_8x8/latest.ckpt')
+load_from = dict(tnet='work_dirs/zoo_tnet_8x8/latest.ckpt')
 checkpoint_config = dict(interval=1, max_keep_ckpts=10, save_best='SAD')
