@@ -631,10 +631,6 @@ class DictAction(Action):
         {'a': 1, 'b': [1, 2], 'c': None, 'd': 'text'}
     """
 
-    @staticmethod
-    def _parse_iterable(val):
-        return parse_literal(val)
-
     def __call__(self, parser, namespace, values, option_string=None):
         options = dict(getattr(namespace, self.dest, None) or {})
         if isinstance(values, str):

@@ -22,13 +22,5 @@ LOG_DIR=${LOG_DIR:-work_dirs/$(basename "$CONFIG" .py)/msrun_test_logs}
 export ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-AVX2}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$LOG_DIR"
-# msrun starts each worker as `python SCRIPT`: make `python` mean this script's interpreter
-SHIM=$(mktemp -d)
-trap 'rm -rf "$SHIM"' EXIT
-printf '#!/bin/sh\nexec "%s" "$@"\n' "$PYTHON" > "$SHIM/python"  # a script, not a link: venvs stay active
-chmod +x "$SHIM/python"
-export PATH="$SHIM:$PATH"
-"$PYTHON" -c 'import sys; from mindspore.parallel.cluster.run import main; sys.argv[0] = "msrun"; sys.exit(main())' \
-  --worker_num=$((NPROC * NNODES)) --local_worker_num="$NPROC" \
-  --master_addr="$MASTER_ADDR" --node_rank="$NODE_RANK" --master_port="$PORT" \
-  --log_dir="$LOG_DIR" --join=True "$ROOT/tools/test.py" "$CONFIG" "$CKPT" --launcher msrun "$@"
+. "$ROOT/tools/_msrun.sh"
+run_msrun "$ROOT/tools/test.py" "$CONFIG" "$CKPT" --launcher msrun "$@"

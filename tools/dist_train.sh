@@ -57,18 +57,9 @@ if [ -n "${RANK_TABLE_FILE:-}" ]; then
   exit $status
 fi
 
-# msrun starts each worker as `python SCRIPT`: make `python` mean this script's interpreter
-SHIM=$(mktemp -d)
-trap 'rm -rf "$SHIM"' EXIT
-printf '#!/bin/sh\nexec "%s" "$@"\n' "$PYTHON" > "$SHIM/python"  # a script, not a link: venvs stay active
-chmod +x "$SHIM/python"
-export PATH="$SHIM:$PATH"
 CORES=$(nproc 2>/dev/null || echo 1)
 if [ "$NPROC" -gt "$CORES" ]; then
   echo "warning: $NPROC processes on $CORES CPU cores; they will compete for the cores" >&2
 fi
-# msrun is MindSpore's console script; run it through the same Python so an inactive venv works
-"$PYTHON" -c 'import sys; from mindspore.parallel.cluster.run import main; sys.argv[0] = "msrun"; sys.exit(main())' \
-  --worker_num=$((NPROC * NNODES)) --local_worker_num="$NPROC" \
-  --master_addr="$MASTER_ADDR" --node_rank="$NODE_RANK" --master_port="$PORT" \
-  --log_dir="$LOG_DIR" --join=True "$ROOT/tools/train.py" "$CONFIG" --launcher msrun "$@"
+. "$ROOT/tools/_msrun.sh"
+run_msrun "$ROOT/tools/train.py" "$CONFIG" --launcher msrun "$@"

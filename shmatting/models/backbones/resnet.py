@@ -18,6 +18,13 @@ def _conv(cin, cout, k, stride=1, dilation=1):
                      has_bias=False)
 
 
+def _shortcut(cin, out, stride):
+    """None for an identity shortcut, else a strided 1x1 projection with BatchNorm."""
+    if stride == 1 and cin == out:
+        return None
+    return nn.SequentialCell([_conv(cin, out, 1, stride), batch_norm(out)])
+
+
 class BasicBlock(nn.Cell):
     expansion = 1
 
@@ -27,8 +34,7 @@ class BasicBlock(nn.Cell):
         self.conv1, self.bn1 = _conv(cin, planes, 3, stride, dilation), batch_norm(planes)
         self.conv2, self.bn2 = _conv(planes, planes, 3, 1, dilation), batch_norm(planes)
         self.relu = nn.ReLU()
-        self.downsample = None if stride == 1 and cin == out else nn.SequentialCell(
-            [_conv(cin, out, 1, stride), batch_norm(out)])
+        self.downsample = _shortcut(cin, out, stride)
 
     def construct(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -46,8 +52,7 @@ class Bottleneck(nn.Cell):
         self.conv2, self.bn2 = _conv(planes, planes, 3, stride, dilation), batch_norm(planes)
         self.conv3, self.bn3 = _conv(planes, out, 1), batch_norm(out)
         self.relu = nn.ReLU()
-        self.downsample = None if stride == 1 and cin == out else nn.SequentialCell(
-            [_conv(cin, out, 1, stride), batch_norm(out)])
+        self.downsample = _shortcut(cin, out, stride)
 
     def construct(self, x):
         identity = x if self.downsample is None else self.downsample(x)

@@ -1,4 +1,3 @@
-import cv2
 import numpy as np
 import pytest
 
@@ -29,7 +28,7 @@ def test_soft_regions_are_unknown_and_faint_noise_is_not_foreground():
     alpha[30:34, 30:34] = 120  # a semi-transparent patch inside
     tri = trimap_from_alpha(alpha, 5)
     assert tri[0, 0] == 128 and tri[32, 32] == 128
-    assert tri[32, 10] == 255 if alpha[32, 10] == 255 else True
+    assert tri[32, 32 - 12] == 255  # deep inside the disc: certain foreground
     soft = (alpha > 0) & (alpha < 255)
     assert np.all(tri[soft] == 128)
 
@@ -71,4 +70,3 @@ def test_trimap_to_index():
     tri = np.array([[0, 128, 255, 250, 3]], np.uint8)
     out = TrimapToIndex()(dict(trimap=tri))['trimap']
     assert out.dtype == np.int32 and out.tolist() == [[0, 1, 2, 2, 1]]
-    assert cv2 is not None
