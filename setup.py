@@ -30,6 +30,8 @@ setup(
     long_description=open(osp.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['shmatting', 'shmatting.*']),
+    # the CPU kernels' source: compiled on first use (shmatting/ops/build.py)
+    package_data={'shmatting.ops': ['csrc/*.cc']},
     python_requires='>=3.9',
     install_requires=read_requirements('runtime'),
     extras_require={

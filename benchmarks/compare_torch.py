@@ -24,6 +24,7 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
+from shmatting.ops import set_cpu_kernels  # noqa: E402
 from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 
@@ -71,6 +72,7 @@ class MindSporeSide:
         self.model.compile(self.x)
         compile_s = time.perf_counter() - start
         path = osp.join(mindir_dir, 'bench')
+        set_cpu_kernels(self.model, False)  # as tools/export_mindir.py exports
         self.ms.export(self.model, self.x, file_name=path, file_format='MINDIR')
         self.graph = self.ms.nn.GraphCell(self.ms.load(path + '.mindir'))
         return compile_s

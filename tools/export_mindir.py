@@ -90,6 +90,7 @@ def main(argv=None):
     from mindspore import nn
     from shmatting.apis import load_mattor
     from shmatting.engine.runner import resolve_device_target
+    from shmatting.ops import set_cpu_kernels
 
     args = parse_args(argv)
     target = resolve_device_target(args.device_target)
@@ -109,6 +110,8 @@ def main(argv=None):
     except ValueError as exc:
         sys.exit(f'error: {exc}')
     model.set_train(False)
+    # the exported file must run wherever MindSpore runs: no Custom ops of this machine's kernels
+    set_cpu_kernels(model, False)
     n, c, h, w = args.input_shape
     if c != 3 or h % model.size_divisor or w % model.size_divisor:
         sys.exit(f'error: --input-shape must be N 3 H W with H and W multiples of '

@@ -75,6 +75,11 @@ def collect_env():
         env['OpenCV'] = 'not installed'
     env['shmatting'] = f'{__version__}+{get_git_hash()}'
     env['ONEDNN_MAX_CPU_ISA'] = os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')
+    try:
+        from ..ops import cpu_kernel_status
+        env['CPU kernels'] = cpu_kernel_status()
+    except (ImportError, ValueError) as err:
+        env['CPU kernels'] = f'error: {err}'
     return env
 
 

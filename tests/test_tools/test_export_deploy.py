@@ -36,6 +36,10 @@ def test_export_mindir_round_trip_and_sidecar(trained):
                    '--out', str(base / 'm' / 'shm'))
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'max abs diff 0' in res.stdout
+    # portable: MindSpore's own operators only, none of this machine's CPU kernels
+    exported = (base / 'm' / 'shm.mindir').read_bytes()
+    assert b'shm_depthwise3x3' not in exported and b'shm_upsample' not in exported
+    assert exported.count(b'Conv2D') > 50
     meta = json.load(open(base / 'm' / 'shm.mindir.json'))
     assert meta['input']['shape'] == [1, 3, 64, 64] and meta['input']['channel_order'] == 'BGR'
     assert meta['input']['mean'] == [114.0, 121.0, 134.0]

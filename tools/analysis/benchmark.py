@@ -86,8 +86,10 @@ def bench_infer(cfg, shape, steps, warmup, mindir=False):
     if mindir:
         import tempfile
         from mindspore import nn
+        from shmatting.ops import set_cpu_kernels
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
+            set_cpu_kernels(model, False)  # as tools/export_mindir.py exports
             ms.export(model, x, file_name=f'{tmp}/bench', file_format='MINDIR')
             graph = nn.GraphCell(ms.load(f'{tmp}/bench.mindir'))
             export_s = time.perf_counter() - start

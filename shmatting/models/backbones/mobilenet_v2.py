@@ -3,6 +3,7 @@ from mindspore import nn
 
 from ...registry import BACKBONES
 from ..layers.conv import ACTIVATIONS, batch_norm, conv_bn_act, make_divisible
+from ..layers.depthwise import DepthwiseConv3x3
 
 __all__ = ['MobileNetV2', 'InvertedResidual']
 
@@ -22,7 +23,8 @@ class InvertedResidual(nn.Cell):
     """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection (+ identity).
 
     The layers live in ``self.conv`` with the original indices
-    ``[conv, bn, relu6, dwconv, bn, relu6, conv, bn]``.
+    ``[conv, bn, relu6, dwconv, bn, relu6, conv, bn]``; each ReLU6 is fused into the BatchNorm
+    before it and its slot holds an ``nn.Identity`` so that the parameter names stay the zoo's.
 
     Args:
         in_channels (int): input channels.
@@ -41,13 +43,12 @@ class InvertedResidual(nn.Cell):
         self.use_res_connect = stride == 1 and in_channels == out_channels
         layers = []
         if expand_ratio != 1 or keep_t1_expand:
-            layers += [nn.Conv2d(in_channels, hidden, 1, has_bias=False), batch_norm(hidden),
-                       nn.ReLU6()]
+            layers += [nn.Conv2d(in_channels, hidden, 1, has_bias=False),
+                       batch_norm(hidden, 'relu6'), nn.Identity()]
         layers += [
-            nn.Conv2d(hidden, hidden, 3, stride=stride, pad_mode='pad', padding=1, group=hidden,
-                      has_bias=False),
-            batch_norm(hidden),
-            nn.ReLU6(),
+            DepthwiseConv3x3(hidden, stride),
+            batch_norm(hidden, 'relu6'),
+            nn.Identity(),
             nn.Conv2d(hidden, out_channels, 1, has_bias=False),
             batch_norm(out_channels),
         ]

@@ -88,7 +88,7 @@ class ResNet(nn.Cell):
         self.out_indices = tuple(out_indices)
         self.stem = nn.SequentialCell([
             nn.Conv2d(in_channels, base_width, 7, stride=2, pad_mode='pad', padding=3, has_bias=False),
-            batch_norm(base_width), nn.ReLU(),
+            batch_norm(base_width, 'relu'), nn.Identity(),
             nn.MaxPool2d(3, 2, pad_mode='pad', padding=1)])
         strides = (1, 2, 1, 1) if dilated else (1, 2, 2, 2)
         dilations = (1, 1, 2, 4) if dilated else (1, 1, 1, 1)

@@ -60,8 +60,7 @@ class TNetUNetHead(nn.Cell):
             setattr(self, f's{k}_up_conv', nn.SequentialCell([
                 _upsample_chain(c_in, ratio, upsample),
                 nn.Conv2d(c_in, c_out, 3, pad_mode='pad', padding=1, has_bias=True),
-                batch_norm(c_out),
-                nn.ReLU(),
+                batch_norm(c_out, 'relu'),
             ]))
             setattr(self, f's{k - 1}_fusion', nn.SequentialCell([
                 nn.Conv2d(c_out, c_out, 3, pad_mode='pad', padding=1, has_bias=True),

@@ -1,6 +1,8 @@
 """Convolution + BatchNorm + activation blocks with PyTorch-equivalent settings."""
 from mindspore import nn
 
+from .norm_act import BatchNormAct2d
+
 __all__ = ['conv_bn_act', 'make_divisible', 'batch_norm', 'ACTIVATIONS']
 
 # torch BatchNorm2d(momentum=0.1) == MindSpore momentum=0.9 (moving = 0.9 * moving + 0.1 * batch)
@@ -10,9 +12,17 @@ BN_EPS = 1e-5
 ACTIVATIONS = {'relu': nn.ReLU, 'relu6': nn.ReLU6, None: None, 'none': None}
 
 
-def batch_norm(channels):
-    """BatchNorm2d with the zoo's (and PyTorch's default) eps and momentum."""
-    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+def batch_norm(channels, act=None):
+    """BatchNorm2d with the zoo's (and PyTorch's default) eps and momentum.
+
+    Args:
+        channels (int): channels.
+        act (str | None): ReLU/ReLU6 fused after the normalisation (``'relu'``, ``'relu6'``).
+
+    Returns:
+        BatchNormAct2d: an ``nn.BatchNorm2d`` (same parameters and names) with the activation.
+    """
+    return BatchNormAct2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM, act=act)
 
 
 def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
@@ -36,7 +46,10 @@ def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
 
 def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
                 bias=False, act='relu', norm=True):
-    """``SequentialCell([Conv2d, BatchNorm2d, act])`` (indices 0, 1, 2 as in the PyTorch original).
+    """``SequentialCell([Conv2d, BatchNorm2d + act])``: parameter names as in the PyTorch original.
+
+    The activation is fused into the BatchNorm (``BatchNormAct2d``); without ``norm`` it is a cell
+    of its own after the convolution.
 
     Args:
         in_channels (int): input channels.
@@ -53,12 +66,13 @@ def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None
         nn.SequentialCell: the block.
     """
     padding = kernel_size // 2 if padding is None else padding
+    if act not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {act!r}; use 'relu', 'relu6' or None")
+    act = None if act == 'none' else act
     layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode='pad',
                         padding=padding, group=groups, has_bias=bias)]
     if norm:
-        layers.append(batch_norm(out_channels))
-    if ACTIVATIONS.get(act) is not None:
+        layers.append(batch_norm(out_channels, act))
+    elif act is not None:
         layers.append(ACTIVATIONS[act]())
-    elif act not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {act!r}; use 'relu', 'relu6' or None")
     return nn.SequentialCell(layers)

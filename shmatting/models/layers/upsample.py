@@ -10,9 +10,14 @@ in each axis. The four sub-pixel outputs of every input pixel are a fixed depthw
 convolution from C to 4C channels over the replicate-padded input, and a pixel shuffle puts them in
 place. Only Slice, Concat, Conv2D and DepthToSpace-style ops are used, so the module exports to
 MINDIR and ONNX (``ResizeBilinearV2`` and replicate ``Pad`` do not export to ONNX).
+
+On the CPU target the same function runs on ``shmatting.ops``' upsampling kernel (forward and
+backward) unless the kernels are switched off; exports always use the exportable form.
 """
 import numpy as np
 from mindspore import Tensor, nn, ops
+
+from ...ops import cpu_kernels_enabled, upsample_bilinear2x_op
 
 __all__ = ['BilinearUpsample2x', 'InterpolateUpsample2x', 'build_upsample']
 
@@ -43,8 +48,18 @@ class BilinearUpsample2x(nn.Cell):
         self.kernel = Tensor(bilinear_kernel(channels))
         # a tuple kernel_size: the ONNX exporter cannot convert an int one
         self.conv = ops.Conv2D(out_channel=4 * channels, kernel_size=(3, 3), group=channels)
+        self.use_cpu_kernel = False
+        self.set_cpu_kernel(True)
+
+    def set_cpu_kernel(self, enabled):
+        """Use the CPU kernel (when available) or the exportable ops; call before the first forward."""
+        self.use_cpu_kernel = bool(enabled) and cpu_kernels_enabled()
+        if self.use_cpu_kernel and not hasattr(self, 'upsample_op'):
+            self.upsample_op = upsample_bilinear2x_op()
 
     def construct(self, x):
+        if self.use_cpu_kernel:
+            return self.upsample_op(x)
         # replicate padding from slices and concats: exportable to ONNX (PadV3 is not)
         x = ops.concat((x[:, :, :1], x, x[:, :, -1:]), axis=2)
         x = ops.concat((x[:, :, :, :1], x, x[:, :, :, -1:]), axis=3)

@@ -1,0 +1,78 @@
+"""BatchNorm2d fused with the ReLU/ReLU6 after it, on the project's CPU kernel when it can."""
+import numpy as np
+from mindspore import Tensor, nn, ops
+
+from ...ops import batch_norm_act_ops, cpu_kernels_enabled
+
+__all__ = ['BatchNormAct2d']
+
+_ACTS = {None: None, 'relu': nn.ReLU, 'relu6': nn.ReLU6}
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` followed by ``act``, with BatchNorm2d's parameters and their names.
+
+    In training it normalises with the batch statistics and updates the moving ones exactly as
+    ``nn.BatchNorm2d`` does (``moving = momentum * moving + (1 - momentum) * batch``, the unbiased
+    batch variance for the moving variance); in inference it uses the moving statistics. On the
+    CPU target one kernel does normalisation and activation in a single pass and the backward
+    needs only the input and the output (MindSpore's BatchNorm + ReLU6 keep one more full-size
+    tensor per layer); elsewhere it is ``nn.BatchNorm2d`` then ``nn.ReLU``/``nn.ReLU6``.
+
+    Args:
+        num_features (int): channels.
+        eps (float): added to the variance.
+        momentum (float): MindSpore's convention (0.9 == torch's 0.1).
+        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.9, act=None):
+        if act not in _ACTS:
+            raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+        super().__init__(num_features, eps=eps, momentum=momentum)
+        self.act_name = act
+        self.activation = _ACTS[act]() if _ACTS[act] is not None else None
+        self.has_act = self.activation is not None
+        self.momentum_value = momentum
+        self.eps_tensor = Tensor(np.array([eps], np.float32))
+        # Never recomputed (``recompute=[...]`` configs): a recomputed update would move the
+        # statistics twice per step. A primitive's own setting overrides its cell's.
+        self.assign_mean = ops.Assign()
+        self.assign_mean.recompute(False)
+        self.assign_variance = ops.Assign()
+        self.assign_variance.recompute(False)
+        self.bn_train.recompute(False)  # MindSpore's BatchNorm updates the statistics itself
+        self.use_cpu_kernel = False
+        self.set_cpu_kernel(True)
+
+    def set_cpu_kernel(self, enabled):
+        """Use the CPU kernel (when available) or MindSpore's ops; call before the first forward."""
+        self.use_cpu_kernel = bool(enabled) and cpu_kernels_enabled()
+        if self.use_cpu_kernel and not hasattr(self, 'bn_train_op'):
+            self.bn_train_op, self.bn_infer_op = batch_norm_act_ops(self.act_name)
+
+    def construct(self, x):
+        if not self.use_cpu_kernel:  # nn.BatchNorm2d's own path for 4-D input
+            if self.training:
+                y = self.bn_train(x, self.gamma, self.beta, self.moving_mean,
+                                  self.moving_variance)[0]
+            else:
+                y = self.bn_infer(x, self.gamma, self.beta, self.moving_mean,
+                                  self.moving_variance)[0]
+            if self.has_act:
+                y = self.activation(y)
+            return y
+        if self.training:
+            y, mean, _, var = self.bn_train_op(x, self.gamma, self.beta, self.eps_tensor)
+            mean = ops.stop_gradient(mean)
+            var = ops.stop_gradient(var)
+            m = self.momentum_value
+            y = ops.depend(y, self.assign_mean(self.moving_mean, self.moving_mean * m + mean * (1 - m)))
+            y = ops.depend(y, self.assign_variance(self.moving_variance,
+                                                   self.moving_variance * m + var * (1 - m)))
+            return y
+        return self.bn_infer_op(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
+                                self.eps_tensor)
+
+    def extend_repr(self):
+        return f'{super().extend_repr()}, act={self.act_name}'

@@ -1,0 +1,204 @@
+"""When to use the CPU kernels, and the MindSpore ``Custom`` operators that run them.
+
+``SHMATTING_CPU_KERNELS`` chooses: ``auto`` (default: use them on the CPU target when they
+compile, otherwise warn once and fall back to MindSpore's own operators), ``1`` (require them: a
+build failure is an error) or ``0`` (never). The kernels compute the same function as the
+operators they replace (the parity tests run through them); they are a speed choice only. Exported
+MINDIR/ONNX files never contain them (``tools/export_mindir.py`` switches them off first), so an
+exported model runs wherever MindSpore runs.
+"""
+import os
+import warnings
+
+import mindspore as ms
+from mindspore import ops
+
+from .build import KernelBuildError, build_kernel_library
+
+__all__ = ['cpu_kernel_mode', 'cpu_kernels_enabled', 'cpu_kernel_status', 'depthwise3x3_op',
+           'upsample_bilinear2x_op', 'batch_norm_act_ops', 'maxpool3x3s2_op', 'set_cpu_kernels']
+
+_MODES = ('auto', '0', '1')
+_STATE = {'path': None, 'error': None, 'warned': False}
+
+
+def cpu_kernel_mode():
+    """``SHMATTING_CPU_KERNELS`` (``auto``, ``0`` or ``1``), validated."""
+    mode = os.environ.get('SHMATTING_CPU_KERNELS', 'auto').strip().lower() or 'auto'
+    if mode not in _MODES:
+        raise ValueError(f'SHMATTING_CPU_KERNELS must be one of {", ".join(_MODES)}, got {mode!r}')
+    return mode
+
+
+def _library():
+    if _STATE['path'] is None and _STATE['error'] is None:
+        try:
+            _STATE['path'] = build_kernel_library()
+        except KernelBuildError as err:
+            _STATE['error'] = str(err)
+    return _STATE['path']
+
+
+def cpu_kernels_enabled():
+    """Whether new layers should use the CPU kernels (CPU target, mode and a working build).
+
+    Returns:
+        bool: True to use them.
+
+    Raises:
+        RuntimeError: ``SHMATTING_CPU_KERNELS=1`` and the library cannot be built.
+    """
+    mode = cpu_kernel_mode()
+    if mode == '0' or ms.get_context('device_target') != 'CPU':
+        return False
+    if _library() is not None:
+        return True
+    if mode == '1':
+        raise RuntimeError(f'SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable: '
+                           f'{_STATE["error"]}')
+    if not _STATE['warned']:
+        _STATE['warned'] = True
+        warnings.warn(f'shmatting CPU kernels unavailable, using MindSpore operators '
+                      f'(slower): {_STATE["error"]}', RuntimeWarning, stacklevel=2)
+    return False
+
+
+def cpu_kernel_status():
+    """One line for environment reports: the mode and the library path or the build error."""
+    mode = cpu_kernel_mode()
+    if mode == '0':
+        return 'off (SHMATTING_CPU_KERNELS=0)'
+    path = _library()
+    return f'{mode}: {path}' if path else f'{mode}: unavailable ({_STATE["error"]})'
+
+
+def _aot(name, out_shape, out_dtype, bprop=None):
+    path = _library()
+    if path is None:
+        raise RuntimeError(f'shmatting CPU kernels unavailable: {_STATE["error"]}')
+    return ops.Custom(f'{path}:{name}', out_shape=out_shape, out_dtype=out_dtype, func_type='aot',
+                      bprop=bprop)
+
+
+def depthwise3x3_op(stride):
+    """Depthwise 3x3 convolution with zero padding 1, as a differentiable operator.
+
+    Args:
+        stride (int): 1 or 2.
+
+    Returns:
+        ops.Custom: ``op(x, w)`` with ``x`` of shape (N, C, H, W) float32 and ``w`` of shape
+        (C, 9) (the (C, 1, 3, 3) weight reshaped); output (N, C, ceil(H/s), ceil(W/s)).
+    """
+    if stride not in (1, 2):
+        raise ValueError(f'depthwise3x3_op supports stride 1 or 2, got {stride}')
+    grad = _aot(f'shm_depthwise3x3_s{stride}_grad', lambda x, w, dy: (x, w),
+                lambda x, w, dy: (x, w))
+
+    def bprop(x, w, out, dout):
+        dx, dw = grad(x, w, dout)
+        return dx, dw
+
+    def out_shape(x, w):
+        return [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
+
+    return _aot(f'shm_depthwise3x3_s{stride}', out_shape, lambda x, w: x, bprop)
+
+
+def upsample_bilinear2x_op():
+    """Exact bilinear x2 upsampling (half-pixel centres, clamped borders), differentiable.
+
+    Returns:
+        ops.Custom: ``op(x)`` mapping (N, C, H, W) float32 to (N, C, 2H, 2W).
+    """
+    grad = _aot('shm_upsample_bilinear2x_grad', lambda dy: [dy[0], dy[1], dy[2] // 2, dy[3] // 2],
+                lambda dy: dy)
+
+    def bprop(x, out, dout):
+        return (grad(dout),)
+
+    return _aot('shm_upsample_bilinear2x', lambda x: [x[0], x[1], 2 * x[2], 2 * x[3]],
+                lambda x: x, bprop)
+
+
+def maxpool3x3s2_op():
+    """Max pooling, kernel 3, stride 2, padding 1 (padding never selected), differentiable.
+
+    Returns:
+        ops.Custom: ``op(x)`` mapping (N, C, H, W) float32 to (N, C, ceil(H/2), ceil(W/2)); the
+        gradient goes to the first maximum of each window in row-major order.
+    """
+    grad = _aot('shm_maxpool3x3s2_grad', lambda x, y, dy: x, lambda x, y, dy: x)
+
+    def bprop(x, out, dout):
+        return (grad(x, out, dout),)
+
+    return _aot('shm_maxpool3x3s2', lambda x: [x[0], x[1], (x[2] - 1) // 2 + 1, (x[3] - 1) // 2 + 1],
+                lambda x: x, bprop)
+
+
+_BN_ACTS = {None: '', 'relu': '_relu', 'relu6': '_relu6'}
+
+
+def batch_norm_act_ops(act=None):
+    """BatchNorm followed by an optional ReLU/ReLU6, fused, for training and for inference.
+
+    Args:
+        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+
+    Returns:
+        tuple: ``(train_op, infer_op)``. ``train_op(x, gamma, beta, eps)`` returns
+        ``(y, batch_mean, batch_invstd, batch_unbiased_var)`` with batch statistics over
+        (N, H, W) and is differentiable in x, gamma and beta; ``infer_op(x, gamma, beta, mean,
+        var, eps)`` returns y from the moving statistics. ``eps`` is a (1,) float32 tensor.
+    """
+    if act not in _BN_ACTS:
+        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+    name = f'shm_bn{_BN_ACTS[act]}'
+    grad = _aot(f'{name}_train_grad', lambda x, g, m, s, y, dy: (x, g, g),
+                lambda x, g, m, s, y, dy: (x, g, g))
+
+    def bprop(x, gamma, beta, eps, out, dout):
+        y, mean, invstd, _ = out
+        dx, dgamma, dbeta = grad(x, gamma, mean, invstd, y, dout[0])
+        return dx, dgamma, dbeta, ops.zeros_like(eps)
+
+    train = _aot(f'{name}_train', lambda x, g, b, e: (x, g, g, g), lambda x, g, b, e: (x, g, g, g),
+                 bprop)
+
+    def infer_bprop(x, gamma, beta, mean, var, eps, out, dout):
+        # rarely needed (gradients through a network in eval mode): plain MindSpore ops
+        g = dout if act is None else dout * (out > 0).astype(dout.dtype)
+        if act == 'relu6':
+            g = g * (out < 6).astype(dout.dtype)
+        invstd = ops.rsqrt(var + eps)
+        xhat = (x - mean.reshape(1, -1, 1, 1)) * invstd.reshape(1, -1, 1, 1)
+        dx = g * (gamma * invstd).reshape(1, -1, 1, 1)
+        return (dx, (g * xhat).sum((0, 2, 3)), g.sum((0, 2, 3)), ops.zeros_like(mean),
+                ops.zeros_like(var), ops.zeros_like(eps))
+
+    infer = _aot(f'{name}_infer', lambda x, g, b, m, v, e: x, lambda x, g, b, m, v, e: x,
+                 infer_bprop)
+    return train, infer
+
+
+def set_cpu_kernels(network, enabled):
+    """Switch every kernel-capable layer of ``network`` to the kernels or to MindSpore operators.
+
+    Call it before the network's first forward (a compiled graph keeps the choice it was compiled
+    with); export tools call it with ``enabled=False``.
+
+    Args:
+        network (nn.Cell): the model.
+        enabled (bool): True for the kernels (only where ``cpu_kernels_enabled()``), False for
+            MindSpore operators.
+
+    Returns:
+        int: the number of layers switched.
+    """
+    count = 0
+    for _, cell in network.cells_and_names():
+        if hasattr(cell, 'use_cpu_kernel'):
+            cell.set_cpu_kernel(enabled)
+            count += 1
+    return count

@@ -1,0 +1,520 @@
+// CPU kernels for MindSpore's ``ops.Custom(func_type='aot')``: float32 NCHW, threads over planes.
+//
+// * depthwise 3x3 convolution, zero padding 1, stride 1 or 2 (MobileNetV2's depthwise layers):
+//   MindSpore 2.10 runs grouped convolutions on oneDNN's im2col + gemm path in plain NCHW, a
+//   tiny GEMM per channel; these loops are 5-10x faster on the network's shapes.
+// * exact bilinear x2 upsampling with half-pixel centres (torch ``align_corners=False``).
+// * BatchNorm with an optional ReLU/ReLU6 fused (training with batch statistics, and inference).
+// * max pooling 3x3 / stride 2 / padding 1 (MindSpore's MaxPool3DWithArgmax is slow here).
+//
+// Every entry point has MindSpore's aot signature
+//   int f(int nparam, void** params, int* ndims, int64_t** shapes, const char** dtypes,
+//         void* stream, void* extra)
+// with the inputs first and the outputs after them in ``params``; a non-zero return is an error.
+//
+// Reductions are vectorised with ``#pragma omp simd`` (-fopenmp-simd: no OpenMP runtime).
+// Threads: plain std::threads per call, joined before returning, as many as the CPUs this process
+// may run on (``SHMATTING_KERNEL_THREADS`` overrides). Not OpenMP: MindSpore links libgomp, and
+// its default spin-waiting workers took the cores from MindSpore's own pool between kernels
+// (inference at batch 1: 344 ms with OpenMP spinning vs 164 ms with sleeping workers).
+#include <sched.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int num_threads() {
+  static const int n = [] {
+    const char* env = std::getenv("SHMATTING_KERNEL_THREADS");
+    if (env != nullptr && std::atoi(env) > 0) return std::atoi(env);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }();
+  return n;
+}
+
+// Run fn(begin, end) over [0, n) in contiguous chunks, one per thread (the caller takes the first).
+template <typename Fn>
+void parallel_for(int64_t n, int64_t min_per_thread, Fn fn) {
+  int64_t threads = std::min<int64_t>(num_threads(), (n + min_per_thread - 1) / min_per_thread);
+  if (threads <= 1) {
+    fn(0, n);
+    return;
+  }
+  const int64_t chunk = (n + threads - 1) / threads;
+  std::vector<std::thread> workers;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t b = t * chunk, e = std::min(n, b + chunk);
+    if (b < e) workers.emplace_back(fn, b, e);
+  }
+  fn(0, std::min(n, chunk));
+  for (auto& w : workers) w.join();
+}
+
+bool is_f32(const char* dtype) { return std::strcmp(dtype, "float32") == 0; }
+
+// Output columns [lo, hi) whose tap t (0..2) reads an input column ow * S - 1 + t inside [0, W).
+inline void tap_range(int64_t t, int64_t S, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
+  const int64_t first = 1 - t;  // ow * S >= first
+  const int64_t last = W - t;   // ow * S <= last
+  *lo = first <= 0 ? 0 : (first + S - 1) / S;
+  int64_t h = last < 0 ? 0 : last / S + 1;
+  *hi = h > OW ? OW : h;
+}
+
+template <int S>
+void depthwise_forward(const float* x, const float* w, float* y, int64_t N, int64_t C, int64_t H,
+                       int64_t W, int64_t OH, int64_t OW) {
+  int64_t lo[3], hi[3];
+  for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
+  const int64_t min_planes = std::max<int64_t>(1, 16384 / (OH * OW));  // small maps: one thread
+  parallel_for(N * C, min_planes, [=](int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p) {
+    const float* __restrict xp = x + p * H * W;
+    const float* k = w + (p % C) * 9;
+    float* __restrict yp = y + p * OH * OW;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      float* __restrict yr = yp + oh * OW;
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = 0.f;
+      for (int kh = 0; kh < 3; ++kh) {
+        const int64_t ih = oh * S - 1 + kh;
+        if (ih < 0 || ih >= H) continue;
+        const float* __restrict xr = xp + ih * W - 1;  // xr[ow * S + kw] is input column ow*S-1+kw
+        for (int kw = 0; kw < 3; ++kw) {
+          const float kv = k[kh * 3 + kw];
+          for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) yr[ow] += kv * xr[ow * S + kw];
+        }
+      }
+    }
+  }
+  });
+}
+
+// Input and weight gradients in one pass over x and dy; one channel per task so that the weight
+// gradient needs no reduction across threads (accumulated in double over the batch).
+template <int S>
+void depthwise_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                        int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  int64_t lo[3], hi[3];
+  for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
+  const int64_t min_channels = std::max<int64_t>(1, 16384 / (N * OH * OW));
+  parallel_for(C, min_channels, [=](int64_t begin, int64_t end) {
+  for (int64_t c = begin; c < end; ++c) {
+    const float* k = w + c * 9;
+    double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t p = n * C + c;
+      const float* __restrict xp = x + p * H * W;
+      const float* __restrict gp = dy + p * OH * OW;
+      float* __restrict dxp = dx + p * H * W;
+      std::memset(dxp, 0, sizeof(float) * H * W);
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const float* __restrict gr = gp + oh * OW;
+        for (int kh = 0; kh < 3; ++kh) {
+          const int64_t ih = oh * S - 1 + kh;
+          if (ih < 0 || ih >= H) continue;
+          const float* __restrict xr = xp + ih * W - 1;
+          float* __restrict dxr = dxp + ih * W - 1;
+          for (int kw = 0; kw < 3; ++kw) {
+            const float kv = k[kh * 3 + kw];
+            float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+            for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) {
+              dot += gr[ow] * xr[ow * S + kw];
+              dxr[ow * S + kw] += kv * gr[ow];
+            }
+            acc[kh * 3 + kw] += dot;
+          }
+        }
+      }
+    }
+    for (int i = 0; i < 9; ++i) dw[c * 9 + i] = static_cast<float>(acc[i]);
+  }
+  });
+}
+
+// One axis of the x2 upsampling: out[2i] = .25 in[i-1] + .75 in[i], out[2i+1] = .75 in[i] + .25 in[i+1]
+// with clamped indices; ``step`` is the distance between neighbours, ``len`` the input length.
+inline void upsample_line(const float* in, float* out, int64_t len) {
+  for (int64_t i = 0; i < len; ++i) {
+    const float prev = in[i > 0 ? i - 1 : 0];
+    const float next = in[i + 1 < len ? i + 1 : len - 1];
+    out[2 * i] = 0.25f * prev + 0.75f * in[i];
+    out[2 * i + 1] = 0.75f * in[i] + 0.25f * next;
+  }
+}
+
+// The adjoint of upsample_line: in-gradient of length len from an out-gradient of length 2 len.
+inline void upsample_line_grad(const float* g, float* d, int64_t len) {
+  for (int64_t i = 0; i < len; ++i) {
+    float v = 0.75f * (g[2 * i] + g[2 * i + 1]);
+    v += 0.25f * (i > 0 ? g[2 * i - 1] : g[0]);
+    v += 0.25f * (i + 1 < len ? g[2 * i + 2] : g[2 * len - 1]);
+    d[i] = v;
+  }
+}
+
+void upsample_forward(const float* x, float* y, int64_t planes, int64_t H, int64_t W) {
+  parallel_for(planes, std::max<int64_t>(1, 16384 / (H * W)), [=](int64_t begin, int64_t end) {
+    std::vector<float> rows(static_cast<size_t>(H * 2 * W));
+    for (int64_t p = begin; p < end; ++p) {
+      const float* xp = x + p * H * W;
+      float* yp = y + p * 4 * H * W;
+      for (int64_t i = 0; i < H; ++i) upsample_line(xp + i * W, rows.data() + i * 2 * W, W);
+      const int64_t OW = 2 * W;
+      for (int64_t i = 0; i < H; ++i) {
+        const float* __restrict cur = rows.data() + i * OW;
+        const float* __restrict prev = rows.data() + (i > 0 ? i - 1 : 0) * OW;
+        const float* __restrict next = rows.data() + (i + 1 < H ? i + 1 : H - 1) * OW;
+        float* __restrict even = yp + 2 * i * OW;
+        float* __restrict odd = even + OW;
+        for (int64_t j = 0; j < OW; ++j) {
+          even[j] = 0.25f * prev[j] + 0.75f * cur[j];
+          odd[j] = 0.75f * cur[j] + 0.25f * next[j];
+        }
+      }
+    }
+  });
+}
+
+void upsample_backward(const float* g, float* dx, int64_t planes, int64_t H, int64_t W) {
+  const int64_t OW = 2 * W;
+  parallel_for(planes, std::max<int64_t>(1, 16384 / (H * W)), [=](int64_t begin, int64_t end) {
+    std::vector<float> rows(static_cast<size_t>(OW));
+    for (int64_t p = begin; p < end; ++p) {
+      const float* gp = g + p * 4 * H * W;
+      float* dp = dx + p * H * W;
+      for (int64_t i = 0; i < H; ++i) {
+        // vertical adjoint into one row of width 2W, then the horizontal adjoint into dx
+        const float* __restrict ge = gp + 2 * i * OW;
+        const float* __restrict go = ge + OW;
+        const float* __restrict above = i > 0 ? ge - OW : ge;
+        const float* __restrict below = i + 1 < H ? go + OW : go;
+        float* __restrict r = rows.data();
+        for (int64_t j = 0; j < OW; ++j) r[j] = 0.75f * (ge[j] + go[j]) + 0.25f * (above[j] + below[j]);
+        upsample_line_grad(r, dp + i * W, W);
+      }
+    }
+  });
+}
+
+
+// ---- BatchNorm (+ ReLU / ReLU6) over (N, H, W) per channel, one channel per task ----
+// ACT: 0 none, 1 ReLU, 2 ReLU6. The gradient passes where the activation is not clamped
+// (0 < y, and y < 6 for ReLU6), as torch's and MindSpore's ReLU/ReLU6 gradients do.
+template <int ACT>
+inline float activate(float v) {
+  if (ACT >= 1) v = v > 0.f ? v : 0.f;
+  if (ACT == 2) v = v < 6.f ? v : 6.f;
+  return v;
+}
+
+template <int ACT>
+inline bool passes(float y) {
+  if (ACT == 0) return true;
+  if (ACT == 1) return y > 0.f;
+  return y > 0.f && y < 6.f;
+}
+
+constexpr int64_t kChunk = 512;
+
+inline int64_t min_channels_per_thread(int64_t N, int64_t HW) {
+  return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
+}
+
+// inputs x, gamma, beta, eps(1); outputs y, mean, invstd, unbiased variance
+template <int ACT>
+void bn_act_train(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean,
+                  float* invstd, float* var_unbiased, int64_t N, int64_t C, int64_t HW) {
+  parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      // shifted by the channel's first value against cancellation; float partial sums over short
+      // chunks (vectorised), double across chunks
+      const float pivot = x[c * HW];
+      double sum = 0.0, sumsq = 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* __restrict xp = x + (n * C + c) * HW;
+        for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
+          const int64_t i1 = std::min(HW, i0 + kChunk);
+          float s = 0.f, q = 0.f;
+#pragma omp simd reduction(+ : s, q)
+          for (int64_t i = i0; i < i1; ++i) {
+            const float d = xp[i] - pivot;
+            s += d;
+            q += d * d;
+          }
+          sum += s;
+          sumsq += q;
+        }
+      }
+      const double count = static_cast<double>(N * HW);
+      const double shifted_mean = sum / count;
+      double v = sumsq / count - shifted_mean * shifted_mean;
+      if (v < 0.0) v = 0.0;
+      const double m = shifted_mean + pivot;
+      const double is = 1.0 / std::sqrt(v + eps);
+      mean[c] = static_cast<float>(m);
+      invstd[c] = static_cast<float>(is);
+      var_unbiased[c] = static_cast<float>(count > 1.0 ? v * count / (count - 1.0) : v);
+      const float scale = static_cast<float>(gamma[c] * is);
+      const float shift = static_cast<float>(beta[c] - m * gamma[c] * is);
+      for (int64_t n = 0; n < N; ++n) {
+        const float* __restrict xp = x + (n * C + c) * HW;
+        float* __restrict yp = y + (n * C + c) * HW;
+        for (int64_t i = 0; i < HW; ++i) yp[i] = activate<ACT>(xp[i] * scale + shift);
+      }
+    }
+  });
+}
+
+// inputs x, gamma, mean, invstd, y, dy; outputs dx, dgamma, dbeta
+template <int ACT>
+void bn_act_train_grad(const float* x, const float* gamma, const float* mean, const float* invstd,
+                       const float* y, const float* dy, float* dx, float* dgamma, float* dbeta, int64_t N,
+                       int64_t C, int64_t HW) {
+  parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const float m = mean[c], is = invstd[c];
+      double sum_g = 0.0, sum_gx = 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t off = (n * C + c) * HW;
+        const float* __restrict xp = x + off;
+        const float* __restrict yp = y + off;
+        const float* __restrict gp = dy + off;
+        for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
+          const int64_t i1 = std::min(HW, i0 + kChunk);
+          float sg = 0.f, sgx = 0.f;
+#pragma omp simd reduction(+ : sg, sgx)
+          for (int64_t i = i0; i < i1; ++i) {
+            const float g = passes<ACT>(yp[i]) ? gp[i] : 0.f;
+            sg += g;
+            sgx += g * (xp[i] - m);
+          }
+          sum_g += sg;
+          sum_gx += sgx;
+        }
+      }
+      const double count = static_cast<double>(N * HW);
+      dbeta[c] = static_cast<float>(sum_g);
+      dgamma[c] = static_cast<float>(sum_gx * is);
+      // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
+      const float k = gamma[c] * is;
+      const float mean_g = static_cast<float>(sum_g / count);
+      const float coef = static_cast<float>(sum_gx * is * is / count);  // mean(g * xhat) * invstd
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t off = (n * C + c) * HW;
+        const float* __restrict xp = x + off;
+        const float* __restrict yp = y + off;
+        const float* __restrict gp = dy + off;
+        float* __restrict dxp = dx + off;
+        for (int64_t i = 0; i < HW; ++i) {
+          const float g = passes<ACT>(yp[i]) ? gp[i] : 0.f;
+          dxp[i] = k * (g - mean_g - (xp[i] - m) * coef);
+        }
+      }
+    }
+  });
+}
+
+// inputs x, gamma, beta, moving mean, moving variance, eps(1); output y
+template <int ACT>
+void bn_act_infer(const float* x, const float* gamma, const float* beta, const float* mean, const float* var,
+                  float eps, float* y, int64_t N, int64_t C, int64_t HW) {
+  parallel_for(N * C, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, HW)), [=](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t c = p % C;
+      const float is = 1.f / std::sqrt(var[c] + eps);
+      const float scale = gamma[c] * is, shift = beta[c] - mean[c] * gamma[c] * is;
+      const float* __restrict xp = x + p * HW;
+      float* __restrict yp = y + p * HW;
+      for (int64_t i = 0; i < HW; ++i) yp[i] = activate<ACT>(xp[i] * scale + shift);
+    }
+  });
+}
+
+
+// ---- max pooling, kernel 3, stride 2, padding 1 (padding never wins: -inf) ----
+// NaN propagates as in torch; the gradient goes to the first maximum in row-major window order.
+inline float max_nan(float a, float b) { return (b > a || std::isnan(b)) ? b : a; }
+
+void maxpool_forward(const float* x, float* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  parallel_for(planes, std::max<int64_t>(1, 16384 / (H * W)), [=](int64_t begin, int64_t end) {
+    std::vector<float> colmax(static_cast<size_t>(W));
+    for (int64_t p = begin; p < end; ++p) {
+      const float* xp = x + p * H * W;
+      float* yp = y + p * OH * OW;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const int64_t h0 = std::max<int64_t>(0, 2 * oh - 1), h1 = std::min<int64_t>(H, 2 * oh + 2);
+        float* __restrict t = colmax.data();
+        std::memcpy(t, xp + h0 * W, sizeof(float) * W);
+        for (int64_t ih = h0 + 1; ih < h1; ++ih) {
+          const float* __restrict r = xp + ih * W;
+          for (int64_t iw = 0; iw < W; ++iw) t[iw] = max_nan(t[iw], r[iw]);
+        }
+        float* __restrict yr = yp + oh * OW;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t w0 = std::max<int64_t>(0, 2 * ow - 1), w1 = std::min<int64_t>(W, 2 * ow + 2);
+          float m = t[w0];
+          for (int64_t iw = w0 + 1; iw < w1; ++iw) m = max_nan(m, t[iw]);
+          yr[ow] = m;
+        }
+      }
+    }
+  });
+}
+
+// inputs x, y (the forward output), dy; output dx
+void maxpool_backward(const float* x, const float* y, const float* dy, float* dx, int64_t planes, int64_t H,
+                      int64_t W, int64_t OH, int64_t OW) {
+  parallel_for(planes, std::max<int64_t>(1, 16384 / (H * W)), [=](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float* xp = x + p * H * W;
+      const float* yp = y + p * OH * OW;
+      const float* gp = dy + p * OH * OW;
+      float* dp = dx + p * H * W;
+      std::memset(dp, 0, sizeof(float) * H * W);
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const int64_t h0 = std::max<int64_t>(0, 2 * oh - 1), h1 = std::min<int64_t>(H, 2 * oh + 2);
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t w0 = std::max<int64_t>(0, 2 * ow - 1), w1 = std::min<int64_t>(W, 2 * ow + 2);
+          const float m = yp[oh * OW + ow];
+          const bool nan_max = std::isnan(m);
+          int64_t at = h0 * W + w0;
+          bool found = false;
+          for (int64_t ih = h0; ih < h1 && !found; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) {
+              const float v = xp[ih * W + iw];
+              if (v == m || (nan_max && std::isnan(v))) {
+                at = ih * W + iw;
+                found = true;
+                break;
+              }
+            }
+          dp[at] += gp[oh * OW + ow];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+#define SHM_CHECK_F32(n)                               \
+  for (int i = 0; i < (n); ++i)                        \
+    if (!is_f32(dtypes[i])) return 1;
+
+// inputs x (N, C, H, W), w (C, 9); output y (N, C, OH, OW)
+extern "C" int shm_depthwise3x3_s1(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
+                                   void*) {
+  SHM_CHECK_F32(3);
+  const int64_t* s = shapes[0];
+  depthwise_forward<1>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
+                       static_cast<float*>(params[2]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
+  return 0;
+}
+
+extern "C" int shm_depthwise3x3_s2(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
+                                   void*) {
+  SHM_CHECK_F32(3);
+  const int64_t* s = shapes[0];
+  depthwise_forward<2>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
+                       static_cast<float*>(params[2]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
+  return 0;
+}
+
+// inputs x, w, dy; outputs dx, dw
+extern "C" int shm_depthwise3x3_s1_grad(int, void** params, int*, int64_t** shapes, const char** dtypes,
+                                        void*, void*) {
+  SHM_CHECK_F32(5);
+  const int64_t* s = shapes[0];
+  depthwise_backward<1>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
+                        static_cast<const float*>(params[2]), static_cast<float*>(params[3]),
+                        static_cast<float*>(params[4]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
+  return 0;
+}
+
+extern "C" int shm_depthwise3x3_s2_grad(int, void** params, int*, int64_t** shapes, const char** dtypes,
+                                        void*, void*) {
+  SHM_CHECK_F32(5);
+  const int64_t* s = shapes[0];
+  depthwise_backward<2>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
+                        static_cast<const float*>(params[2]), static_cast<float*>(params[3]),
+                        static_cast<float*>(params[4]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
+  return 0;
+}
+
+// input x (N, C, H, W); output y (N, C, 2H, 2W)
+extern "C" int shm_upsample_bilinear2x(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
+                                       void*) {
+  SHM_CHECK_F32(2);
+  const int64_t* s = shapes[0];
+  upsample_forward(static_cast<const float*>(params[0]), static_cast<float*>(params[1]), s[0] * s[1], s[2],
+                   s[3]);
+  return 0;
+}
+
+// input dy (N, C, 2H, 2W); output dx (N, C, H, W)
+extern "C" int shm_upsample_bilinear2x_grad(int, void** params, int*, int64_t** shapes, const char** dtypes,
+                                            void*, void*) {
+  SHM_CHECK_F32(2);
+  const int64_t* s = shapes[1];
+  upsample_backward(static_cast<const float*>(params[0]), static_cast<float*>(params[1]), s[0] * s[1], s[2],
+                    s[3]);
+  return 0;
+}
+
+#define SHM_F(i) static_cast<const float*>(params[i])
+#define SHM_O(i) static_cast<float*>(params[i])
+#define SHM_HW(s) ((s)[2] * (s)[3])
+
+#define SHM_BN_ENTRIES(suffix, ACT)                                                                          \
+  extern "C" int shm_bn##suffix##_train(int, void** params, int*, int64_t** shapes, const char** dtypes, void*, \
+                                        void*) {                                                             \
+    SHM_CHECK_F32(8);                                                                                        \
+    bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3)[0], SHM_O(4), SHM_O(5), SHM_O(6), SHM_O(7),     \
+                      shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));                                        \
+    return 0;                                                                                                \
+  }                                                                                                          \
+  extern "C" int shm_bn##suffix##_train_grad(int, void** params, int*, int64_t** shapes, const char** dtypes, \
+                                             void*, void*) {                                                 \
+    SHM_CHECK_F32(9);                                                                                        \
+    bn_act_train_grad<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), SHM_O(6), SHM_O(7),   \
+                           SHM_O(8), shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));                         \
+    return 0;                                                                                                \
+  }                                                                                                          \
+  extern "C" int shm_bn##suffix##_infer(int, void** params, int*, int64_t** shapes, const char** dtypes, void*, \
+                                        void*) {                                                             \
+    SHM_CHECK_F32(7);                                                                                        \
+    bn_act_infer<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5)[0], SHM_O(6), shapes[0][0], \
+                      shapes[0][1], SHM_HW(shapes[0]));                                                      \
+    return 0;                                                                                                \
+  }
+
+// BatchNorm alone, + ReLU, + ReLU6
+SHM_BN_ENTRIES(, 0)
+SHM_BN_ENTRIES(_relu, 1)
+SHM_BN_ENTRIES(_relu6, 2)
+
+// input x (N, C, H, W); output y (N, C, OH, OW) with OH = (H - 1) / 2 + 1
+extern "C" int shm_maxpool3x3s2(int, void** params, int*, int64_t** shapes, const char** dtypes, void*, void*) {
+  SHM_CHECK_F32(2);
+  const int64_t* s = shapes[0];
+  maxpool_forward(SHM_F(0), SHM_O(1), s[0] * s[1], s[2], s[3], shapes[1][2], shapes[1][3]);
+  return 0;
+}
+
+// inputs x, y, dy; output dx
+extern "C" int shm_maxpool3x3s2_grad(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
+                                     void*) {
+  SHM_CHECK_F32(4);
+  const int64_t* s = shapes[0];
+  maxpool_backward(SHM_F(0), SHM_F(1), SHM_F(2), SHM_O(3), s[0] * s[1], s[2], s[3], shapes[1][2], shapes[1][3]);
+  return 0;
+}

@@ -1,0 +1,210 @@
+"""The CPU kernels against MindSpore's operators, their build cache and the on/off policy."""
+import os
+
+import mindspore as ms
+import numpy as np
+import pytest
+from mindspore import nn, ops
+
+from shmatting.models.layers.depthwise import DepthwiseConv3x3
+from shmatting.models.layers.norm_act import BatchNormAct2d
+from shmatting.models.layers.pooling import MaxPool3x3S2
+from shmatting.models.layers.upsample import BilinearUpsample2x
+from shmatting.ops import build as kernel_build
+from shmatting.ops import cpu_kernels
+
+pytestmark = pytest.mark.skipif(not cpu_kernels.cpu_kernels_enabled(),
+                                reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}')
+
+
+class SquaredSum(nn.Cell):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def construct(self, x):
+        return (self.net(x) ** 2).sum()
+
+
+def forward_and_grads(net, x):
+    grad_fn = ms.value_and_grad(SquaredSum(net), grad_position=0, weights=net.trainable_params())
+    _, (dx, dws) = grad_fn(x)
+    return net(x).asnumpy(), dx.asnumpy(), [d.asnumpy() for d in dws]
+
+
+def assert_same_function(kernel_net, reference_net, shape, seed=0):
+    x = ms.Tensor(np.random.default_rng(seed).normal(size=shape).astype(np.float32))
+    y_k, dx_k, dw_k = forward_and_grads(kernel_net, x)
+    y_r, dx_r, dw_r = forward_and_grads(reference_net, x)
+    assert y_k.shape == y_r.shape
+    np.testing.assert_allclose(y_k, y_r, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx_k, dx_r, rtol=1e-5, atol=1e-4)
+    assert len(dw_k) == len(dw_r)
+    for a, b in zip(dw_k, dw_r):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('shape', [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)])
+def test_depthwise_kernel_matches_conv2d(stride, shape):
+    kernel = DepthwiseConv3x3(shape[1], stride)
+    reference = DepthwiseConv3x3(shape[1], stride)
+    reference.set_cpu_kernel(False)
+    reference.weight.set_data(kernel.weight.data)
+    assert kernel.use_cpu_kernel and not reference.use_cpu_kernel
+    assert_same_function(kernel, reference, shape)
+
+
+@pytest.mark.parametrize('shape', [(2, 3, 7, 6), (1, 2, 1, 1), (1, 1, 1, 5), (2, 4, 16, 16)])
+def test_upsample_kernel_matches_exportable_form(shape):
+    kernel, reference = BilinearUpsample2x(shape[1]), BilinearUpsample2x(shape[1])
+    reference.set_cpu_kernel(False)
+    assert kernel.use_cpu_kernel and not reference.use_cpu_kernel
+    assert_same_function(kernel, reference, shape)
+
+
+@pytest.mark.parametrize('shape', [(2, 3, 9, 9), (1, 2, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5)])
+def test_maxpool_kernel_matches_mindspore_pooling(shape):
+    kernel, reference = MaxPool3x3S2('pad'), MaxPool3x3S2('pad')
+    reference.set_cpu_kernel(False)
+    assert kernel.use_cpu_kernel and not reference.use_cpu_kernel
+    assert not MaxPool3x3S2('zero_pad').use_cpu_kernel  # the exportable form stays as it is
+    assert_same_function(kernel, reference, shape)
+
+
+def test_maxpool_kernel_propagates_nan_and_routes_ties_to_the_first_maximum():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 3, 3] = np.nan
+    y = MaxPool3x3S2('pad')(ms.Tensor(x)).asnumpy()
+    assert np.isnan(y[0, 0, 1, 1]) and (y[0, 0].ravel()[:3] == 0).all()
+    grad = ms.grad(MaxPool3x3S2('pad'))(ms.Tensor(np.ones((1, 1, 3, 3), np.float32))).asnumpy()
+    # all-equal windows: each output's gradient lands on its window's top-left element
+    np.testing.assert_array_equal(grad[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+
+
+def make_bn_pair(channels, act, seed=0):
+    rng = np.random.default_rng(seed)
+    gamma = ms.Tensor(rng.normal(1.0, 0.5, channels).astype(np.float32))
+    beta = ms.Tensor(rng.normal(0.5, 1.0, channels).astype(np.float32))
+    kernel, reference = BatchNormAct2d(channels, act=act), BatchNormAct2d(channels, act=act)
+    reference.set_cpu_kernel(False)
+    for net in (kernel, reference):
+        net.gamma.set_data(gamma)
+        net.beta.set_data(beta)
+    return kernel, reference
+
+
+@pytest.mark.parametrize('act', [None, 'relu', 'relu6'])
+@pytest.mark.parametrize('shape', [(4, 3, 9, 7), (2, 2, 1, 1), (1, 5, 33, 40)])
+def test_batch_norm_act_kernel_matches_batchnorm_then_activation(act, shape):
+    kernel, reference = make_bn_pair(shape[1], act)
+    assert kernel.use_cpu_kernel and not reference.use_cpu_kernel
+    rng = np.random.default_rng(1)
+    x = ms.Tensor((rng.normal(size=shape) * 3 + 2).astype(np.float32))
+    for net in (kernel, reference):
+        net.set_train(True)
+    assert_same_function(kernel, reference, shape, seed=2)  # training: batch statistics
+    for _ in range(3):  # moving statistics, updated once per forward
+        kernel(x)
+        reference(x)
+    np.testing.assert_allclose(kernel.moving_mean.asnumpy(), reference.moving_mean.asnumpy(),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(kernel.moving_variance.asnumpy(),
+                               reference.moving_variance.asnumpy(), rtol=1e-5, atol=1e-6)
+    for net in (kernel, reference):
+        net.set_train(False)
+    np.testing.assert_allclose(kernel(x).asnumpy(), reference(x).asnumpy(), rtol=1e-5, atol=1e-5)
+    assert_same_function(kernel, reference, shape, seed=3)  # gradients in eval mode too
+
+
+def test_batch_norm_act_is_a_batchnorm_with_its_parameter_names():
+    layer = BatchNormAct2d(4, act='relu6')
+    assert isinstance(layer, nn.BatchNorm2d)
+    assert sorted(p.name for p in layer.get_parameters()) == ['beta', 'gamma', 'mean', 'variance']
+    with pytest.raises(ValueError, match="act must be None, 'relu' or 'relu6', got 'gelu'"):
+        BatchNormAct2d(4, act='gelu')
+
+
+def test_batch_norm_act_trains_in_graph_mode_with_one_moving_update_per_step():
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        results = []
+        for use_kernel in (True, False):
+            net = nn.SequentialCell([nn.Conv2d(3, 4, 3, has_bias=False, weight_init='ones'),
+                                     BatchNormAct2d(4, act='relu6')])
+            net[1].set_cpu_kernel(use_kernel)
+            net.set_train(True)
+            step = nn.TrainOneStepCell(SquaredSum(net), nn.SGD(net.trainable_params(), 0.01))
+            x = ms.Tensor(np.random.default_rng(3).random((2, 3, 8, 8)).astype(np.float32))
+            for _ in range(2):
+                step(x)
+            results.append([p.asnumpy() for p in net.get_parameters()])
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_upsample_kernel_matches_interpolate_in_graph_mode():
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        x = ms.Tensor(np.random.default_rng(1).random((2, 3, 10, 12)).astype(np.float32))
+        got = BilinearUpsample2x(3)(x).asnumpy()
+        want = ops.interpolate(x, size=(20, 24), mode='bilinear', align_corners=False).asnumpy()
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_depthwise_layer_keeps_conv2d_parameter_names():
+    layer = DepthwiseConv3x3(8, 2)
+    assert isinstance(layer, nn.Conv2d)
+    assert [p.name for p in layer.get_parameters()] == ['weight']
+    assert layer.weight.shape == (8, 1, 3, 3)
+
+
+def test_mode_switch_and_validation(monkeypatch):
+    monkeypatch.setenv('SHMATTING_CPU_KERNELS', '0')
+    assert not cpu_kernels.cpu_kernels_enabled()
+    assert not DepthwiseConv3x3(4).use_cpu_kernel and not BilinearUpsample2x(4).use_cpu_kernel
+    assert cpu_kernels.cpu_kernel_status().startswith('off')
+    monkeypatch.setenv('SHMATTING_CPU_KERNELS', 'yes')
+    with pytest.raises(ValueError, match='SHMATTING_CPU_KERNELS must be one of auto, 0, 1'):
+        cpu_kernels.cpu_kernels_enabled()
+
+
+def test_set_cpu_kernels_switches_every_capable_layer():
+    net = nn.SequentialCell([DepthwiseConv3x3(4), BilinearUpsample2x(4), BatchNormAct2d(4),
+                             MaxPool3x3S2(), nn.ReLU()])
+    assert cpu_kernels.set_cpu_kernels(net, False) == 4
+    assert not any(cell.use_cpu_kernel for cell in list(net)[:4])
+    cpu_kernels.set_cpu_kernels(net, True)
+    assert all(cell.use_cpu_kernel for cell in list(net)[:4])
+
+
+def test_missing_compiler_falls_back_with_one_warning_or_fails_when_required(monkeypatch):
+    monkeypatch.setattr(cpu_kernels, '_STATE', {'path': None, 'error': None, 'warned': False})
+    monkeypatch.setenv('CXX', 'no-such-compiler-xyz')
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler: 'no-such-compiler-xyz'"):
+        assert not cpu_kernels.cpu_kernels_enabled()
+    assert not DepthwiseConv3x3(4).use_cpu_kernel  # no second warning needed, still off
+    monkeypatch.setenv('SHMATTING_CPU_KERNELS', '1')
+    with pytest.raises(RuntimeError, match='SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable'):
+        cpu_kernels.cpu_kernels_enabled()
+
+
+def test_build_caches_by_content_and_reports_compile_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv('SHMATTING_KERNEL_CACHE', str(tmp_path / 'cache'))
+    first = kernel_build.build_kernel_library()
+    assert os.path.dirname(first) == str(tmp_path / 'cache')
+    stamp = os.stat(first).st_mtime_ns
+    assert kernel_build.build_kernel_library() == first and os.stat(first).st_mtime_ns == stamp
+    assert [p.name for p in (tmp_path / 'cache').iterdir()] == [os.path.basename(first)]
+
+    broken = tmp_path / 'broken.cc'
+    broken.write_text('int f( {\n')
+    monkeypatch.setattr(kernel_build, 'SOURCE', str(broken))
+    with pytest.raises(kernel_build.KernelBuildError, match='broken.cc failed \\(exit 1\\)'):
+        kernel_build.build_kernel_library()
+    # no half-written library left behind
+    assert [p.name for p in (tmp_path / 'cache').iterdir()] == [os.path.basename(first)]
