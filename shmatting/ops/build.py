@@ -18,10 +18,11 @@ import threading
 __all__ = ['KernelBuildError', 'build_kernel_library', 'SOURCE', 'SYMBOLS']
 
 SOURCE = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'cpu_kernels.cc')
-SYMBOLS = tuple(f'shm_depthwise3x3_s{s}{g}' for s in (1, 2) for g in ('', '_grad')) + (
-    'shm_upsample_bilinear2x', 'shm_upsample_bilinear2x_grad') + tuple(
-        f'shm_bn{act}_{kind}' for act in ('', '_relu', '_relu6')
-        for kind in ('train', 'train_grad', 'infer')) + ('shm_maxpool3x3s2', 'shm_maxpool3x3s2_grad')
+SYMBOLS = ('shm_depthwise3x3_s1', 'shm_depthwise3x3_s1_grad', 'shm_depthwise3x3_s2',
+           'shm_depthwise3x3_s2_grad', 'shm_upsample_bilinear2x', 'shm_upsample_bilinear2x_grad',
+           'shm_maxpool3x3s2', 'shm_maxpool3x3s2_grad') + tuple(
+               f'shm_bn{act}_{kind}' for act in ('', '_relu', '_relu6')
+               for kind in ('train', 'train_grad', 'infer'))
 _LOCK = threading.Lock()
 
 
@@ -111,7 +112,8 @@ def build_kernel_library():
                 if osp.exists(tmp):
                     os.remove(tmp)
                 tail = ' | '.join(proc.stderr.strip().splitlines()[-3:])
-                raise KernelBuildError(f'compiling {SOURCE} failed (exit {proc.returncode}): {tail}')
+                raise KernelBuildError(
+                    f'compiling {SOURCE} failed (exit {proc.returncode}): {tail}')
             os.replace(tmp, path)
         _check_loadable(path)
     return path

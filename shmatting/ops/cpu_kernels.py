@@ -15,8 +15,11 @@ from mindspore import ops
 
 from .build import KernelBuildError, build_kernel_library
 
-__all__ = ['cpu_kernel_mode', 'cpu_kernels_enabled', 'cpu_kernel_status', 'depthwise3x3_op',
-           'upsample_bilinear2x_op', 'batch_norm_act_ops', 'maxpool3x3s2_op', 'set_cpu_kernels']
+__all__ = [
+    'cpu_kernel_mode', 'cpu_kernels_enabled', 'cpu_kernel_status', 'depthwise3x3_op',
+    'upsample_bilinear2x_op', 'batch_norm_act_ops', 'maxpool3x3s2_op', 'set_cpu_kernels',
+    'parse_kernel_kinds', 'KERNEL_KINDS'
+]
 
 _MODES = ('auto', '0', '1')
 _STATE = {'path': None, 'error': None, 'warned': False}
@@ -58,8 +61,11 @@ def cpu_kernels_enabled():
                            f'{_STATE["error"]}')
     if not _STATE['warned']:
         _STATE['warned'] = True
-        warnings.warn(f'shmatting CPU kernels unavailable, using MindSpore operators '
-                      f'(slower): {_STATE["error"]}', RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f'shmatting CPU kernels unavailable, using MindSpore operators '
+            f'(slower): {_STATE["error"]}',
+            RuntimeWarning,
+            stacklevel=2)
     return False
 
 
@@ -76,7 +82,10 @@ def _aot(name, out_shape, out_dtype, bprop=None):
     path = _library()
     if path is None:
         raise RuntimeError(f'shmatting CPU kernels unavailable: {_STATE["error"]}')
-    return ops.Custom(f'{path}:{name}', out_shape=out_shape, out_dtype=out_dtype, func_type='aot',
+    return ops.Custom(f'{path}:{name}',
+                      out_shape=out_shape,
+                      out_dtype=out_dtype,
+                      func_type='aot',
                       bprop=bprop)
 
 
@@ -92,8 +101,8 @@ def depthwise3x3_op(stride):
     """
     if stride not in (1, 2):
         raise ValueError(f'depthwise3x3_op supports stride 1 or 2, got {stride}')
-    grad = _aot(f'shm_depthwise3x3_s{stride}_grad', lambda x, w, dy: (x, w),
-                lambda x, w, dy: (x, w))
+    grad = _aot(f'shm_depthwise3x3_s{stride}_grad', lambda x, w, dy: (x, w), lambda x, w, dy:
+                (x, w))
 
     def bprop(x, w, out, dout):
         dx, dw = grad(x, w, dout)
@@ -115,10 +124,10 @@ def upsample_bilinear2x_op():
                 lambda dy: dy)
 
     def bprop(x, out, dout):
-        return (grad(dout),)
+        return (grad(dout), )
 
-    return _aot('shm_upsample_bilinear2x', lambda x: [x[0], x[1], 2 * x[2], 2 * x[3]],
-                lambda x: x, bprop)
+    return _aot('shm_upsample_bilinear2x', lambda x: [x[0], x[1], 2 * x[2], 2 * x[3]], lambda x: x,
+                bprop)
 
 
 def maxpool3x3s2_op():
@@ -131,10 +140,11 @@ def maxpool3x3s2_op():
     grad = _aot('shm_maxpool3x3s2_grad', lambda x, y, dy: x, lambda x, y, dy: x)
 
     def bprop(x, out, dout):
-        return (grad(x, out, dout),)
+        return (grad(x, out, dout), )
 
-    return _aot('shm_maxpool3x3s2', lambda x: [x[0], x[1], (x[2] - 1) // 2 + 1, (x[3] - 1) // 2 + 1],
-                lambda x: x, bprop)
+    return _aot('shm_maxpool3x3s2',
+                lambda x: [x[0], x[1], (x[2] - 1) // 2 + 1,
+                           (x[3] - 1) // 2 + 1], lambda x: x, bprop)
 
 
 _BN_ACTS = {None: '', 'relu': '_relu', 'relu6': '_relu6'}
@@ -155,8 +165,8 @@ def batch_norm_act_ops(act=None):
     if act not in _BN_ACTS:
         raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     name = f'shm_bn{_BN_ACTS[act]}'
-    grad = _aot(f'{name}_train_grad', lambda x, g, m, s, y, dy: (x, g, g),
-                lambda x, g, m, s, y, dy: (x, g, g))
+    grad = _aot(f'{name}_train_grad', lambda x, g, m, s, y, dy: (x, g, g), lambda x, g, m, s, y, dy:
+                (x, g, g))
 
     def bprop(x, gamma, beta, eps, out, dout):
         y, mean, invstd, _ = out
@@ -174,16 +184,41 @@ def batch_norm_act_ops(act=None):
         invstd = ops.rsqrt(var + eps)
         xhat = (x - mean.reshape(1, -1, 1, 1)) * invstd.reshape(1, -1, 1, 1)
         dx = g * (gamma * invstd).reshape(1, -1, 1, 1)
-        return (dx, (g * xhat).sum((0, 2, 3)), g.sum((0, 2, 3)), ops.zeros_like(mean),
-                ops.zeros_like(var), ops.zeros_like(eps))
+        return (dx, (g * xhat).sum((0, 2, 3)), g.sum(
+            (0, 2, 3)), ops.zeros_like(mean), ops.zeros_like(var), ops.zeros_like(eps))
 
     infer = _aot(f'{name}_infer', lambda x, g, b, m, v, e: x, lambda x, g, b, m, v, e: x,
                  infer_bprop)
     return train, infer
 
 
-def set_cpu_kernels(network, enabled):
-    """Switch every kernel-capable layer of ``network`` to the kernels or to MindSpore operators.
+KERNEL_KINDS = ('depthwise', 'upsample', 'norm', 'pool')
+
+
+def parse_kernel_kinds(spec):
+    """``'all'``, ``'none'`` or a comma list of :data:`KERNEL_KINDS` -> a set of kinds.
+
+    Args:
+        spec (str): the list, e.g. ``'depthwise,norm'``.
+
+    Returns:
+        set[str]: the kinds.
+    """
+    spec = spec.strip().lower()
+    if spec == 'all':
+        return set(KERNEL_KINDS)
+    if spec in ('none', ''):
+        return set()
+    kinds = {k.strip() for k in spec.split(',') if k.strip()}
+    unknown = sorted(kinds - set(KERNEL_KINDS))
+    if unknown:
+        raise ValueError(f'unknown CPU kernel kind(s) {", ".join(unknown)}; choose from '
+                         f'{", ".join(KERNEL_KINDS)}, all or none')
+    return kinds
+
+
+def set_cpu_kernels(network, enabled, kinds=None):
+    """Switch the kernel-capable layers of ``network`` to the kernels or to MindSpore operators.
 
     Call it before the network's first forward (a compiled graph keeps the choice it was compiled
     with); export tools call it with ``enabled=False``.
@@ -192,13 +227,16 @@ def set_cpu_kernels(network, enabled):
         network (nn.Cell): the model.
         enabled (bool): True for the kernels (only where ``cpu_kernels_enabled()``), False for
             MindSpore operators.
+        kinds (Iterable[str], optional): only layers of these :data:`KERNEL_KINDS` are switched
+            to ``enabled``, the others to ``not enabled``; all layers when None.
 
     Returns:
-        int: the number of layers switched.
+        int: the number of layers switched to ``enabled``.
     """
     count = 0
     for _, cell in network.cells_and_names():
         if hasattr(cell, 'use_cpu_kernel'):
-            cell.set_cpu_kernel(enabled)
-            count += 1
+            selected = kinds is None or cell.cpu_kernel_kind in kinds
+            cell.set_cpu_kernel(enabled if selected else not enabled)
+            count += selected
     return count

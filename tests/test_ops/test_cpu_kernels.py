@@ -13,8 +13,9 @@ from shmatting.models.layers.upsample import BilinearUpsample2x
 from shmatting.ops import build as kernel_build
 from shmatting.ops import cpu_kernels
 
-pytestmark = pytest.mark.skipif(not cpu_kernels.cpu_kernels_enabled(),
-                                reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}')
+pytestmark = pytest.mark.skipif(
+    not cpu_kernels.cpu_kernels_enabled(),
+    reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}')
 
 
 class SquaredSum(nn.Cell):
@@ -45,7 +46,8 @@ def assert_same_function(kernel_net, reference_net, shape, seed=0):
 
 
 @pytest.mark.parametrize('stride', [1, 2])
-@pytest.mark.parametrize('shape', [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)])
+@pytest.mark.parametrize('shape', [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5),
+                                   (3, 5, 17, 16)])
 def test_depthwise_kernel_matches_conv2d(stride, shape):
     kernel = DepthwiseConv3x3(shape[1], stride)
     reference = DepthwiseConv3x3(shape[1], stride)
@@ -173,6 +175,20 @@ def test_mode_switch_and_validation(monkeypatch):
         cpu_kernels.cpu_kernels_enabled()
 
 
+def test_parse_kernel_kinds():
+    assert cpu_kernels.parse_kernel_kinds('all') == set(cpu_kernels.KERNEL_KINDS)
+    assert cpu_kernels.parse_kernel_kinds('none') == set()
+    assert cpu_kernels.parse_kernel_kinds(' depthwise, norm ') == {'depthwise', 'norm'}
+    with pytest.raises(ValueError, match='unknown CPU kernel kind\\(s\\) conv; choose from'):
+        cpu_kernels.parse_kernel_kinds('norm,conv')
+
+
+def test_set_cpu_kernels_by_kind():
+    net = nn.SequentialCell([DepthwiseConv3x3(4), BatchNormAct2d(4), MaxPool3x3S2()])
+    assert cpu_kernels.set_cpu_kernels(net, True, kinds={'norm'}) == 1
+    assert [cell.use_cpu_kernel for cell in net] == [False, True, False]
+
+
 def test_set_cpu_kernels_switches_every_capable_layer():
     net = nn.SequentialCell([DepthwiseConv3x3(4), BilinearUpsample2x(4), BatchNormAct2d(4),
                              MaxPool3x3S2(), nn.ReLU()])
@@ -189,7 +205,7 @@ def test_missing_compiler_falls_back_with_one_warning_or_fails_when_required(mon
         assert not cpu_kernels.cpu_kernels_enabled()
     assert not DepthwiseConv3x3(4).use_cpu_kernel  # no second warning needed, still off
     monkeypatch.setenv('SHMATTING_CPU_KERNELS', '1')
-    with pytest.raises(RuntimeError, match='SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable'):
+    with pytest.raises(RuntimeError, match='SHMATTING_CPU_KERNELS=1 but the CPU kernels are'):
         cpu_kernels.cpu_kernels_enabled()
 
 

@@ -19,6 +19,22 @@ def test_benchmark_train_and_infer(repo_root):
     assert 'ms/image' in out.stdout and 'compile' in out.stdout and 'MINDIR (GraphCell)' in out.stdout
 
 
+def test_benchmark_kernel_selection(repo_root):
+    out = run(repo_root, 'tools/analysis/benchmark.py', '--infer', 'configs/shm/e2e_8x8.py',
+              '--shape', '64', '64', '--steps', '1', '--warmup', '0', '--cpu-kernels', 'none')
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '(CPU kernels: none)' in out.stdout
+    out = run(repo_root, 'tools/analysis/benchmark.py', '--infer', 'configs/shm/e2e_8x8.py',
+              '--shape', '64', '64', '--steps', '1', '--warmup', '0', '--cpu-kernels', 'norm,pool')
+    assert out.returncode == 0, out.stderr[-2000:]
+    from shmatting.ops import cpu_kernels_enabled
+    if cpu_kernels_enabled():
+        assert '(CPU kernels: norm,pool)' in out.stdout
+    out = run(repo_root, 'tools/analysis/benchmark.py', '--infer', 'configs/shm/e2e_8x8.py',
+              '--cpu-kernels', 'gemm')
+    assert out.returncode == 2 and 'unknown CPU kernel kind(s) gemm' in out.stderr
+
+
 def test_benchmark_data(repo_root, tmp_path):
     from shmatting.datasets.synthetic import write_synthetic_dataset
     raw, prep = str(tmp_path / 'raw'), str(tmp_path / 'prep')

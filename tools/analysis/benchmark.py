@@ -3,6 +3,7 @@
 Usage:
     python tools/analysis/benchmark.py --train CONFIG [--batch 8] [--shape 320 320] [--steps 10]
     python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20] [--mindir]
+    ... --cpu-kernels none|all|depthwise,upsample,norm,pool   (which CPU kernels to use)
 
 The side-by-side comparison with the PyTorch original is benchmarks/compare_torch.py.
 
@@ -33,7 +34,21 @@ def median_time(fn, steps):
     return float(np.median(times)), times
 
 
-def bench_train(cfg, batch, shape, steps, warmup):
+def select_kernels(model, kinds):
+    """Use the CPU kernels of ``kinds`` only (None: leave the default, all available)."""
+    if kinds is not None:
+        from shmatting.ops import set_cpu_kernels
+        set_cpu_kernels(model, True, kinds)
+
+
+def kernel_label(model):
+    """Which CPU kernels the model's layers run on, for the printed line."""
+    kinds = sorted({cell.cpu_kernel_kind for _, cell in model.cells_and_names()
+                    if getattr(cell, 'use_cpu_kernel', False)})
+    return 'CPU kernels: ' + (','.join(kinds) if kinds else 'none')
+
+
+def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     import mindspore as ms
     from shmatting.engine.optimizers import build_optimizer
     from shmatting.engine.runner import ARG_ORDER, PHASE_INPUTS, apply_context, apply_recompute
@@ -41,6 +56,7 @@ def bench_train(cfg, batch, shape, steps, warmup):
     from shmatting.models import build_model
     ctx = apply_context(cfg.get('context'))
     model = build_model(cfg.model)
+    select_kernels(model, kinds)
     apply_recompute(model, cfg.get('recompute'))
     opt = build_optimizer(cfg.optimizer, model.phase_trainable_params(), float(cfg.optimizer.lr))
     step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
@@ -61,16 +77,17 @@ def bench_train(cfg, batch, shape, steps, warmup):
     med, times = median_time(lambda: step(*inputs).asnumpy(), steps)
     print(f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
           f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
-          f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB')
+          f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})')
     return med
 
 
-def bench_infer(cfg, shape, steps, warmup, mindir=False):
+def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
     import mindspore as ms
     from shmatting.engine.runner import apply_context
     from shmatting.models import build_model
     ctx = apply_context(cfg.get('context'))
     model = build_model(cfg.model)
+    select_kernels(model, kinds)
     model.set_train(False)
     x = ms.Tensor(random_batch(1, *shape)['img'])
     compile_s = 0.0
@@ -82,7 +99,8 @@ def bench_infer(cfg, shape, steps, warmup, mindir=False):
         model(x)[1].asnumpy()
     med, times = median_time(lambda: model(x)[1].asnumpy(), steps)
     print(f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
-          f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), peak RSS {peak_rss_gb():.2f} GB')
+          f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), peak RSS {peak_rss_gb():.2f} GB '
+          f'({kernel_label(model)})')
     if mindir:
         import tempfile
         from mindspore import nn
@@ -112,15 +130,25 @@ def main(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--mindir', action='store_true', help='with --infer: also time the exported '
                         'MINDIR through nn.GraphCell')
+    parser.add_argument('--cpu-kernels', default=None, metavar='KINDS',
+                        help="CPU kernels to use: 'all' (the default where they build), 'none', or "
+                        "a comma list of depthwise, upsample, norm, pool")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
+    kinds = None
+    if args.cpu_kernels is not None:
+        from shmatting.ops import parse_kernel_kinds
+        try:
+            kinds = parse_kernel_kinds(args.cpu_kernels)
+        except ValueError as exc:
+            parser.error(str(exc))
     cfg = Config.fromfile(args.train or args.infer)
     cfg.merge_from_dict(args.cfg_options)
     if args.train:
         batch = args.batch or int(cfg.data.samples_per_device)
-        bench_train(cfg, batch, args.shape, args.steps, args.warmup)
+        bench_train(cfg, batch, args.shape, args.steps, args.warmup, kinds)
     else:
-        bench_infer(cfg, args.shape, args.steps, args.warmup, args.mindir)
+        bench_infer(cfg, args.shape, args.steps, args.warmup, args.mindir, kinds)
 
 
 if __name__ == '__main__':

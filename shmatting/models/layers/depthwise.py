@@ -19,6 +19,8 @@ class DepthwiseConv3x3(nn.Conv2d):
         stride (int): 1 or 2.
     """
 
+    cpu_kernel_kind = 'depthwise'
+
     def __init__(self, channels, stride=1):
         super().__init__(channels, channels, 3, stride=stride, pad_mode='pad', padding=1,
                          group=channels, has_bias=False)

@@ -26,6 +26,8 @@ class BatchNormAct2d(nn.BatchNorm2d):
         act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
     """
 
+    cpu_kernel_kind = 'norm'
+
     def __init__(self, num_features, eps=1e-5, momentum=0.9, act=None):
         if act not in _ACTS:
             raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
@@ -67,9 +69,10 @@ class BatchNormAct2d(nn.BatchNorm2d):
             mean = ops.stop_gradient(mean)
             var = ops.stop_gradient(var)
             m = self.momentum_value
-            y = ops.depend(y, self.assign_mean(self.moving_mean, self.moving_mean * m + mean * (1 - m)))
-            y = ops.depend(y, self.assign_variance(self.moving_variance,
-                                                   self.moving_variance * m + var * (1 - m)))
+            new_mean = self.moving_mean * m + mean * (1 - m)
+            new_variance = self.moving_variance * m + var * (1 - m)
+            y = ops.depend(y, self.assign_mean(self.moving_mean, new_mean))
+            y = ops.depend(y, self.assign_variance(self.moving_variance, new_variance))
             return y
         return self.bn_infer_op(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                                 self.eps_tensor)

@@ -42,6 +42,8 @@ class BilinearUpsample2x(nn.Cell):
     The kernel is a constant tensor, not a parameter: it never appears in checkpoints.
     """
 
+    cpu_kernel_kind = 'upsample'
+
     def __init__(self, channels):
         super().__init__()
         self.channels = channels
@@ -52,7 +54,7 @@ class BilinearUpsample2x(nn.Cell):
         self.set_cpu_kernel(True)
 
     def set_cpu_kernel(self, enabled):
-        """Use the CPU kernel (when available) or the exportable ops; call before the first forward."""
+        """Use the CPU kernel (when available) or the exportable ops; before the first forward."""
         self.use_cpu_kernel = bool(enabled) and cpu_kernels_enabled()
         if self.use_cpu_kernel and not hasattr(self, 'upsample_op'):
             self.upsample_op = upsample_bilinear2x_op()
