@@ -5,6 +5,7 @@ from mindspore import nn
 
 from ...registry import HEADS
 from ..layers.conv import conv_bn_act
+from ..layers.conv_dx import same_conv2d
 from ..layers.deconv import ConvTranspose2dK5S2
 
 __all__ = ['MNetDecoder']
@@ -39,7 +40,7 @@ class MNetDecoder(nn.Cell):
             setattr(self, f'de_conv_bn_relu_{i}', conv_bn_act(c_in, c, 3))
             setattr(self, f'deconv_{i}', ConvTranspose2dK5S2(c, c, 5))
             c_in = c
-        self.conv = nn.Conv2d(c_in, out_channels, 5, pad_mode='pad', padding=2, has_bias=False)
+        self.conv = same_conv2d(c_in, out_channels, 5, has_bias=False)
 
     def construct(self, feats):
         x = feats[len(feats) - 1]

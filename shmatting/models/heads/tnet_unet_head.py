@@ -5,6 +5,7 @@ from mindspore import nn
 
 from ...registry import HEADS
 from ..layers.conv import batch_norm
+from ..layers.conv_dx import same_conv2d
 from ..layers.upsample import build_upsample
 
 __all__ = ['TNetUNetHead']
@@ -59,15 +60,14 @@ class TNetUNetHead(nn.Cell):
             ratio = in_strides[k - 1] // in_strides[k - 2]
             setattr(self, f's{k}_up_conv', nn.SequentialCell([
                 _upsample_chain(c_in, ratio, upsample),
-                nn.Conv2d(c_in, c_out, 3, pad_mode='pad', padding=1, has_bias=True),
+                same_conv2d(c_in, c_out, 3, has_bias=True),
                 batch_norm(c_out, 'relu'),
             ]))
             setattr(self, f's{k - 1}_fusion', nn.SequentialCell([
-                nn.Conv2d(c_out, c_out, 3, pad_mode='pad', padding=1, has_bias=True),
+                same_conv2d(c_out, c_out, 3, has_bias=True),
                 batch_norm(c_out),
             ]))
-        self.last_conv = nn.Conv2d(in_channels[0], num_classes, 3, pad_mode='pad', padding=1,
-                                   has_bias=True)
+        self.last_conv = same_conv2d(in_channels[0], num_classes, 3, has_bias=True)
         self.final_up = _upsample_chain(num_classes, in_strides[0], upsample)
 
     def construct(self, feats):

@@ -1,6 +1,7 @@
 """Convolution + BatchNorm + activation blocks with PyTorch-equivalent settings."""
 from mindspore import nn
 
+from .conv_dx import prefers_forward_dx, same_conv2d
 from .norm_act import BatchNormAct2d
 
 __all__ = ['conv_bn_act', 'make_divisible', 'batch_norm', 'ACTIVATIONS']
@@ -69,8 +70,11 @@ def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None
     if act not in ACTIVATIONS:
         raise ValueError(f"unknown activation {act!r}; use 'relu', 'relu6' or None")
     act = None if act == 'none' else act
-    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode='pad',
-                        padding=padding, group=groups, has_bias=bias)]
+    if prefers_forward_dx(in_channels, out_channels, kernel_size, stride, padding, groups):
+        layers = [same_conv2d(in_channels, out_channels, kernel_size, bias)]
+    else:
+        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode='pad',
+                            padding=padding, group=groups, has_bias=bias)]
     if norm:
         layers.append(batch_norm(out_channels, act))
     elif act is not None:
