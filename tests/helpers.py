@@ -52,3 +52,19 @@ def tiny_config(path, data_root, phase='e2e', mode='PYNATIVE', epochs=2, extra='
 def run_tool(*args, timeout=600, env=None):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+def squared_sum_loss(net):
+    """A cell ``x -> sum(net(x) ** 2)`` for gradient checks of single layers."""
+    from mindspore import nn
+
+    class SquaredSum(nn.Cell):
+
+        def __init__(self, inner):
+            super().__init__()
+            self.net = inner
+
+        def construct(self, x):
+            return (self.net(x)**2).sum()
+
+    return SquaredSum(net)

@@ -12,23 +12,16 @@ from shmatting.models.layers.pooling import MaxPool3x3S2
 from shmatting.models.layers.upsample import BilinearUpsample2x
 from shmatting.ops import build as kernel_build
 from shmatting.ops import cpu_kernels
+from tests.helpers import squared_sum_loss
 
 pytestmark = pytest.mark.skipif(
     not cpu_kernels.cpu_kernels_enabled(),
     reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}')
 
 
-class SquaredSum(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def construct(self, x):
-        return (self.net(x) ** 2).sum()
-
-
 def forward_and_grads(net, x):
-    grad_fn = ms.value_and_grad(SquaredSum(net), grad_position=0, weights=net.trainable_params())
+    grad_fn = ms.value_and_grad(squared_sum_loss(net), grad_position=0,
+                                weights=net.trainable_params())
     _, (dx, dws) = grad_fn(x)
     return net(x).asnumpy(), dx.asnumpy(), [d.asnumpy() for d in dws]
 
@@ -136,7 +129,8 @@ def test_batch_norm_act_trains_in_graph_mode_with_one_moving_update_per_step():
                                      BatchNormAct2d(4, act='relu6')])
             net[1].set_cpu_kernel(use_kernel)
             net.set_train(True)
-            step = nn.TrainOneStepCell(SquaredSum(net), nn.SGD(net.trainable_params(), 0.01))
+            step = nn.TrainOneStepCell(squared_sum_loss(net),
+                                       nn.SGD(net.trainable_params(), 0.01))
             x = ms.Tensor(np.random.default_rng(3).random((2, 3, 8, 8)).astype(np.float32))
             for _ in range(2):
                 step(x)

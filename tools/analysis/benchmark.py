@@ -99,8 +99,8 @@ def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
         model(x)[1].asnumpy()
     med, times = median_time(lambda: model(x)[1].asnumpy(), steps)
     print(f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
-          f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), peak RSS {peak_rss_gb():.2f} GB '
-          f'({kernel_label(model)})')
+          f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), '
+          f'peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})')
     if mindir:
         import tempfile
         from mindspore import nn

@@ -5,19 +5,11 @@ import pytest
 from mindspore import nn
 
 from shmatting.models.layers.conv_dx import ForwardDxConv2d, prefers_forward_dx, same_conv2d
-
-
-class SquaredSum(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def construct(self, x):
-        return (self.net(x) ** 2).sum()
+from tests.helpers import squared_sum_loss
 
 
 def outputs_and_grads(net, x):
-    _, (dx, dws) = ms.value_and_grad(SquaredSum(net), 0, net.trainable_params())(x)
+    _, (dx, dws) = ms.value_and_grad(squared_sum_loss(net), 0, net.trainable_params())(x)
     return [net(x).asnumpy(), dx.asnumpy()] + [d.asnumpy() for d in dws]
 
 

@@ -5,15 +5,7 @@ import pytest
 from mindspore import nn
 
 from shmatting.models.layers.conv import conv_bn_act
-
-
-class SquaredSum(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def construct(self, x):
-        return (self.net(x) ** 2).sum()
+from tests.helpers import squared_sum_loss
 
 
 def train_two_steps(recompute, use_kernel):
@@ -25,7 +17,7 @@ def train_two_steps(recompute, use_kernel):
     if recompute:
         net[0].recompute()
     net.set_train(True)
-    step = nn.TrainOneStepCell(SquaredSum(net), nn.SGD(net.trainable_params(), 0.001))
+    step = nn.TrainOneStepCell(squared_sum_loss(net), nn.SGD(net.trainable_params(), 0.001))
     x = ms.Tensor(np.random.default_rng(3).random((2, 3, 8, 8)).astype(np.float32))
     for _ in range(2):
         step(x)
