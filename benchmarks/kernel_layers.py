@@ -1,0 +1,86 @@
+"""Single layers on the CPU kernels against MindSpore's own operators (GRAPH mode).
+
+Usage:
+    python benchmarks/kernel_layers.py [--repeats 3]
+
+Times the forward and the gradients (``GradOperation``: the graph keeps the forward only where the
+backward needs its output) of each kernel-capable layer at the network's largest shapes (batch 8,
+320x320 maps), with the kernel and with ``set_cpu_kernel(False)``, and a NumPy copy of the
+largest tensor for scale (the kernels are memory-bound).
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import shmatting  # noqa: E402,F401
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args(argv)
+    import mindspore as ms
+    from mindspore import nn, ops
+    from terminaltables import AsciiTable
+
+    from shmatting.models.layers import BilinearUpsample2x, MaxPool3x3S2
+    from shmatting.models.layers.depthwise import DepthwiseConv3x3
+    from shmatting.models.layers.norm_act import BatchNormAct2d
+    from shmatting.ops import cpu_kernels_enabled
+    if not cpu_kernels_enabled():
+        sys.exit('error: the CPU kernels are unavailable here (see tools/misc/collect_env.py)')
+    ms.set_context(mode=ms.GRAPH_MODE)
+
+    class ForwardBackward(nn.Cell):
+
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+            self.grad = ops.GradOperation(get_all=True, sens_param=True)
+
+        def construct(self, x, sens):
+            return self.grad(self.net)(x, sens)
+
+    def timed(fn):
+        fn()
+        start = time.perf_counter()
+        for _ in range(args.repeats):
+            fn()
+        return (time.perf_counter() - start) / args.repeats * 1000
+
+    cases = [
+        ('BatchNorm + ReLU6', lambda: BatchNormAct2d(96, act='relu6'), (8, 96, 320, 320)),
+        ('depthwise 3x3, stride 2', lambda: DepthwiseConv3x3(96, 2), (8, 96, 320, 320)),
+        ('depthwise 3x3, stride 1', lambda: DepthwiseConv3x3(32, 1), (8, 32, 320, 320)),
+        ('bilinear x2', lambda: BilinearUpsample2x(16), (8, 16, 160, 160)),
+        ('max pool 3x3/2', lambda: MaxPool3x3S2('pad'), (8, 16, 320, 320)),
+    ]
+    rows = [['layer', 'input', 'fwd MS (ms)', 'fwd kernel', 'gradients MS', 'gradients kernel']]
+    rng = np.random.default_rng(0)
+    for name, build, shape in cases:
+        x = ms.Tensor(rng.random(shape, dtype=np.float32))
+        cells = {}
+        for use_kernel in (False, True):
+            net = build()
+            net.set_cpu_kernel(use_kernel)
+            net.set_train(True)
+            sens = ms.Tensor(np.ones(net(x).shape, np.float32))
+            step = ForwardBackward(net)
+            cells[use_kernel] = (timed(lambda: net(x).asnumpy()),
+                                 timed(lambda: step(x, sens)[0].asnumpy()))
+        rows.append([name, 'x'.join(map(str, shape)), f'{cells[False][0]:.1f}',
+                     f'{cells[True][0]:.1f}', f'{cells[False][1]:.1f}', f'{cells[True][1]:.1f}'])
+    big = rng.random((8, 96, 320, 320), dtype=np.float32)
+    out = np.empty_like(big)
+    copy_ms = timed(lambda: np.copyto(out, big))
+    print(AsciiTable(rows, title=' CPU kernels vs MindSpore operators ').table)
+    print(f'NumPy copy of an 8x96x320x320 float32 tensor (315 MB): {copy_ms:.1f} ms')
+
+
+if __name__ == '__main__':
+    main()
