@@ -8,9 +8,9 @@ Usage (torch is a benchmark-only dependency: ``pip install torch==2.13.0``):
 Timing alternates the frameworks round by round (A/B, then B/A) so slow drifts of a shared machine
 hit both; the table shows medians over all timed steps and the MindSpore / PyTorch ratio.
 Inference is timed twice: in the fresh process and again after the training rounds (PyTorch's
-speed differs between the two; see ``main``). Both sides
-use 2 intra-op threads, the same random data and the same initial weights (the zoo network: its
-fusion and its loss, end-to-end phase, Adam lr 1e-4, weight decay 5e-4).
+speed differs between the two; see ``main``). Both sides use 2 intra-op threads, the same random
+data and the same initial weights (the zoo network: its fusion and its loss, end-to-end phase,
+Adam lr 1e-4, weight decay 5e-4).
 """
 import argparse
 import gc
@@ -225,6 +225,7 @@ def compare_inference(ms_side, pt_side, x, args, state):
         rows.append([f'inference, batch 1, {label}, {args.shape[0]}x{args.shape[1]}, {state}',
                      f'{med[key]:.4f}', f"{med['pt']:.4f}", f"{med[key] / med['pt']:.2f}"])
     return rows
+
 
 if __name__ == '__main__':
     main()

@@ -1,7 +1,7 @@
 """Convolution + BatchNorm + activation blocks with PyTorch-equivalent settings."""
 from mindspore import nn
 
-from .conv_dx import prefers_forward_dx, same_conv2d
+from .conv_dx import same_conv2d
 from .norm_act import BatchNormAct2d
 
 __all__ = ['conv_bn_act', 'make_divisible', 'batch_norm', 'ACTIVATIONS']
@@ -70,8 +70,8 @@ def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None
     if act not in ACTIVATIONS:
         raise ValueError(f"unknown activation {act!r}; use 'relu', 'relu6' or None")
     act = None if act == 'none' else act
-    if prefers_forward_dx(in_channels, out_channels, kernel_size, stride, padding, groups):
-        layers = [same_conv2d(in_channels, out_channels, kernel_size, bias)]
+    if stride == 1 and groups == 1 and kernel_size % 2 == 1 and padding == kernel_size // 2:
+        layers = [same_conv2d(in_channels, out_channels, kernel_size, bias)]  # decides the impl
     else:
         layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode='pad',
                             padding=padding, group=groups, has_bias=bias)]

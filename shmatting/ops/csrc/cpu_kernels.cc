@@ -327,7 +327,8 @@ void bn_act_train_grad(const float* x, const float* gamma, const float* mean, co
 template <int ACT>
 void bn_act_infer(const float* x, const float* gamma, const float* beta, const float* mean, const float* var,
                   float eps, float* y, int64_t N, int64_t C, int64_t HW) {
-  parallel_for(N * C, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, HW)), [=](int64_t begin, int64_t end) {
+  const int64_t min_planes = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, HW));
+  parallel_for(N * C, min_planes, [=](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t c = p % C;
       const float is = 1.f / std::sqrt(var[c] + eps);
@@ -407,90 +408,65 @@ void maxpool_backward(const float* x, const float* y, const float* dy, float* dx
 }  // namespace
 
 #define SHM_CHECK_F32(n)                               \
-  for (int i = 0; i < (n); ++i)                        \
+  for (int i = 0; i < (n); ++i)                                                                              \
     if (!is_f32(dtypes[i])) return 1;
-
-// inputs x (N, C, H, W), w (C, 9); output y (N, C, OH, OW)
-extern "C" int shm_depthwise3x3_s1(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
-                                   void*) {
-  SHM_CHECK_F32(3);
-  const int64_t* s = shapes[0];
-  depthwise_forward<1>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
-                       static_cast<float*>(params[2]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
-  return 0;
-}
-
-extern "C" int shm_depthwise3x3_s2(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
-                                   void*) {
-  SHM_CHECK_F32(3);
-  const int64_t* s = shapes[0];
-  depthwise_forward<2>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
-                       static_cast<float*>(params[2]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
-  return 0;
-}
-
-// inputs x, w, dy; outputs dx, dw
-extern "C" int shm_depthwise3x3_s1_grad(int, void** params, int*, int64_t** shapes, const char** dtypes,
-                                        void*, void*) {
-  SHM_CHECK_F32(5);
-  const int64_t* s = shapes[0];
-  depthwise_backward<1>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
-                        static_cast<const float*>(params[2]), static_cast<float*>(params[3]),
-                        static_cast<float*>(params[4]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
-  return 0;
-}
-
-extern "C" int shm_depthwise3x3_s2_grad(int, void** params, int*, int64_t** shapes, const char** dtypes,
-                                        void*, void*) {
-  SHM_CHECK_F32(5);
-  const int64_t* s = shapes[0];
-  depthwise_backward<2>(static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
-                        static_cast<const float*>(params[2]), static_cast<float*>(params[3]),
-                        static_cast<float*>(params[4]), s[0], s[1], s[2], s[3], shapes[2][2], shapes[2][3]);
-  return 0;
-}
-
-// input x (N, C, H, W); output y (N, C, 2H, 2W)
-extern "C" int shm_upsample_bilinear2x(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
-                                       void*) {
-  SHM_CHECK_F32(2);
-  const int64_t* s = shapes[0];
-  upsample_forward(static_cast<const float*>(params[0]), static_cast<float*>(params[1]), s[0] * s[1], s[2],
-                   s[3]);
-  return 0;
-}
-
-// input dy (N, C, 2H, 2W); output dx (N, C, H, W)
-extern "C" int shm_upsample_bilinear2x_grad(int, void** params, int*, int64_t** shapes, const char** dtypes,
-                                            void*, void*) {
-  SHM_CHECK_F32(2);
-  const int64_t* s = shapes[1];
-  upsample_backward(static_cast<const float*>(params[0]), static_cast<float*>(params[1]), s[0] * s[1], s[2],
-                    s[3]);
-  return 0;
-}
 
 #define SHM_F(i) static_cast<const float*>(params[i])
 #define SHM_O(i) static_cast<float*>(params[i])
 #define SHM_HW(s) ((s)[2] * (s)[3])
+#define SHM_AOT_ARGS int, void **params, int *, int64_t **shapes, const char **dtypes, void *, void *
+
+// forward: inputs x (N, C, H, W), w (C, 9); output y (N, C, OH, OW)
+// gradient: inputs x, w, dy; outputs dx, dw
+#define SHM_DEPTHWISE_ENTRIES(S)                                                                                     \
+  extern "C" int shm_depthwise3x3_s##S(SHM_AOT_ARGS) {                                                       \
+    SHM_CHECK_F32(3);                                                                                        \
+    const int64_t* s = shapes[0];                                                                            \
+    depthwise_forward<S>(SHM_F(0), SHM_F(1), SHM_O(2), s[0], s[1], s[2], s[3], shapes[2][2],                 \
+                         shapes[2][3]);                                                                      \
+    return 0;                                                                                                \
+  }                                                                                                          \
+  extern "C" int shm_depthwise3x3_s##S##_grad(SHM_AOT_ARGS) {                                                \
+    SHM_CHECK_F32(5);                                                                                        \
+    const int64_t* s = shapes[0];                                                                            \
+    depthwise_backward<S>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_O(3), SHM_O(4), s[0], s[1], s[2], s[3],          \
+                          shapes[2][2], shapes[2][3]);                                                       \
+    return 0;                                                                                                \
+  }
+
+SHM_DEPTHWISE_ENTRIES(1)
+SHM_DEPTHWISE_ENTRIES(2)
+
+// input x (N, C, H, W); output y (N, C, 2H, 2W)
+extern "C" int shm_upsample_bilinear2x(SHM_AOT_ARGS) {
+  SHM_CHECK_F32(2);
+  const int64_t* s = shapes[0];
+  upsample_forward(SHM_F(0), SHM_O(1), s[0] * s[1], s[2], s[3]);
+  return 0;
+}
+
+// input dy (N, C, 2H, 2W); output dx (N, C, H, W)
+extern "C" int shm_upsample_bilinear2x_grad(SHM_AOT_ARGS) {
+  SHM_CHECK_F32(2);
+  const int64_t* s = shapes[1];
+  upsample_backward(SHM_F(0), SHM_O(1), s[0] * s[1], s[2], s[3]);
+  return 0;
+}
 
 #define SHM_BN_ENTRIES(suffix, ACT)                                                                          \
-  extern "C" int shm_bn##suffix##_train(int, void** params, int*, int64_t** shapes, const char** dtypes, void*, \
-                                        void*) {                                                             \
+  extern "C" int shm_bn##suffix##_train(SHM_AOT_ARGS) {                                                      \
     SHM_CHECK_F32(8);                                                                                        \
     bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3)[0], SHM_O(4), SHM_O(5), SHM_O(6), SHM_O(7),     \
                       shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));                                        \
     return 0;                                                                                                \
   }                                                                                                          \
-  extern "C" int shm_bn##suffix##_train_grad(int, void** params, int*, int64_t** shapes, const char** dtypes, \
-                                             void*, void*) {                                                 \
+  extern "C" int shm_bn##suffix##_train_grad(SHM_AOT_ARGS) {                                                 \
     SHM_CHECK_F32(9);                                                                                        \
     bn_act_train_grad<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), SHM_O(6), SHM_O(7),   \
                            SHM_O(8), shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));                         \
     return 0;                                                                                                \
   }                                                                                                          \
-  extern "C" int shm_bn##suffix##_infer(int, void** params, int*, int64_t** shapes, const char** dtypes, void*, \
-                                        void*) {                                                             \
+  extern "C" int shm_bn##suffix##_infer(SHM_AOT_ARGS) {                                                      \
     SHM_CHECK_F32(7);                                                                                        \
     bn_act_infer<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5)[0], SHM_O(6), shapes[0][0], \
                       shapes[0][1], SHM_HW(shapes[0]));                                                      \
@@ -503,7 +479,7 @@ SHM_BN_ENTRIES(_relu, 1)
 SHM_BN_ENTRIES(_relu6, 2)
 
 // input x (N, C, H, W); output y (N, C, OH, OW) with OH = (H - 1) / 2 + 1
-extern "C" int shm_maxpool3x3s2(int, void** params, int*, int64_t** shapes, const char** dtypes, void*, void*) {
+extern "C" int shm_maxpool3x3s2(SHM_AOT_ARGS) {
   SHM_CHECK_F32(2);
   const int64_t* s = shapes[0];
   maxpool_forward(SHM_F(0), SHM_O(1), s[0] * s[1], s[2], s[3], shapes[1][2], shapes[1][3]);
@@ -511,10 +487,10 @@ extern "C" int shm_maxpool3x3s2(int, void** params, int*, int64_t** shapes, cons
 }
 
 // inputs x, y, dy; output dx
-extern "C" int shm_maxpool3x3s2_grad(int, void** params, int*, int64_t** shapes, const char** dtypes, void*,
-                                     void*) {
+extern "C" int shm_maxpool3x3s2_grad(SHM_AOT_ARGS) {
   SHM_CHECK_F32(4);
   const int64_t* s = shapes[0];
-  maxpool_backward(SHM_F(0), SHM_F(1), SHM_F(2), SHM_O(3), s[0] * s[1], s[2], s[3], shapes[1][2], shapes[1][3]);
+  maxpool_backward(SHM_F(0), SHM_F(1), SHM_F(2), SHM_O(3), s[0] * s[1], s[2], s[3], shapes[1][2],
+                   shapes[1][3]);
   return 0;
 }

@@ -32,11 +32,13 @@ def test_matches_conv2d(mode, cin, cout, k, bias):
 
 
 def test_selection_rule():
-    assert prefers_forward_dx(16, 1, 5, 1, 2, 1) and prefers_forward_dx(32, 16, 3, 1, 1, 1)
-    assert not prefers_forward_dx(6, 16, 3, 1, 1, 1)  # more outputs: MindSpore's is faster
-    assert not prefers_forward_dx(16, 16, 3, 2, 1, 1)  # strided
-    assert not prefers_forward_dx(16, 16, 3, 1, 0, 1)  # not 'same'
+    assert prefers_forward_dx(16, 1, 5) and prefers_forward_dx(32, 16, 3)
+    assert not prefers_forward_dx(6, 16, 3)  # more outputs: MindSpore's is faster
+    assert not prefers_forward_dx(16, 16, 2)  # even kernel: no 'same' padding
     assert isinstance(same_conv2d(16, 3, 3, True), ForwardDxConv2d)
     assert type(same_conv2d(3, 16, 3)) is nn.Conv2d
+    from shmatting.models.layers.conv import conv_bn_act
+    assert isinstance(conv_bn_act(16, 8, 3)[0], ForwardDxConv2d)
+    assert type(conv_bn_act(16, 8, 3, stride=2)[0]) is nn.Conv2d  # strided: MindSpore's conv
     with pytest.raises(ValueError, match='odd kernel size'):
         ForwardDxConv2d(4, 4, 2)
