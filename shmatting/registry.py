@@ -12,7 +12,8 @@ import inspect
 
 __all__ = [
     'Registry', 'RegistryKeyError', 'build_from_cfg', 'MODELS', 'BACKBONES', 'HEADS', 'LOSSES',
-    'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS', 'OPTIMIZERS', 'LR_SCHEDULERS', 'ALL_REGISTRIES'
+    'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS', 'OPTIMIZERS', 'LR_SCHEDULERS', 'ACTIVATIONS',
+    'ALL_REGISTRIES'
 ]
 
 _MISSING = object()
@@ -286,9 +287,10 @@ HOOKS = Registry('HOOKS', locations=['shmatting.engine'])
 METRICS = Registry('METRICS', locations=['shmatting.evaluation'])
 OPTIMIZERS = Registry('OPTIMIZERS', locations=['shmatting.engine'])
 LR_SCHEDULERS = Registry('LR_SCHEDULERS', locations=['shmatting.engine'])
+ACTIVATIONS = Registry('ACTIVATIONS', locations=['shmatting.models'])
 
 ALL_REGISTRIES = {
     r.name: r
     for r in (MODELS, BACKBONES, HEADS, LOSSES, DATASETS, TRANSFORMS, HOOKS, METRICS, OPTIMIZERS,
-              LR_SCHEDULERS)
+              LR_SCHEDULERS, ACTIVATIONS)
 }

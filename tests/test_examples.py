@@ -15,7 +15,7 @@ def test_custom_backbone_example_trains(tiny_data, tmp_path, monkeypatch):
     cfg.merge_from_dict({
         'data_root': tiny_data, 'total_epochs': 1, 'data.samples_per_device': 2, 'data.workers': 0,
         'data.train.pipeline.5.crop_size': 64, 'data.train.pipeline.4.scale_range': (0.9, 1.0),
-        'context.mode': 'PYNATIVE', 'log_config.interval': 1
+        'context.mode': 'PYNATIVE', 'default_hooks.logger.interval': 1
     })
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     assert type(runner.model.tnet.backbone).__name__ == 'TinyResNet'

@@ -89,7 +89,7 @@ def main(argv=None):
     import mindspore as ms
     from mindspore import nn
     from shmatting.apis import load_mattor
-    from shmatting.engine.runner import resolve_device_target
+    from shmatting.engine.context import resolve_device_target
     from shmatting.ops import set_cpu_kernels
 
     args = parse_args(argv)

@@ -1,16 +1,18 @@
 """Evaluate a checkpoint on the test split.
 
 Usage: python tools/test.py CONFIG CKPT [--metrics SAD MSE MAD Grad Conn] [--split test]
-           [--out results.json] [--show-dir DIR] [--launcher none|msrun|rank_table]
+           [--out results.json] [--show-dir DIR] [--strict] [--launcher none|msrun|rank_table]
            [--cfg-options ...]
 
-Metric names are METRICS types or their keys (SAD, MSE, MAD, Grad, Conn, mIoU); the convention
-(p3m or dim) comes from ``--cfg-options`` on ``evaluation.convention`` (default p3m) and the
-protocol from ``model.test_cfg``.
+Metric names are METRICS types or their keys (SAD, MSE, MAD, Grad, Conn, mIoU); the default is the
+model's for its phase, the convention (p3m or dim) is ``default_hooks.eval.convention`` (default
+p3m) and the protocol ``model.test_cfg``.
 
-Prints a terminaltables summary (convention, protocol, units) and ends with ``ave_sad: X`` as the
-model zoo's eval.py did. With several ranks (tools/dist_test.sh) each rank scores its share and the
-metric states are summed, so the numbers equal a single-process run.
+Prints a terminaltables summary (convention, protocol, units, images scored) and ends with
+``ave_sad: X`` as the model zoo's eval.py did (``ave_sad_dim: X`` in the dim convention, which
+is another quantity). A sample that cannot be read is named, left out and counted ("N of M
+images scored"); ``--strict`` then fails. With several ranks (tools/dist_test.sh) each rank
+scores its share and the metric states are summed, so the numbers equal a single-process run.
 """
 import argparse
 import json
@@ -18,10 +20,11 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+if __name__ == '__main__':
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import shmatting  # noqa: E402,F401
-from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.config import DictAction  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -29,78 +32,121 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--metrics', nargs='+', default=None,
-                        help='METRICS names (default: SAD MSE MAD, or TrimapIoU for a T-Net config)')
+                        help="METRICS names (default: the phase's: SAD MSE MAD, or mIoU for T-Net)")
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--out', help='write per-image and summary results to this JSON file')
     parser.add_argument('--show-dir', help='write alpha PNGs, trimaps and composites here')
+    parser.add_argument('--strict', action='store_true',
+                        help='fail when any image of the split cannot be scored')
     parser.add_argument('--launcher', choices=['none', 'msrun', 'rank_table'], default='none')
     parser.add_argument('--device-target', choices=['auto', 'CPU', 'GPU', 'Ascend'], default=None)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    from terminaltables import AsciiTable
-    from shmatting.datasets import build_dataloader, build_dataset
-    from shmatting.apis import load_mattor
-    from shmatting.engine.dist import all_reduce_sum, init_dist
-    from shmatting.engine.runner import apply_context
+def build_evaluator(cfg, model, metric_names):
+    """The evaluator of the config's convention and the model's protocol."""
+    from shmatting.engine.hooks import eval_settings
     from shmatting.evaluation import Evaluator
+    settings = eval_settings(cfg)
+    names = metric_names or settings['metrics'] or model.default_metrics()
+    return Evaluator(names, model.test_cfg, use_gt_trimap=model.eval_uses_gt_trimap,
+                     convention=settings['convention'])
+
+
+def warn_phase(checkpoint, model):
+    """Warn when the checkpoint was trained in another phase than the config's."""
+    from shmatting.engine.checkpoint import read_meta
+    phase = read_meta(checkpoint).get('phase')
+    if phase and phase != model.train_phase:
+        print(f'warning: {checkpoint} was trained in phase {phase!r} but the config is phase '
+              f'{model.train_phase!r}: the config decides the metrics and the protocol',
+              file=sys.stderr)
+
+
+def show_callback(show_dir, dataset):
+    """``on_result`` that writes visualisations, or None."""
+    if not show_dir:
+        return None
+    from shmatting.visualization import save_visualization
+
+    def show(index, alpha, classes):
+        sample = dataset.samples[index]
+        save_visualization(show_dir, sample['rel'], sample['img_path'], alpha, classes)
+
+    return show
+
+
+def print_report(args, results, evaluator):
+    """The summary table and the header line naming the protocol, convention and coverage."""
+    from shmatting.engine.hooks import format_metrics_table
+    print(f'{args.split}: {results.coverage_line()}, protocol {results.protocol}, '
+          f'{results.convention} convention, checkpoint {args.checkpoint}')
+    for failure in results.failures:
+        print(f"  left out: {failure['name']}: {failure['error']}")
+    print(format_metrics_table(results))
+
+
+def write_json(args, dataset, results, per_image):
+    """Per-image values (each sample once) and the summary."""
+    for record in per_image:
+        record['name'] = dataset.samples[record['index']]['rel']
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    tmp = f'{args.out}.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
+                       protocol=results.protocol, convention=results.convention,
+                       scored=results.num_scored, images=results.num_images,
+                       metrics=dict(results), per_image=per_image,
+                       failed=results.failures), f, indent=1)
+    os.replace(tmp, args.out)
+
+
+def last_line(results):
+    """``ave_sad: X`` (p3m, what the zoo's scripts grep) or ``ave_sad_dim: X``."""
+    if 'SAD' not in results:
+        return None
+    key = 'ave_sad' if results.convention == 'p3m' else f'ave_sad_{results.convention}'
+    return f"{key}: {results['SAD']:.10f}"
+
+
+def main(argv=None):
+    from shmatting.apis import load_mattor
+    from shmatting.datasets import build_dataloader, build_dataset
+    from shmatting.engine.context import apply_context
+    from shmatting.engine.dist import all_reduce_sum, init_dist
     from shmatting.utils import ProgressBar
+    from shmatting.utils.cli import load_config
 
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
-        sys.exit(f'error: checkpoint not found: {args.checkpoint}')
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     ctx = apply_context(cfg.get('context'), args.device_target, launcher=args.launcher)
     rank, world = init_dist(args.launcher, ctx['device_target'])
-    try:
-        model = load_mattor(cfg, args.checkpoint)
-    except ValueError as exc:
-        sys.exit(f'error: {exc}')
-    phase = model.train_phase
-    names = args.metrics or (['TrimapIoU'] if phase == 'tnet' else ['SAD', 'MSE', 'MAD'])
-    convention = (cfg.get('evaluation') or {}).get('convention', 'p3m')
-    aliases = dict(Grad='GradientError', Conn='ConnectivityError', mIoU='TrimapIoU')
-    metrics = [dict(type=aliases.get(n, n)) if aliases.get(n, n) == 'TrimapIoU' else
-               dict(type=aliases.get(n, n), convention=convention) for n in names]
-    evaluator = Evaluator(metrics, model.test_cfg, use_gt_trimap=phase == 'mnet')
+    model = load_mattor(cfg, args.checkpoint)
+    warn_phase(args.checkpoint, model)
+    evaluator = build_evaluator(cfg, model, args.metrics)
     dataset = build_dataset(cfg.data[args.split], data_root=cfg.get('data_root'), seed=0)
     loader = build_dataloader(dataset, 1, workers=0, rank=rank, world_size=world, mode='eval')
     bar = ProgressBar(len(loader), desc='test') if rank == 0 else None
     per_image = []
-    show = None
-    if args.show_dir:
-        from shmatting.visualization import save_visualization
-
-        def show(index, alpha, classes):
-            sample = dataset.samples[index]
-            save_visualization(args.show_dir, sample['rel'], sample['img_path'], alpha, classes)
-
     results = evaluator.evaluate(model, loader, all_reduce=all_reduce_sum,
                                  progress=bar.update if bar else None, per_image=per_image,
-                                 on_result=show)
+                                 on_result=show_callback(args.show_dir, dataset))
     if rank != 0:
         return results
-    rows = [['Metric', 'Value', 'Rule', 'Unit / region']]
-    for m in evaluator.metrics:
-        rows.append([m.key, f'{results[m.key]:.5f}', m.rule, m.description])
-    print(f'{args.split}: {len(dataset)} images, protocol {evaluator.protocol}, '
-          f'{evaluator.metrics[0].convention} convention, checkpoint {args.checkpoint}')
-    print(AsciiTable(rows).table)
+    print_report(args, results, evaluator)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        for record in per_image:
-            record['name'] = dataset.samples[record['index']]['rel']
-        with open(args.out, 'w', encoding='utf-8') as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
-                           protocol=evaluator.protocol, convention=evaluator.metrics[0].convention,
-                           metrics=results, per_image=per_image), f, indent=1)
-    if 'SAD' in results:
-        print(f"ave_sad: {results['SAD']:.10f}")
+        write_json(args, dataset, results, per_image)
+    if args.strict and not results.complete:
+        raise ValueError(f'--strict: {results.coverage_line()} of the {args.split} split')
+    line = last_line(results)
+    if line:
+        print(line)
     return results
 
 
 if __name__ == '__main__':
-    main()
+    from shmatting.utils.cli import run_cli
+    run_cli(main)

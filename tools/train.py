@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import shmatting  # noqa: E402,F401  (caps oneDNN at AVX2 before MindSpore runs)
-from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.config import DictAction  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,22 +35,16 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from shmatting.engine import NonFiniteLossError, Runner
+    from shmatting.engine import Runner
+    from shmatting.utils.cli import load_config
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    try:
-        runner = Runner(cfg, work_dir=args.work_dir, launcher=args.launcher, resume=args.resume,
-                        load_from=args.load_from, seed=args.seed, deterministic=args.deterministic,
-                        validate=not args.no_validate, device_target=args.device_target)
-        runner.run()
-    except NonFiniteLossError as exc:
-        sys.exit(f'error: {exc}')
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        sys.exit(f'error: {msg}')
+    cfg = load_config(args.config, args.cfg_options)
+    runner = Runner(cfg, work_dir=args.work_dir, launcher=args.launcher, resume=args.resume,
+                    load_from=args.load_from, seed=args.seed, deterministic=args.deterministic,
+                    validate=not args.no_validate, device_target=args.device_target)
+    runner.run()
 
 
 if __name__ == '__main__':
-    main()
+    from shmatting.utils.cli import run_cli
+    run_cli(main)

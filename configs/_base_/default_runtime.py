@@ -6,7 +6,11 @@ seed = None
 work_dir = None
 load_from = None
 resume_from = None
-log_config = dict(interval=10)
-checkpoint_config = dict(interval=1, max_keep_ckpts=3, save_best='auto')
-evaluation = dict(interval=1, metrics=None)  # None: mIoU in the T-Net phase, SAD/MSE/MAD otherwise
+# The four named hooks; a leaf changes one setting (default_hooks=dict(checkpoint=dict(
+# save_best='SAD'))) or switches a hook off (default_hooks=dict(eval=None)).
+default_hooks = dict(
+    nan_guard=dict(type='NaNGuardHook', interval=10),
+    logger=dict(type='LoggerHook', interval=10),
+    eval=dict(type='EvalHook', interval=1, metrics=None, convention='p3m'),  # None: the phase's
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
 custom_hooks = []

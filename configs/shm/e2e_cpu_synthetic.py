@@ -8,6 +8,5 @@ optimizer = dict(lr=5e-4)
 total_epochs = 20
 seed = 0
 load_from = dict(tnet='work_dirs/tnet_cpu_synthetic/best_mIoU.ckpt')
-log_config = dict(interval=5)
-evaluation = dict(interval=5)
-checkpoint_config = dict(interval=5, max_keep_ckpts=2, save_best='SAD')
+default_hooks = dict(logger=dict(interval=5), eval=dict(interval=5),
+                     checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='SAD'))

@@ -2,4 +2,4 @@
 _base_ = ['../_base_/models/shm_mobilenetv2.py', '../_base_/datasets/human_matting.py',
           '../_base_/schedules/mnet_pretrain.py', '../_base_/default_runtime.py']
 model = dict(train_cfg=dict(phase='mnet'))
-checkpoint_config = dict(save_best='SAD')
+default_hooks = dict(checkpoint=dict(save_best='SAD'))

@@ -3,4 +3,4 @@ _base_ = ['../_base_/models/shm_resnet50_psp_vgg16.py', '../_base_/datasets/huma
           '../_base_/schedules/e2e.py', '../_base_/default_runtime.py']
 model = dict(train_cfg=dict(phase='e2e'))
 load_from = dict(tnet='work_dirs/paper_resnet50_psp_vgg16_tnet_8x8/best_mIoU.ckpt')
-checkpoint_config = dict(save_best='SAD')
+default_hooks = dict(checkpoint=dict(save_best='SAD'))

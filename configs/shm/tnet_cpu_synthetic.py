@@ -6,6 +6,5 @@ context = dict(device_target='CPU')
 data = dict(samples_per_device=8, workers=1)
 total_epochs = 20
 seed = 0
-log_config = dict(interval=5)
-evaluation = dict(interval=5)
-checkpoint_config = dict(interval=5, max_keep_ckpts=2, save_best='mIoU')
+default_hooks = dict(logger=dict(interval=5), eval=dict(interval=5),
+                     checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='mIoU'))

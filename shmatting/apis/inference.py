@@ -65,7 +65,7 @@ def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
         nn.Cell: the model in eval mode, with ``model.cfg`` set.
     """
     from ..config import Config
-    from ..engine.runner import resolve_device_target, set_device
+    from ..engine.context import resolve_device_target, set_device
     cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

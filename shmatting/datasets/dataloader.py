@@ -27,7 +27,7 @@ class TrainSampler:
 
     Args:
         num_samples (int): dataset length.
-        batch_size (int): samples per device and step.
+        samples_per_device (int): samples per device and step.
         seed (int): the run's seed (identical on every rank).
         shuffle (bool): permute per epoch.
         rank (int): this rank.
@@ -36,23 +36,23 @@ class TrainSampler:
             ``DistributedSampler``).
     """
 
-    def __init__(self, num_samples, batch_size, seed=0, shuffle=True, rank=0, world_size=1,
+    def __init__(self, num_samples, samples_per_device, seed=0, shuffle=True, rank=0, world_size=1,
                  drop_last=True):
         if not 0 <= rank < world_size:
             raise ValueError(f'rank {rank} is outside world size {world_size}')
-        self.num_samples, self.batch_size = int(num_samples), int(batch_size)
+        self.num_samples, self.samples_per_device = int(num_samples), int(samples_per_device)
         self.seed, self.shuffle = int(seed), shuffle
         self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
         if drop_last:
-            self.num_batches = (self.num_samples // world_size) // self.batch_size
+            self.num_batches = (self.num_samples // world_size) // self.samples_per_device
             if self.num_batches == 0:
-                raise ValueError(f'{num_samples} samples give no full batch of {batch_size} on '
+                raise ValueError(f'{num_samples} samples give no full batch of {samples_per_device} on '
                                  f'{world_size} device(s); lower samples_per_device or set '
                                  'drop_last=False')
-            self.per_rank = self.num_batches * self.batch_size
+            self.per_rank = self.num_batches * self.samples_per_device
         else:
             self.per_rank = math.ceil(self.num_samples / world_size)
-            self.num_batches = math.ceil(self.per_rank / self.batch_size)
+            self.num_batches = math.ceil(self.per_rank / self.samples_per_device)
 
     def indices(self, epoch):
         """Sample indices of this rank for ``epoch`` (a function of seed and epoch only)."""
@@ -74,7 +74,7 @@ class EvalSampler:
 
     def __init__(self, num_samples, rank=0, world_size=1):
         self.num_samples, self.rank, self.world_size = int(num_samples), rank, world_size
-        self.batch_size = 1
+        self.samples_per_device = 1
         self.num_batches = len(range(rank, self.num_samples, world_size))
 
     def indices(self, epoch=0):
@@ -85,17 +85,25 @@ class EvalSampler:
 
 
 class _EpochSource:
-    """Random-access source over one epoch's indices, for ``GeneratorDataset``."""
+    """Random-access source over one epoch's indices, for ``GeneratorDataset``.
 
-    def __init__(self, dataset, indices, epoch, seed, keys):
+    Training (``substitute=True``) replaces a sample that cannot be read by the next index, warns
+    and counts it (``skipped``). Evaluation never does: the row carries the reason in ``error``
+    (empty when the sample is fine) and zero-size arrays, and the evaluator leaves it out.
+    """
+
+    def __init__(self, dataset, indices, epoch, seed, keys, substitute=True):
         self.dataset, self.indices = dataset, np.asarray(indices)
         self.epoch, self.seed, self.keys = epoch, seed, keys
+        self.substitute = substitute
 
     def __len__(self):
         return len(self.indices)
 
     def __getitem__(self, j):
         index = int(self.indices[j])
+        if not self.substitute:
+            return self._eval_row(index)
         n = len(self.dataset)
         for skipped in range(MAX_SUBSTITUTES):
             try:
@@ -110,6 +118,16 @@ class _EpochSource:
         return tuple(inputs[k] for k in self.keys) + (np.array(sample['index'], np.int64),
                                                       np.array(skipped, np.int32))
 
+    def _eval_row(self, index):
+        try:
+            inputs = self.dataset.get_sample(index, self.epoch, self.seed)['inputs']
+            error = b''
+        except DATA_ERRORS as exc:
+            inputs = {k: np.zeros(0, np.int32 if k == 'trimap' else np.float32) for k in self.keys}
+            error = str(exc).encode('utf-8', 'replace') or type(exc).__name__.encode()
+        return tuple(inputs[k] for k in self.keys) + (np.array(index, np.int64),
+                                                      np.frombuffer(error, np.uint8).copy())
+
 
 class DataLoader:
     """Batches of one rank as dicts of numpy arrays; ``set_epoch`` selects order and augmentation.
@@ -121,18 +139,22 @@ class DataLoader:
         workers (int): data worker processes (0: load in the main process).
         seed (int): the run's seed.
         drop_last (bool): drop an incomplete last batch.
+        mode (str): ``'train'`` (a sample that cannot be read is replaced by the next index,
+            warned about and counted in ``skipped`` / :attr:`num_skipped`) or ``'eval'`` (never
+            replaced: the batch holds ``error``, the reason, instead of the sample's arrays).
 
-    Each batch also holds ``index`` (sample indices) and ``skipped`` (corrupt samples replaced);
-    :attr:`num_skipped` counts them over the loader's life.
+    Each batch also holds ``index`` (sample indices).
     """
 
-    def __init__(self, dataset, sampler, keys, workers=0, seed=0, drop_last=True):
+    def __init__(self, dataset, sampler, keys, workers=0, seed=0, drop_last=True, mode='train'):
+        if mode not in ('train', 'eval'):
+            raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
         self.dataset, self.sampler, self.keys = dataset, sampler, tuple(keys)
-        self.batch_size = sampler.batch_size
+        self.samples_per_device = sampler.samples_per_device
         self.workers = max(0, min(int(workers), os.cpu_count() or 1))
         if self.workers != workers:
             logger.info(f'data workers clamped from {workers} to {self.workers} (CPU count)')
-        self.seed, self.drop_last = int(seed), drop_last
+        self.seed, self.drop_last, self.mode = int(seed), drop_last, mode
         self.epoch = 0
         self.num_skipped = 0
 
@@ -143,35 +165,51 @@ class DataLoader:
     def __len__(self):
         return len(self.sampler)
 
+    @property
+    def columns(self):
+        """list[str]: the batch keys: the packed keys, ``index`` and ``skipped`` or ``error``."""
+        return list(self.keys) + ['index', 'skipped' if self.mode == 'train' else 'error']
+
     def _batches_in_process(self, source):
-        n = len(source)
-        end = (n // self.batch_size) * self.batch_size if self.drop_last else n
-        for start in range(0, end, self.batch_size):
-            rows = [source[j] for j in range(start, min(start + self.batch_size, end))]
+        n, size = len(source), self.samples_per_device
+        end = (n // size) * size if self.drop_last else n
+        for start in range(0, end, size):
+            rows = [source[j] for j in range(start, min(start + size, end))]
             yield [np.stack(col) for col in zip(*rows)]
 
     def _batches_with_workers(self, source):
         import mindspore.dataset as ds
-        columns = list(self.keys) + ['index', 'skipped']
-        data = ds.GeneratorDataset(source, column_names=columns, shuffle=False,
+        data = ds.GeneratorDataset(source, column_names=self.columns, shuffle=False,
                                    num_parallel_workers=self.workers, python_multiprocessing=True)
-        data = data.batch(self.batch_size, drop_remainder=self.drop_last)
+        data = data.batch(self.samples_per_device, drop_remainder=self.drop_last)
         for row in data.create_tuple_iterator(num_epochs=1, output_numpy=True):
             yield row
 
     def __iter__(self):
         indices = self.sampler.indices(self.epoch)
-        source = _EpochSource(self.dataset, indices, self.epoch, self.seed, self.keys)
+        source = _EpochSource(self.dataset, indices, self.epoch, self.seed, self.keys,
+                              substitute=self.mode == 'train')
         batches = self._batches_with_workers(source) if self.workers > 0 else \
             self._batches_in_process(source)
         for cols in batches:
-            batch = dict(zip(list(self.keys) + ['index', 'skipped'], cols))
+            batch = dict(zip(self.columns, cols))
+            if self.mode == 'eval':
+                yield _eval_batch(batch, self.keys)
+                continue
             skipped = int(np.sum(batch['skipped']))
             if skipped:
                 self.num_skipped += skipped
                 logger.warning(f'{skipped} corrupt sample(s) replaced in this batch '
                                f'({self.num_skipped} so far)')
             yield batch
+
+
+def _eval_batch(batch, keys):
+    """An eval batch of one: the error text replaces the sample's (empty) arrays."""
+    error = np.asarray(batch.pop('error')).reshape(-1).astype(np.uint8).tobytes()
+    if not error:
+        return batch
+    return {'index': batch['index'], 'error': error.decode('utf-8', 'replace')}
 
 
 def build_dataloader(dataset, samples_per_device=1, workers=0, shuffle=True, seed=0, rank=0,
@@ -204,7 +242,7 @@ def build_dataloader(dataset, samples_per_device=1, workers=0, shuffle=True, see
         drop_last = False
     else:
         raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
-    return DataLoader(dataset, sampler, keys, workers, seed, drop_last)
+    return DataLoader(dataset, sampler, keys, workers, seed, drop_last, mode)
 
 
 def _pack_keys(dataset):

@@ -5,16 +5,15 @@ import os.path as osp
 import numpy as np
 
 from ..registry import DATASETS
+from .image_io import IMAGE_EXTENSIONS
 from .transforms import Compose
 
-__all__ = ['MattingDataset', 'IMAGE_SUFFIXES']
-
-IMAGE_SUFFIXES = ('.jpg', '.png', '.jpeg', '.bmp')
+__all__ = ['MattingDataset']
 
 
 def _resolve(stem, suffixes):
     """``stem`` plus the first suffix that exists (the stem itself if it already has one)."""
-    if osp.splitext(stem)[1].lower() in IMAGE_SUFFIXES and osp.isfile(stem):
+    if osp.splitext(stem)[1].lower() in IMAGE_EXTENSIONS and osp.isfile(stem):
         return stem
     for suffix in suffixes:
         if osp.isfile(stem + suffix):
@@ -76,7 +75,7 @@ class MattingDataset:
         if folder is None:
             return None
         stem = osp.join(self.data_root, folder, rel)
-        suffixes = ('.png', '.jpg') if key in ('alpha', 'trimap', 'fg') else IMAGE_SUFFIXES
+        suffixes = ('.png', '.jpg') if key in ('alpha', 'trimap', 'fg') else IMAGE_EXTENSIONS
         return _resolve(stem, suffixes)
 
     def load_annotations(self):

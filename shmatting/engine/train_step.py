@@ -10,7 +10,7 @@ A non-finite total loss increments ``nonfinite_steps`` (read by the NaN guard at
 import numpy as np
 from mindspore import Parameter, Tensor, amp, nn, ops
 
-__all__ = ['MattorWithLoss', 'TrainStep', 'TrainStepWithLossScale']
+__all__ = ['MattorWithLoss', 'TrainStep', 'TrainStepWithLossScale', 'build_train_step']
 
 
 class MattorWithLoss(nn.Cell):
@@ -20,8 +20,8 @@ class MattorWithLoss(nn.Cell):
         super().__init__(auto_prefix=False)  # keep the model's parameter names (tnet.*, mnet.*)
         self.model = model
 
-    def construct(self, img, trimap, alpha=None, fg=None, bg=None):
-        total, terms = self.model.forward_train(img, trimap, alpha, fg, bg)
+    def construct(self, img, trimap_index, alpha=None, fg=None, bg=None):
+        total, terms = self.model.forward_train(img, trimap_index, alpha, fg, bg)
         return ops.stack((total, ) + terms)
 
 
@@ -35,7 +35,19 @@ def _loss_vector_parts(cell, num_terms):
                                      requires_grad=False)
 
 
-class TrainStep(nn.TrainOneStepCell):
+class _StepOutputs:
+    """How a step's raw return value becomes the hooks' ``outputs`` dict."""
+
+    def outputs(self, raw, loss_names):
+        """dict: ``losses`` (device tensor ``[total, *terms]``) and ``loss_names``."""
+        return dict(losses=raw, loss_names=('loss', ) + tuple(loss_names))
+
+    def describe(self):
+        """str: one line for the log."""
+        return 'fp32, no loss scaling'
+
+
+class TrainStep(_StepOutputs, nn.TrainOneStepCell):
     """One optimisation step; returns the loss vector ``[total, *terms]``.
 
     Args:
@@ -76,6 +88,16 @@ class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
         super().__init__(network, optimizer, scale_sense)
         _loss_vector_parts(self, num_terms)
 
+    def outputs(self, raw, loss_names):
+        """dict: ``losses``, ``loss_names``, ``overflow`` and ``loss_scale``."""
+        losses, overflow, scale = raw
+        return dict(losses=losses, loss_names=('loss', ) + tuple(loss_names), overflow=overflow,
+                    loss_scale=scale)
+
+    def describe(self):
+        """str: one line for the log."""
+        return 'dynamic loss scaling'
+
     def get_overflow_status(self, status, compute_output):
         return ops.logical_not(amp.all_finite(compute_output))
 
@@ -96,3 +118,30 @@ class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
 
 def _unscale(scale, grad):
     return grad * ops.reciprocal(scale).astype(grad.dtype)
+
+
+def build_train_step(model, optimizer, num_terms, amp_cfg=None):
+    """The train step of a run: plain, or with mixed precision and loss scaling.
+
+    Args:
+        model (nn.Cell): the mattor (its active phase decides the losses).
+        optimizer (nn.Optimizer): over the phase's parameters.
+        num_terms (int): loss terms after the total.
+        amp_cfg (dict, optional): ``dict(enabled, level, loss_scale...)``.
+
+    Returns:
+        nn.Cell: the step in training mode.
+    """
+    net = MattorWithLoss(model)
+    amp_cfg = dict(amp_cfg or {})
+    if amp_cfg.get('enabled', False):
+        if amp_cfg.get('level', 'O0') != 'O0':
+            net = amp.auto_mixed_precision(net, amp_cfg['level'])
+        manager = amp.DynamicLossScaleManager(amp_cfg.get('init_scale', 2**16),
+                                              amp_cfg.get('scale_factor', 2),
+                                              amp_cfg.get('scale_window', 1000))
+        step = TrainStepWithLossScale(net, optimizer, num_terms, manager.get_update_cell())
+    else:
+        step = TrainStep(net, optimizer, num_terms)
+    step.set_train()
+    return step

@@ -7,6 +7,9 @@ the original size, averaged over images). ``'dim'``: the unknown region of a tri
 one made from the ground truth with ``trimap_kernel``), DIM's normalised Grad, /1000 scalings. The
 formulas are in :mod:`shmatting.evaluation.functional`.
 
+Each metric is registered under its class name and under its key where they differ (``Grad``,
+``Conn``, ``mIoU``), so configs and ``tools/test.py --metrics`` use either.
+
 Every metric keeps a float64 state vector (``[sum, count]``) that is summed over ranks, so N-rank
 numbers equal 1-rank numbers. Inputs are never modified.
 """
@@ -129,7 +132,7 @@ class MAD(BaseMetric):
     key, rule, unit, func = 'MAD', 'less', 'mean|d|', F.mad
 
 
-@METRICS.register_module()
+@METRICS.register_module(name=['GradientError', 'Grad'])
 class GradientError(BaseMetric):
     """Gradient error (sigma 1.4): p3m /10 with true Gaussian derivatives; dim /1000, DIM kernel."""
     key, rule, func = 'Grad', 'less', F.gradient_error
@@ -139,13 +142,13 @@ class GradientError(BaseMetric):
         return 'sum(d|grad|)^2/10' if self.convention == 'p3m' else 'sum(d|grad|)^2/1000'
 
 
-@METRICS.register_module()
+@METRICS.register_module(name=['ConnectivityError', 'Conn'])
 class ConnectivityError(BaseMetric):
     """Connectivity error (step 0.1, theta 0.15, 4-connectivity) / 1000."""
     key, rule, unit, func = 'Conn', 'less', 'sum|d phi|/1000', F.connectivity_error
 
 
-@METRICS.register_module()
+@METRICS.register_module(name=['TrimapIoU', 'mIoU'])
 class TrimapIoU(BaseMetric):
     """Mean intersection over union of the three trimap classes, over all pixels of the set.
 

@@ -49,9 +49,10 @@ def test_latest_full_state_is_found_by_meta_not_name(tmp_path):
     save_with_meta(net, str(tmp_path / 'epoch_3.ckpt'), dict(kind='full', epoch=3, iter=30))
     save_with_meta(net, str(tmp_path / 'best_SAD.ckpt'), dict(kind='weights', epoch=5, iter=50))
     (tmp_path / 'junk.ckpt').write_bytes(b'x')
-    assert find_latest_full_state(str(tmp_path)).endswith('epoch_3.ckpt')
+    path, unreadable = find_latest_full_state(str(tmp_path))
+    assert path.endswith('epoch_3.ckpt') and unreadable == [str(tmp_path / 'junk.ckpt')]
     assert read_meta(str(tmp_path / 'epoch_9.ckpt'))['iter'] == 20
-    assert find_latest_full_state(str(tmp_path / 'none')) is None
+    assert find_latest_full_state(str(tmp_path / 'none')) == (None, [])
 
 
 def test_load_from_prefix_dict_reports(tmp_path):

@@ -24,7 +24,7 @@ def test_two_process_training_on_cpu(tiny_data, tmp_path):
     dump = tmp_path / 'dump'
     extra = ("custom_imports = dict(imports=['tests.test_engine.plugins.engine_test_hooks'])\n"
              f"custom_hooks = [dict(type='DumpParamsHook', out_dir='{dump}')]\n"
-             "checkpoint_config = dict(interval=1, max_keep_ckpts=2, save_best='SAD')\n")
+             "default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2, save_best='SAD'))\n")
     cfg = tiny_config(tmp_path / 'dist.py', tiny_data, phase='e2e', mode='GRAPH', epochs=2,
                       extra=extra)
     wd = tmp_path / 'wd'

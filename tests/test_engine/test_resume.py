@@ -14,7 +14,7 @@ def params_of(path):
 
 
 def test_kill_and_resume_auto_matches_an_uninterrupted_run(tiny_data, tmp_path):
-    extra = PLUGIN + "data['workers'] = 2\nlr_config = dict(type='CosineLR', min_lr=1e-5)\n"
+    extra = PLUGIN + "data = dict(workers=2)\nlr_config = dict(type='CosineLR', min_lr=1e-5)\n"
     cfg = tiny_config(tmp_path / 'r.py', tiny_data, phase='e2e', epochs=4, extra=extra)
     env = {**os.environ, 'PYTHONPATH': ROOT}
     straight = tmp_path / 'straight'

@@ -19,7 +19,7 @@ def train_losses(work_dir):
 @pytest.mark.parametrize('phase,metric', [('tnet', 'mIoU'), ('mnet', 'SAD'), ('e2e', 'SAD')])
 def test_phase_trains_and_loss_goes_down(phase, metric, tiny_data, tmp_path):
     cfg_path = tiny_config(tmp_path / f'{phase}.py', tiny_data, phase=phase, epochs=6,
-                           extra="evaluation = dict(interval=3)\n")
+                           extra="default_hooks = dict(eval=dict(interval=3))\n")
     cfg = Config.fromfile(cfg_path)
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     metrics = runner.run()
@@ -51,7 +51,7 @@ def test_hooks_run_in_priority_order(tiny_data, tmp_path):
         def __init__(self, tag):
             self.tag = tag
 
-        def after_epoch(self, runner):
+        def after_train_epoch(self, runner):
             calls.append(self.tag)
 
     runner.register_hook(Probe('highest'), priority='HIGHEST')
@@ -73,7 +73,7 @@ def test_default_hooks_can_be_switched_off_and_typos_fail(tiny_data, tmp_path):
     with pytest.raises(KeyError, match='unknown names'):
         Runner(bad, work_dir=str(tmp_path / 'wd2'))
     typo = Config.fromfile(tiny_config(tmp_path / 'e.py', tiny_data, phase='tnet', epochs=1,
-                                       extra='checkpoint_config = dict(intervall=1)\n'))
+                                       extra='default_hooks = dict(checkpoint=dict(intervall=1))\n'))
     with pytest.raises(TypeError, match='CheckpointHook'):
         Runner(typo, work_dir=str(tmp_path / 'wd3'))
     cfg = Config.fromfile(tiny_config(tmp_path / 'f.py', tiny_data, phase='tnet', epochs=1))
@@ -91,12 +91,21 @@ def test_graph_mode_e2e_run(tiny_data, tmp_path):
 
 
 def test_recompute_option(tiny_data, tmp_path):
+    from shmatting.engine import Hook
     extra = "recompute = ['tnet.backbone.block_2', 'mnet.head.deconv_4']\n"
     cfg = Config.fromfile(tiny_config(tmp_path / 'r.py', tiny_data, phase='e2e', mode='GRAPH',
-                                      epochs=1, extra=extra + "evaluation = None\n"))
+                                      epochs=1, extra=extra + "default_hooks = dict(eval=None)\n"))
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
+    losses = []
+
+    class LastLoss(Hook):
+
+        def after_train_iter(self, runner, batch_idx, data_batch, outputs):
+            losses.append(float(outputs['losses'].asnumpy()[0]))
+
+    runner.register_hook(LastLoss())
     runner.run()
-    assert np.isfinite(float(runner.outputs.asnumpy()[0]))
+    assert len(losses) == 7 and np.isfinite(losses).all()
     bad = Config.fromfile(tiny_config(tmp_path / 'b.py', tiny_data, extra="recompute = ['tnet.bakbone']\n"))
     with pytest.raises(KeyError, match="no cell named 'tnet.bakbone'.*tnet.backbone"):
         Runner(bad, work_dir=str(tmp_path / 'wd2'))

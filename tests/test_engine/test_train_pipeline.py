@@ -20,9 +20,9 @@ def test_tnet_then_e2e(tiny_data, tmp_path):
 
 def test_tnet_without_evaluation_hands_over_latest(tiny_data, tmp_path):
     tnet = tiny_config(tmp_path / 'z_tnet.py', tiny_data, phase='tnet', epochs=1,
-                       extra='evaluation = None\ncheckpoint_config = dict(save_best=None)\n')
+                       extra='default_hooks = dict(eval=None, checkpoint=dict(save_best=None))\n')
     e2e = tiny_config(tmp_path / 'z_e2e.py', tiny_data, phase='e2e', epochs=1,
-                      extra='evaluation = None\n')
+                      extra='default_hooks = dict(eval=None)\n')
     env = {**os.environ, 'PYTHON': sys.executable, 'WORK_ROOT': str(tmp_path / 'wd')}
     res = subprocess.run(['bash', 'tools/train_pipeline.sh', tnet, e2e], cwd=ROOT,
                          capture_output=True, text=True, timeout=600, env=env)

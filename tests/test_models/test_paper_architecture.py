@@ -59,7 +59,7 @@ def test_resnet18_paper_variant_trains_a_few_iterations(tiny_data, tmp_path):
     cfg.merge_from_dict({
         'data_root': tiny_data, 'total_epochs': 1, 'data.samples_per_device': 2, 'data.workers': 0,
         'data.train.pipeline.5.crop_size': 64, 'data.train.pipeline.4.scale_range': (0.9, 1.0),
-        'context.mode': 'PYNATIVE', 'log_config.interval': 1, 'evaluation': None
+        'context.mode': 'PYNATIVE', 'default_hooks.logger.interval': 1, 'default_hooks.eval': None
     })
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     before = {p.name: p.asnumpy().copy() for p in runner.model.trainable_params()}

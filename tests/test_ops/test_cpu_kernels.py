@@ -116,8 +116,19 @@ def test_batch_norm_act_is_a_batchnorm_with_its_parameter_names():
     layer = BatchNormAct2d(4, act='relu6')
     assert isinstance(layer, nn.BatchNorm2d)
     assert sorted(p.name for p in layer.get_parameters()) == ['beta', 'gamma', 'mean', 'variance']
-    with pytest.raises(ValueError, match="act must be None, 'relu' or 'relu6', got 'gelu'"):
-        BatchNormAct2d(4, act='gelu')
+    with pytest.raises(KeyError, match="'gleu' is not in the ACTIVATIONS registry"):
+        BatchNormAct2d(4, act='gleu')
+
+
+def test_an_activation_the_kernel_does_not_fuse_runs_after_mindspores_batchnorm():
+    layer = BatchNormAct2d(4, act=dict(type='LeakyReLU', alpha=0.1))
+    assert not layer.use_cpu_kernel and layer.act_name == 'LeakyReLU'
+    layer.set_train(False)
+    x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 4, 5, 5)).astype(np.float32))
+    plain = nn.BatchNorm2d(4, eps=layer.eps)
+    plain.set_train(False)
+    expected = nn.LeakyReLU(0.1)(plain(x)).asnumpy()
+    np.testing.assert_allclose(layer(x).asnumpy(), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_batch_norm_act_trains_in_graph_mode_with_one_moving_update_per_step():

@@ -5,7 +5,6 @@ import pytest
 
 from shmatting.config import Config
 from shmatting.engine.optimizers import build_optimizer
-from shmatting.engine.runner import ARG_ORDER, PHASE_INPUTS
 from shmatting.engine.train_step import MattorWithLoss, TrainStep
 from shmatting.models import build_model
 from shmatting.ops import cpu_kernels_enabled, set_cpu_kernels
@@ -23,8 +22,7 @@ def three_sgd_steps(repo_root, use_kernels, state, data):
     opt = build_optimizer(dict(type='SGD', lr=0.01), model.phase_trainable_params(), 0.01)
     step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
     step.set_train()
-    keys = list(PHASE_INPUTS[model.train_phase]) + ['fg', 'bg']
-    inputs = tuple(ms.Tensor(data[k]) for k in ARG_ORDER if k in keys)
+    inputs = tuple(ms.Tensor(data[k]) for k in model.train_inputs())
     losses = [float(step(*inputs).asnumpy().ravel()[0])]
     # moving statistics after one step (later steps see slightly different weights)
     stats = {p.name: p.asnumpy().copy() for p in model.get_parameters() if 'moving' in p.name}

@@ -124,7 +124,7 @@ def test_test_py_outputs_and_metrics(trained, tmp_path):
     assert len([f for f in shown if f.endswith('_alpha.png')]) == 6
     assert len([f for f in shown if f.endswith('_composite.jpg')]) == 6
     res = run_tool('tools/test.py', cfg, ckpt, '--metrics', 'SAD', '--cfg-options',
-                   'evaluation.convention=dim')
+                   'default_hooks.eval.convention=dim')
     assert res.returncode == 0 and 'dim convention' in res.stdout
 
 

@@ -51,7 +51,7 @@ def kernel_label(model):
 def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     import mindspore as ms
     from shmatting.engine.optimizers import build_optimizer
-    from shmatting.engine.runner import ARG_ORDER, PHASE_INPUTS, apply_context, apply_recompute
+    from shmatting.engine.context import apply_context, apply_recompute
     from shmatting.engine.train_step import MattorWithLoss, TrainStep
     from shmatting.models import build_model
     ctx = apply_context(cfg.get('context'))
@@ -61,12 +61,8 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     opt = build_optimizer(cfg.optimizer, model.phase_trainable_params(), float(cfg.optimizer.lr))
     step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
     step.set_train()
-    keys = list(PHASE_INPUTS[model.train_phase])
-    comp = getattr(model, 'loss_comp', None)
-    if model.train_phase != 'tnet' and comp is not None and comp.mode == 'composite':
-        keys += ['fg', 'bg']
     data = random_batch(batch, *shape)
-    inputs = tuple(ms.Tensor(data[k]) for k in ARG_ORDER if k in keys)
+    inputs = tuple(ms.Tensor(data[k]) for k in model.train_inputs())
     compile_s = 0.0
     if ctx['mode'] == 'GRAPH':
         start = time.perf_counter()
@@ -83,7 +79,7 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
 
 def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
     import mindspore as ms
-    from shmatting.engine.runner import apply_context
+    from shmatting.engine.context import apply_context
     from shmatting.models import build_model
     ctx = apply_context(cfg.get('context'))
     model = build_model(cfg.model)

@@ -4,4 +4,4 @@ _base_ = ['./_zoo_model.py', './_zoo_data.py', '../../_base_/schedules/e2e.py',
           '../../_base_/default_runtime.py']
 model = dict(train_cfg=dict(phase='e2e'))
 load_from = dict(tnet='work_dirs/zoo_tnet_8x8/latest.ckpt')
-checkpoint_config = dict(interval=1, max_keep_ckpts=10, save_best='SAD')
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=10, save_best='SAD'))

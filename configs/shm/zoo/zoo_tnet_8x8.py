@@ -2,5 +2,4 @@
 _base_ = ['./_zoo_model.py', './_zoo_data.py', '../../_base_/schedules/tnet_pretrain.py',
           '../../_base_/default_runtime.py']
 model = dict(train_cfg=dict(phase='tnet'))
-evaluation = None
-checkpoint_config = dict(interval=1, max_keep_ckpts=10, save_best=None)
+default_hooks = dict(eval=None, checkpoint=dict(interval=1, max_keep_ckpts=10, save_best=None))

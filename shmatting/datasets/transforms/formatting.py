@@ -2,6 +2,7 @@
 import numpy as np
 
 from ...registry import TRANSFORMS
+from ..image_io import CorruptSampleError
 from .trimap_ops import trimap_to_index
 
 __all__ = ['Normalize', 'TrimapToIndex', 'PackInputs']
@@ -54,7 +55,9 @@ class PackInputs:
     """Collect ``keys`` as contiguous CHW arrays into ``results['inputs']`` (an ordered dict).
 
     ``img`` float32 (3, H, W); ``trimap`` int32 (1, H, W); ``alpha`` float32 (1, H, W) in [0, 1];
-    ``fg`` / ``bg`` float32 (3, H, W) in [0, 1].
+    ``fg`` / ``bg`` float32 (3, H, W) in [0, 1]. A map with NaN or Inf values makes the sample
+    corrupt (:class:`CorruptSampleError`, naming the map and the image): nothing non-finite is
+    ever trained on or scored.
 
     Args:
         keys (tuple[str]): the columns, in order.
@@ -76,6 +79,9 @@ class PackInputs:
                 arr = arr.astype(np.float32)
             else:
                 arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+            if arr.dtype.kind == 'f' and not np.isfinite(arr).all():
+                raise CorruptSampleError(f"non-finite values in {key} of sample "
+                                         f"{results.get('img_path') or results.get('index')}")
             arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
             inputs[key] = np.ascontiguousarray(arr)
         results['inputs'] = inputs

@@ -1,29 +1,13 @@
 """Loading transforms: read image, alpha, trimap and foreground files (BGR uint8 as OpenCV)."""
-import os
-
 import cv2
-import numpy as np
 
 from ...registry import TRANSFORMS
+from ..image_io import CorruptSampleError, read_image
 
 __all__ = ['LoadImageFromFile', 'LoadAlphaFromFile', 'LoadTrimapFromFile', 'LoadFgFromFile',
            'CorruptSampleError', 'read_image']
 
 cv2.setNumThreads(0)  # data workers must not compete with the compute threads
-
-
-class CorruptSampleError(RuntimeError):
-    """A sample's file is missing or unreadable (the loader skips it and counts it)."""
-
-
-def read_image(path, flag=cv2.IMREAD_COLOR):
-    """Read an image or raise :class:`CorruptSampleError` naming the file."""
-    if not os.path.isfile(path):
-        raise CorruptSampleError(f'missing file: {path}')
-    img = cv2.imread(path, flag)
-    if img is None:
-        raise CorruptSampleError(f'unreadable image: {path}')
-    return img
 
 
 class _Load:

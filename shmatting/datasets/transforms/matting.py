@@ -5,13 +5,10 @@ import cv2
 import numpy as np
 
 from ...registry import TRANSFORMS
-from .loading import read_image
+from ..image_io import IMAGE_EXTENSIONS, read_image
 from .trimap_ops import trimap_from_alpha, zoo_trimap_from_alpha
 
 __all__ = ['GenerateTrimap', 'CompositeBackground', 'random_background']
-
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
 
 @TRANSFORMS.register_module()
 class GenerateTrimap:
@@ -99,7 +96,7 @@ class CompositeBackground:
             files = []
             for root, _, names in os.walk(bg_dir):
                 files += [os.path.join(root, n) for n in names
-                          if n.lower().endswith(IMAGE_EXTS) and not n.startswith('.')]
+                          if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith('.')]
             if not files:
                 raise FileNotFoundError(f'CompositeBackground: no images in bg_dir {bg_dir}')
             self._files = sorted(files)

@@ -1,9 +1,11 @@
-"""Training hooks."""
+"""Training hooks and how configs choose them."""
+from .builder import DEFAULT_HOOKS, eval_settings, resolve_default_hooks
 from .checkpoint_hook import CheckpointHook, is_better
 from .eval_hook import EvalHook
-from .hook import PRIORITIES, Hook, get_priority
-from .logger_hook import LoggerHook
+from .hook import PRIORITIES, STAGES, Hook, get_priority
+from .logger_hook import LoggerHook, format_metrics_table
 from .nan_guard_hook import NaNGuardHook, NonFiniteLossError
 
-__all__ = ['Hook', 'PRIORITIES', 'get_priority', 'LoggerHook', 'EvalHook', 'CheckpointHook',
-           'NaNGuardHook', 'NonFiniteLossError', 'is_better']
+__all__ = ['Hook', 'STAGES', 'PRIORITIES', 'get_priority', 'LoggerHook', 'EvalHook',
+           'CheckpointHook', 'NaNGuardHook', 'NonFiniteLossError', 'is_better', 'DEFAULT_HOOKS',
+           'resolve_default_hooks', 'eval_settings', 'format_metrics_table']

@@ -1,21 +1,31 @@
 """Checkpoints: full state every N epochs, the best model by a metric, atomic writes, rank 0 only."""
 import os
 import os.path as osp
-import shutil
-import uuid
+import re
+from typing import Any, Dict, List, Optional
 
 from ...registry import HOOKS
-from ..checkpoint import save_with_meta
-from ..dist import average_bn_statistics
+from ..checkpoint import atomic_copy
 from .hook import Hook
 
 __all__ = ['CheckpointHook', 'is_better']
 
+BEST_KEYS = ('best_score', 'best_key', 'best_epoch', 'best_ckpt', 'best_rule')
 
-def is_better(score, best, rule):
+
+def is_better(score: Optional[float], best: Optional[float], rule: str) -> bool:
     """Whether ``score`` replaces ``best`` under ``rule``; ties replace (the model zoo kept the
-    later of equal scores), a first score always does, and 0.0 is a score like any other."""
-    if score is None or score != score:  # None or NaN never wins
+    later of equal scores), a first score always does, and 0.0 is a score like any other.
+
+    Args:
+        score (float | None): the new score (None or NaN never wins).
+        best (float | None): the best so far (None: nothing yet).
+        rule (str): ``'less'`` or ``'greater'`` is better.
+
+    Returns:
+        bool: True when ``score`` becomes the best.
+    """
+    if score is None or score != score:
         return False
     if best is None:
         return True
@@ -26,24 +36,20 @@ def is_better(score, best, rule):
     raise ValueError(f"rule must be 'less' or 'greater', got {rule!r}")
 
 
-def _atomic_copy(src, dst):
-    tmp = osp.join(osp.dirname(dst), f'.{osp.basename(dst)[:-5]}.{uuid.uuid4().hex[:8]}.tmp.ckpt')
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
 @HOOKS.register_module()
 class CheckpointHook(Hook):
-    """Save checkpoints after each epoch's evaluation.
+    """Save checkpoints after each epoch (after its evaluation).
 
     * Full state (model with BatchNorm statistics, optimizer with its step, epoch, iteration,
       best score and path, seed, config): ``epoch_<n>.ckpt`` every ``interval`` epochs and at the
-      end, plus the alias ``latest.ckpt``; the last ``max_keep_ckpts`` epoch files are kept.
+      end, plus the alias ``latest.ckpt``; the last ``max_keep_ckpts`` epoch files are kept, also
+      across a kill during rotation (stale files are removed when the run resumes).
     * Best (weights only): ``best_<key>_epoch_<n>.ckpt`` and the alias ``best_<key>.ckpt`` when the
-      metric ``save_best`` improves (``rule`` from the metric unless given).
+      metric ``save_best`` improves, decided in ``after_val_epoch`` (``rule`` from the metric
+      unless given).
 
-    BatchNorm statistics are averaged over ranks first; only rank 0 writes; every write goes to a
-    temp file and is renamed. Nothing is saved after a non-finite loss.
+    ``runner.save_checkpoint`` averages BatchNorm statistics over ranks, refuses non-finite
+    weights, and writes on rank 0 only, each file through a temp file and a rename.
 
     Args:
         interval (int): epochs between full-state saves.
@@ -55,56 +61,86 @@ class CheckpointHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, interval=1, max_keep_ckpts=3, save_best='auto', rule=None):
+    def __init__(self, interval: int = 1, max_keep_ckpts: int = 3, save_best: Optional[str] = 'auto',
+                 rule: Optional[str] = None):
         self.interval = int(interval)
+        if self.interval < 1:
+            raise ValueError(f'CheckpointHook: interval must be >= 1, got {interval!r}')
         self.max_keep_ckpts = int(max_keep_ckpts)
+        if self.max_keep_ckpts == 0 or self.max_keep_ckpts < -1:
+            raise ValueError(f'CheckpointHook: max_keep_ckpts must be >= 1 or -1 (all), '
+                             f'got {max_keep_ckpts!r}')
+        if rule not in (None, 'less', 'greater'):
+            raise ValueError(f"CheckpointHook: rule must be 'less', 'greater' or None, got {rule!r}")
         self.save_best = save_best
         self.rule = rule
+        self.best: Dict[str, Any] = dict.fromkeys(BEST_KEYS)
+        self.saved: List[str] = []
 
-    def _best(self, runner):
-        metrics = runner.last_metrics
-        if not self.save_best or runner.last_eval_epoch != runner.epoch + 1 or not metrics:
+    # ------------------------------------------------------------------ best
+    def after_val_epoch(self, runner: Any, metrics: Dict[str, float]) -> None:
+        if not self.save_best or not metrics:
             return
         key = next(iter(metrics)) if self.save_best == 'auto' else self.save_best
         if key not in metrics:
             raise KeyError(f'CheckpointHook: save_best={key!r} is not among the evaluated metrics '
                            f'{list(metrics)}')
-        rule = self.rule or runner.metric_rules.get(key)
+        rule = self.rule or metrics.rules.get(key) or 'less'
         score = float(metrics[key])
-        meta = runner.meta
-        if not is_better(score, meta.get('best_score'), rule):
+        if not is_better(score, self.best['best_score'], rule):
             return
         epoch = runner.epoch + 1
         path = osp.join(runner.work_dir, f'best_{key}_epoch_{epoch}.ckpt')
-        old = meta.get('best_ckpt')
-        meta.update(best_score=score, best_key=key, best_epoch=epoch, best_ckpt=path, best_rule=rule)
+        old = self.best['best_ckpt']
+        self.best.update(best_score=score, best_key=key, best_epoch=epoch, best_ckpt=path,
+                         best_rule=rule)
+        runner.save_checkpoint(path, kind='weights')
         if runner.rank == 0:
-            save_with_meta(runner.model, path, runner.checkpoint_meta(kind='weights'))
-            _atomic_copy(path, osp.join(runner.work_dir, f'best_{key}.ckpt'))
+            atomic_copy(path, osp.join(runner.work_dir, f'best_{key}.ckpt'))
             if old and old != path and osp.exists(old):
                 os.remove(old)
         runner.logger.info(f'best {key} {score:.5f} ({rule} is better) at epoch {epoch}: {path}')
 
-    def after_epoch(self, runner):
-        if runner.nonfinite:
-            return
-        average_bn_statistics(runner.model)
-        self._best(runner)
+    # ------------------------------------------------------------------ full state
+    def after_train_epoch(self, runner: Any) -> None:
         if not (self.every_n_epochs(runner, self.interval) or self.is_last_epoch(runner)):
             return
-        epoch = runner.epoch + 1
-        path = osp.join(runner.work_dir, f'epoch_{epoch}.ckpt')
-        meta = runner.meta
-        meta['last_ckpt'] = path
-        kept = [p for p in meta.get('saved_ckpts', []) if p != path] + [path]
+        path = osp.join(runner.work_dir, f'epoch_{runner.epoch + 1}.ckpt')
+        kept = [p for p in self.saved if p != path] + [path]
         stale = []
         if self.max_keep_ckpts > 0:
             stale, kept = kept[:-self.max_keep_ckpts], kept[-self.max_keep_ckpts:]
-        meta['saved_ckpts'] = kept
-        runner.call_hook('before_save_checkpoint', meta=meta)
+        self.saved = kept
+        runner.save_checkpoint(path, kind='full')
         if runner.rank == 0:
-            save_with_meta(runner.train_step, path, runner.checkpoint_meta(kind='full'))
-            _atomic_copy(path, osp.join(runner.work_dir, 'latest.ckpt'))
+            atomic_copy(path, osp.join(runner.work_dir, 'latest.ckpt'))
             for old in stale:
                 if osp.exists(old):
                     os.remove(old)
+
+    # ------------------------------------------------------------------ state in checkpoints
+    def before_save_checkpoint(self, runner: Any, meta: Dict[str, Any]) -> None:
+        meta.update(self.best)
+        meta['saved_ckpts'] = list(self.saved)
+
+    def after_load_checkpoint(self, runner: Any, meta: Dict[str, Any]) -> None:
+        def here(path):  # the work dir may have moved since the save
+            return osp.join(runner.work_dir, osp.basename(path)) if path else path
+
+        for key in BEST_KEYS:
+            self.best[key] = meta.get(key)
+        self.best['best_ckpt'] = here(self.best['best_ckpt'])
+        self.saved = [here(p) for p in meta.get('saved_ckpts') or []]
+        if runner.rank == 0:
+            self._remove_stale(runner.work_dir, int(meta.get('epoch', 0)))
+
+    def _remove_stale(self, work_dir: str, epoch: int) -> None:
+        """Files a killed rotation left: epoch and best files of epochs up to the resumed one
+        that the resumed state no longer lists."""
+        keep = {osp.basename(p) for p in self.saved + [self.best['best_ckpt'] or '']}
+        pattern = re.compile(r'^(epoch|best_\w+_epoch)_(\d+)\.ckpt$')
+        for name in os.listdir(work_dir):
+            m = pattern.match(name)
+            if m and int(m.group(2)) <= epoch and name not in keep and (
+                    m.group(1) == 'epoch' or self.best['best_key']):
+                os.remove(osp.join(work_dir, name))

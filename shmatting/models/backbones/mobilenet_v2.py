@@ -2,7 +2,8 @@
 from mindspore import nn
 
 from ...registry import BACKBONES
-from ..layers.conv import ACTIVATIONS, batch_norm, conv_bn_act, make_divisible
+from ..layers.activation import build_activation
+from ..layers.conv import batch_norm, conv_bn_act, make_divisible
 from ..layers.depthwise import DepthwiseConv3x3
 
 __all__ = ['MobileNetV2', 'InvertedResidual']
@@ -93,8 +94,13 @@ class MobileNetV2(nn.Cell):
                 opts[key] = value
         if widen is not None:
             widen_factor = widen
-        if opts['stem_act'] not in ACTIVATIONS or opts['stem_act'] in (None, 'none'):
-            raise ValueError(f"stem_act must be 'relu' or 'relu6', got {opts['stem_act']!r}")
+        if isinstance(widen_factor, bool) or not isinstance(widen_factor, (int, float)) or \
+                widen_factor <= 0:
+            raise ValueError(f'widen_factor must be a positive number, got {widen_factor!r}')
+        if opts['stem_act'] in (None, 'none'):
+            raise ValueError(f"stem_act must be an activation such as 'relu' or 'relu6', got "
+                             f"{opts['stem_act']!r}")
+        build_activation(opts['stem_act'])  # an unknown name fails here, naming the registry
         num_stages = len(ARCH_SETTINGS) + (1 if opts['final_conv'] else 0)
         out_indices = tuple(out_indices)
         if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
@@ -122,45 +128,25 @@ class MobileNetV2(nn.Cell):
             stages.append(blocks[0] if n == 1 else nn.SequentialCell(blocks))
             stage_channels.append(out_c)
             stage_strides.append(stride)
-        # stage names block_1..block_7 match the original (t_net.feature.block_2.0.conv.3.weight)
+        # stage names block_1..block_7 (and conv_last) keep the zoo's parameter names
+        # (t_net.feature.block_2.0.conv.3.weight)
         for i, stage in enumerate(stages):
             setattr(self, f'block_{i + 1}', stage)
+        self.stage_names = tuple(f'block_{i + 1}' for i in range(len(stages)))
         if opts['final_conv']:
             last = make_divisible(1280 * max(1.0, widen_factor), 8)
             self.conv_last = conv_bn_act(channels, last, 1, act='relu6')
+            self.stage_names += ('conv_last', )
             stage_channels.append(last)
             stage_strides.append(stride)
-        self.has_final_conv = bool(opts['final_conv'])
         self.out_channels = tuple(stage_channels[i] for i in out_indices)
         self.out_strides = tuple(stage_strides[i] for i in out_indices)
 
     def construct(self, x):
-        # unrolled: every stage keeps its original attribute name (and so its parameter names)
         x = self.head_conv(x)
         outs = ()
-        x = self.block_1(x)
-        if 0 in self.out_indices:
-            outs = outs + (x, )
-        x = self.block_2(x)
-        if 1 in self.out_indices:
-            outs = outs + (x, )
-        x = self.block_3(x)
-        if 2 in self.out_indices:
-            outs = outs + (x, )
-        x = self.block_4(x)
-        if 3 in self.out_indices:
-            outs = outs + (x, )
-        x = self.block_5(x)
-        if 4 in self.out_indices:
-            outs = outs + (x, )
-        x = self.block_6(x)
-        if 5 in self.out_indices:
-            outs = outs + (x, )
-        x = self.block_7(x)
-        if 6 in self.out_indices:
-            outs = outs + (x, )
-        if self.has_final_conv:
-            x = self.conv_last(x)
-            if 7 in self.out_indices:
+        for i in range(len(self.stage_names)):
+            x = getattr(self, self.stage_names[i])(x)
+            if i in self.out_indices:
                 outs = outs + (x, )
         return outs

@@ -2,8 +2,7 @@
 from mindspore import nn, ops
 
 from ...registry import HEADS
-from ..layers.conv import conv_bn_act
-from .tnet_unet_head import _upsample_chain
+from ..layers import conv_bn_act, upsample_chain
 
 __all__ = ['PSPTrimapHead']
 
@@ -33,7 +32,7 @@ class PSPTrimapHead(nn.Cell):
         self.stages = nn.CellList([conv_bn_act(c, reduced, 1) for _ in self.bins])
         self.bottleneck = conv_bn_act(c + reduced * len(self.bins), channels, 3)
         self.classifier = nn.Conv2d(channels, num_classes, 1, has_bias=True)
-        self.final_up = _upsample_chain(num_classes, stride, 'pixel_shuffle')
+        self.final_up = upsample_chain(num_classes, stride, 'pixel_shuffle')
 
     def construct(self, feats):
         x = feats[len(feats) - 1]

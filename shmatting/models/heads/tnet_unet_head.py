@@ -1,26 +1,10 @@
 """T-Net decoder: a UNet with additive skips producing 3-class trimap logits."""
-import math
-
 from mindspore import nn
 
 from ...registry import HEADS
-from ..layers.conv import batch_norm
-from ..layers.conv_dx import same_conv2d
-from ..layers.upsample import build_upsample
+from ..layers import batch_norm, same_conv2d, upsample_chain
 
 __all__ = ['TNetUNetHead']
-
-
-def _upsample_chain(channels, ratio, impl):
-    """Upsampling by a power-of-two ``ratio`` as repeated exact x2 steps (Identity for 1)."""
-    if ratio == 1:
-        return nn.Identity()
-    steps = int(round(math.log2(ratio)))
-    if 2**steps != ratio:
-        raise ValueError(f'stride ratios between decoder levels must be powers of two, got {ratio}')
-    if steps == 1:
-        return build_upsample(channels, impl)
-    return nn.SequentialCell([build_upsample(channels, impl) for _ in range(steps)])
 
 
 @HEADS.register_module()
@@ -59,7 +43,7 @@ class TNetUNetHead(nn.Cell):
             c_in, c_out = in_channels[k - 1], in_channels[k - 2]
             ratio = in_strides[k - 1] // in_strides[k - 2]
             setattr(self, f's{k}_up_conv', nn.SequentialCell([
-                _upsample_chain(c_in, ratio, upsample),
+                upsample_chain(c_in, ratio, upsample),
                 same_conv2d(c_in, c_out, 3, has_bias=True),
                 batch_norm(c_out, 'relu'),
             ]))
@@ -68,7 +52,7 @@ class TNetUNetHead(nn.Cell):
                 batch_norm(c_out),
             ]))
         self.last_conv = same_conv2d(in_channels[0], num_classes, 3, has_bias=True)
-        self.final_up = _upsample_chain(num_classes, in_strides[0], upsample)
+        self.final_up = upsample_chain(num_classes, in_strides[0], upsample)
 
     def construct(self, feats):
         x = feats[self.num_levels - 1]

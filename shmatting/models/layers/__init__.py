@@ -1,8 +1,21 @@
-"""Small building blocks shared by backbones and heads."""
-from .conv import conv_bn_act, make_divisible
-from .deconv import ConvTranspose2dK5S2
-from .pooling import MaxPool3x3S2
-from .upsample import BilinearUpsample2x, build_upsample
+"""Building blocks shared by backbones and heads, and what plugin authors build theirs from.
 
-__all__ = ['conv_bn_act', 'make_divisible', 'ConvTranspose2dK5S2', 'MaxPool3x3S2',
-           'BilinearUpsample2x', 'build_upsample']
+Blocks made of these layers run on the project's CPU kernels where they exist (see
+:class:`CpuKernelMixin` and docs/performance.md) and on MindSpore's operators elsewhere.
+"""
+from .activation import FUSED_ACTIVATIONS, build_activation
+from .conv import batch_norm, conv_bn_act, make_divisible
+from .conv_dx import ForwardDxConv2d, same_conv2d
+from .cpu_kernel import CpuKernelMixin
+from .deconv import ConvTranspose2dK5S2
+from .depthwise import DepthwiseConv3x3
+from .norm_act import BatchNormAct2d
+from .pooling import MaxPool3x3S2
+from .upsample import BilinearUpsample2x, InterpolateUpsample2x, build_upsample, upsample_chain
+
+__all__ = [
+    'build_activation', 'FUSED_ACTIVATIONS', 'conv_bn_act', 'batch_norm', 'make_divisible',
+    'same_conv2d', 'ForwardDxConv2d', 'CpuKernelMixin', 'ConvTranspose2dK5S2', 'DepthwiseConv3x3',
+    'BatchNormAct2d', 'MaxPool3x3S2', 'BilinearUpsample2x', 'InterpolateUpsample2x',
+    'build_upsample', 'upsample_chain'
+]

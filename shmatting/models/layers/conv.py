@@ -1,16 +1,15 @@
 """Convolution + BatchNorm + activation blocks with PyTorch-equivalent settings."""
 from mindspore import nn
 
+from .activation import build_activation
 from .conv_dx import same_conv2d
 from .norm_act import BatchNormAct2d
 
-__all__ = ['conv_bn_act', 'make_divisible', 'batch_norm', 'ACTIVATIONS']
+__all__ = ['conv_bn_act', 'make_divisible', 'batch_norm']
 
 # torch BatchNorm2d(momentum=0.1) == MindSpore momentum=0.9 (moving = 0.9 * moving + 0.1 * batch)
 BN_MOMENTUM = 0.9
 BN_EPS = 1e-5
-
-ACTIVATIONS = {'relu': nn.ReLU, 'relu6': nn.ReLU6, None: None, 'none': None}
 
 
 def batch_norm(channels, act=None):
@@ -18,7 +17,8 @@ def batch_norm(channels, act=None):
 
     Args:
         channels (int): channels.
-        act (str | None): ReLU/ReLU6 fused after the normalisation (``'relu'``, ``'relu6'``).
+        act (str | dict | None): the activation after the normalisation
+            (:func:`~shmatting.models.layers.build_activation`; ReLU/ReLU6 are fused).
 
     Returns:
         BatchNormAct2d: an ``nn.BatchNorm2d`` (same parameters and names) with the activation.
@@ -60,16 +60,13 @@ def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None
         padding (int, optional): zero padding (default ``kernel_size // 2``).
         groups (int): convolution groups.
         bias (bool): give the convolution a bias.
-        act (str | None): ``'relu'``, ``'relu6'`` or None.
+        act (str | dict | None): an activation (``'relu'``, ``'relu6'``, ``'gelu'``...) or None.
         norm (bool): add the BatchNorm.
 
     Returns:
         nn.SequentialCell: the block.
     """
     padding = kernel_size // 2 if padding is None else padding
-    if act not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {act!r}; use 'relu', 'relu6' or None")
-    act = None if act == 'none' else act
     if stride == 1 and groups == 1 and kernel_size % 2 == 1 and padding == kernel_size // 2:
         layers = [same_conv2d(in_channels, out_channels, kernel_size, bias)]  # decides the impl
     else:
@@ -77,6 +74,7 @@ def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None
                             padding=padding, group=groups, has_bias=bias)]
     if norm:
         layers.append(batch_norm(out_channels, act))
-    elif act is not None:
-        layers.append(ACTIVATIONS[act]())
+    else:
+        activation = build_activation(act)
+        layers += [activation] if activation is not None else []
     return nn.SequentialCell(layers)

@@ -1,12 +1,13 @@
 """Depthwise 3x3 convolution (MobileNetV2's) that runs on the project's CPU kernel when it can."""
 from mindspore import nn
 
-from ...ops import cpu_kernels_enabled, depthwise3x3_op
+from ...ops import depthwise3x3_op
+from .cpu_kernel import CpuKernelMixin
 
 __all__ = ['DepthwiseConv3x3']
 
 
-class DepthwiseConv3x3(nn.Conv2d):
+class DepthwiseConv3x3(CpuKernelMixin, nn.Conv2d):
     """``nn.Conv2d(C, C, 3, stride, pad 1, group=C, no bias)`` with the same parameter and name.
 
     On the CPU target the forward and backward run on ``shmatting.ops``' depthwise kernel
@@ -26,14 +27,10 @@ class DepthwiseConv3x3(nn.Conv2d):
                          group=channels, has_bias=False)
         self.channels = channels
         self.dw_stride = stride
-        self.use_cpu_kernel = False
         self.set_cpu_kernel(True)
 
-    def set_cpu_kernel(self, enabled):
-        """Use the CPU kernel (when available) or ``nn.Conv2d``; call before the first forward."""
-        self.use_cpu_kernel = bool(enabled) and cpu_kernels_enabled()
-        if self.use_cpu_kernel and not hasattr(self, 'depthwise_op'):
-            self.depthwise_op = depthwise3x3_op(self.dw_stride)
+    def build_cpu_kernel(self):
+        self.depthwise_op = depthwise3x3_op(self.dw_stride)
 
     def construct(self, x):
         if self.use_cpu_kernel:

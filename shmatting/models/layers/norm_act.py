@@ -2,14 +2,14 @@
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from ...ops import batch_norm_act_ops, cpu_kernels_enabled
+from ...ops import batch_norm_act_ops
+from .activation import FUSED_ACTIVATIONS, activation_name, build_activation
+from .cpu_kernel import CpuKernelMixin
 
 __all__ = ['BatchNormAct2d']
 
-_ACTS = {None: None, 'relu': nn.ReLU, 'relu6': nn.ReLU6}
 
-
-class BatchNormAct2d(nn.BatchNorm2d):
+class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
     """``nn.BatchNorm2d`` followed by ``act``, with BatchNorm2d's parameters and their names.
 
     In training it normalises with the batch statistics and updates the moving ones exactly as
@@ -23,17 +23,17 @@ class BatchNormAct2d(nn.BatchNorm2d):
         num_features (int): channels.
         eps (float): added to the variance.
         momentum (float): MindSpore's convention (0.9 == torch's 0.1).
-        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+        act (str | dict | None): an activation (:func:`build_activation`); ``None``, ``'relu'``
+            and ``'relu6'`` are fused into the CPU kernel, others run after it.
     """
 
     cpu_kernel_kind = 'norm'
 
     def __init__(self, num_features, eps=1e-5, momentum=0.9, act=None):
-        if act not in _ACTS:
-            raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+        activation = build_activation(act)
         super().__init__(num_features, eps=eps, momentum=momentum)
-        self.act_name = act
-        self.activation = _ACTS[act]() if _ACTS[act] is not None else None
+        self.act_name = activation_name(act)
+        self.activation = activation
         self.has_act = self.activation is not None
         self.momentum_value = momentum
         self.eps_tensor = Tensor(np.array([eps], np.float32))
@@ -44,14 +44,13 @@ class BatchNormAct2d(nn.BatchNorm2d):
         self.assign_variance = ops.Assign()
         self.assign_variance.recompute(False)
         self.bn_train.recompute(False)  # MindSpore's BatchNorm updates the statistics itself
-        self.use_cpu_kernel = False
         self.set_cpu_kernel(True)
 
-    def set_cpu_kernel(self, enabled):
-        """Use the CPU kernel (when available) or MindSpore's ops; call before the first forward."""
-        self.use_cpu_kernel = bool(enabled) and cpu_kernels_enabled()
-        if self.use_cpu_kernel and not hasattr(self, 'bn_train_op'):
-            self.bn_train_op, self.bn_infer_op = batch_norm_act_ops(self.act_name)
+    def cpu_kernel_supported(self):
+        return self.act_name in FUSED_ACTIVATIONS
+
+    def build_cpu_kernel(self):
+        self.bn_train_op, self.bn_infer_op = batch_norm_act_ops(self.act_name)
 
     def construct(self, x):
         if not self.use_cpu_kernel:  # nn.BatchNorm2d's own path for 4-D input

@@ -1,12 +1,13 @@
 """3x3 / stride-2 / pad-1 max pooling (torch ``MaxPool2d(3, 2, 1)``) in two exact forms."""
 from mindspore import nn, ops
 
-from ...ops import cpu_kernels_enabled, maxpool3x3s2_op
+from ...ops import maxpool3x3s2_op
+from .cpu_kernel import CpuKernelMixin
 
 __all__ = ['MaxPool3x3S2']
 
 
-class MaxPool3x3S2(nn.Cell):
+class MaxPool3x3S2(CpuKernelMixin, nn.Cell):
     """Max pooling with kernel 3, stride 2 and padding 1.
 
     Args:
@@ -31,14 +32,13 @@ class MaxPool3x3S2(nn.Cell):
         else:
             self.pool = nn.MaxPool2d(3, 2, pad_mode='valid')
             self.zero_pad = ops.Pad(((0, 0), (0, 0), (1, 1), (1, 1)))  # the Pad primitive exports
-        self.use_cpu_kernel = False
         self.set_cpu_kernel(True)
 
-    def set_cpu_kernel(self, enabled):
-        """Use the CPU kernel (``impl='pad'`` only) or MindSpore's pooling; before the first forward."""
-        self.use_cpu_kernel = bool(enabled) and self.impl == 'pad' and cpu_kernels_enabled()
-        if self.use_cpu_kernel and not hasattr(self, 'pool_op'):
-            self.pool_op = maxpool3x3s2_op()
+    def cpu_kernel_supported(self):
+        return self.impl == 'pad'  # the kernel's -inf padding; 'zero_pad' is for export
+
+    def build_cpu_kernel(self):
+        self.pool_op = maxpool3x3s2_op()
 
     def construct(self, x):
         if self.use_cpu_kernel:

@@ -14,12 +14,15 @@ MINDIR and ONNX (``ResizeBilinearV2`` and replicate ``Pad`` do not export to ONN
 On the CPU target the same function runs on ``shmatting.ops``' upsampling kernel (forward and
 backward) unless the kernels are switched off; exports always use the exportable form.
 """
+import math
+
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from ...ops import cpu_kernels_enabled, upsample_bilinear2x_op
+from ...ops import upsample_bilinear2x_op
+from .cpu_kernel import CpuKernelMixin
 
-__all__ = ['BilinearUpsample2x', 'InterpolateUpsample2x', 'build_upsample']
+__all__ = ['BilinearUpsample2x', 'InterpolateUpsample2x', 'build_upsample', 'upsample_chain']
 
 _TAPS = np.array([[0.25, 0.75, 0.0], [0.0, 0.75, 0.25]], np.float32)  # even / odd output rows
 
@@ -33,7 +36,7 @@ def bilinear_kernel(channels):
     return kernel
 
 
-class BilinearUpsample2x(nn.Cell):
+class BilinearUpsample2x(CpuKernelMixin, nn.Cell):
     """Exact bilinear x2 upsampling (half-pixel centres) from exportable ops.
 
     Args:
@@ -50,14 +53,10 @@ class BilinearUpsample2x(nn.Cell):
         self.kernel = Tensor(bilinear_kernel(channels))
         # a tuple kernel_size: the ONNX exporter cannot convert an int one
         self.conv = ops.Conv2D(out_channel=4 * channels, kernel_size=(3, 3), group=channels)
-        self.use_cpu_kernel = False
         self.set_cpu_kernel(True)
 
-    def set_cpu_kernel(self, enabled):
-        """Use the CPU kernel (when available) or the exportable ops; before the first forward."""
-        self.use_cpu_kernel = bool(enabled) and cpu_kernels_enabled()
-        if self.use_cpu_kernel and not hasattr(self, 'upsample_op'):
-            self.upsample_op = upsample_bilinear2x_op()
+    def build_cpu_kernel(self):
+        self.upsample_op = upsample_bilinear2x_op()
 
     def construct(self, x):
         if self.use_cpu_kernel:
@@ -98,3 +97,24 @@ def build_upsample(channels, impl='pixel_shuffle'):
     if impl == 'interpolate':
         return InterpolateUpsample2x(channels)
     raise ValueError(f"upsample impl must be 'pixel_shuffle' or 'interpolate', got {impl!r}")
+
+
+def upsample_chain(channels, ratio, impl='pixel_shuffle'):
+    """Upsampling by a power-of-two ``ratio`` as repeated exact x2 steps (``nn.Identity`` for 1).
+
+    Args:
+        channels (int): input channels.
+        ratio (int): 1, 2, 4, 8...
+        impl (str): see :func:`build_upsample`.
+
+    Returns:
+        nn.Cell: the module.
+    """
+    if ratio == 1:
+        return nn.Identity()
+    steps = int(round(math.log2(ratio)))
+    if 2**steps != ratio:
+        raise ValueError(f'stride ratios between decoder levels must be powers of two, got {ratio}')
+    if steps == 1:
+        return build_upsample(channels, impl)
+    return nn.SequentialCell([build_upsample(channels, impl) for _ in range(steps)])

@@ -6,9 +6,14 @@ from mindspore import nn, ops
 from ...registry import BACKBONES, HEADS, LOSSES, MODELS
 from ..init import apply_init_cfg
 
-__all__ = ['SHM', 'EncoderDecoder', 'PHASES']
+__all__ = ['SHM', 'EncoderDecoder', 'PHASES', 'TRAIN_INPUT_ORDER']
 
 PHASES = ('tnet', 'mnet', 'e2e')
+# the batch keys forward_train reads, in its argument order
+TRAIN_INPUT_ORDER = ('img', 'trimap', 'alpha', 'fg', 'bg')
+PHASE_INPUTS = {'tnet': ('img', 'trimap'), 'mnet': ('img', 'trimap', 'alpha'),
+                'e2e': ('img', 'trimap', 'alpha')}
+PHASE_METRICS = {'tnet': ('TrimapIoU', ), 'mnet': ('SAD', 'MSE', 'MAD'), 'e2e': ('SAD', 'MSE', 'MAD')}
 LOSS_NAMES = {
     'tnet': ('loss_trimap', ),
     'mnet': ('loss_alpha', 'loss_comp'),
@@ -74,12 +79,13 @@ class SHM(nn.Cell):
 
     Inputs of ``construct``:
         img (Tensor): ``[N, 3, H, W]`` normalised BGR, H and W multiples of ``size_divisor``.
-        trimap (Tensor, optional): ``[N, 3, H, W]`` one-hot trimap to use instead of T-Net's
-            softmax (M-Net phase evaluation).
+        trimap_onehot (Tensor, optional): ``[N, 3, H, W]`` one-hot trimap to use instead of
+            T-Net's softmax (M-Net phase evaluation).
 
     Outputs of ``construct``:
         tuple: ``(trimap_logits [N, 3, H, W], alpha [N, 1, H, W])``, alpha unclamped. With a given
-        trimap, the first output is that trimap.
+        ``trimap_onehot``, the first output is that trimap. Images of any size go through
+        :func:`shmatting.evaluation.predict_image` (the test protocol).
     """
 
     def __init__(self, tnet, mnet, fusion=None, losses=None, train_cfg=None, test_cfg=None,
@@ -152,14 +158,44 @@ class SHM(nn.Cell):
             names = tuple(n for n in names if n != 'loss_comp')
         return names
 
+    def train_inputs(self):
+        """tuple[str]: the batch keys :meth:`forward_train` reads in the active phase, in its
+        argument order (``fg`` and ``bg`` when the composition loss composites)."""
+        needed = set(PHASE_INPUTS[self.train_phase])
+        if self.train_phase != 'tnet' and self.use_comp and \
+                getattr(self.loss_comp, 'mode', '') == 'composite':
+            needed |= {'fg', 'bg'}
+        return tuple(k for k in TRAIN_INPUT_ORDER if k in needed)
+
+    def check_train_keys(self, keys):
+        """Raise ``KeyError`` naming what the active phase needs and a batch lacks.
+
+        Args:
+            keys (Iterable[str]): the keys the train pipeline packs.
+        """
+        missing = [k for k in self.train_inputs() if k not in tuple(keys)]
+        if missing:
+            raise KeyError(f'phase {self.train_phase!r} needs {missing} in the train pipeline '
+                           f'(PackInputs keys are {list(keys)})')
+
+    def default_metrics(self):
+        """list[str]: the metrics evaluated when a config names none (mIoU for the T-Net
+        phase, SAD/MSE/MAD otherwise); the first is what ``save_best='auto'`` keeps."""
+        return list(PHASE_METRICS[self.train_phase])
+
+    @property
+    def eval_uses_gt_trimap(self):
+        """bool: evaluation feeds the one-hot ground-truth trimap (the M-Net phase)."""
+        return self.train_phase == 'mnet'
+
     # ------------------------------------------------------------------ forward
-    def construct(self, img, trimap=None):
-        if trimap is None:
+    def construct(self, img, trimap_onehot=None):
+        if trimap_onehot is None:
             logits = self.tnet(img)
             probs = _softmax(logits)
         else:
-            logits = trimap
-            probs = trimap
+            logits = trimap_onehot
+            probs = trimap_onehot
         alpha_r = self.mnet(ops.concat((img, probs), axis=1))
         return logits, self.fusion(probs, alpha_r)
 
@@ -170,13 +206,13 @@ class SHM(nn.Cell):
         loss_comp = self.loss_comp(alpha_p, alpha, img, fg, bg)
         return loss_alpha + loss_comp, (loss_alpha, loss_comp)
 
-    def forward_train(self, img, trimap, alpha=None, fg=None, bg=None):
+    def forward_train(self, img, trimap_index, alpha=None, fg=None, bg=None):
         """Losses of the active phase.
 
         Args:
             img (Tensor): ``[N, 3, H, W]`` normalised input.
-            trimap (Tensor): ``[N, H, W]`` or ``[N, 1, H, W]`` int class indices (0 bg, 1 unknown,
-                2 fg).
+            trimap_index (Tensor): ``[N, H, W]`` or ``[N, 1, H, W]`` int class indices (0 bg,
+                1 unknown, 2 fg): the batch's ``trimap``.
             alpha (Tensor): ``[N, 1, H, W]`` ground-truth alpha in [0, 1] (M-Net and e2e phases).
             fg (Tensor, optional): ``[N, 3, H, W]`` foreground in [0, 1] (composition loss).
             bg (Tensor, optional): ``[N, 3, H, W]`` background in [0, 1] (composition loss).
@@ -185,32 +221,15 @@ class SHM(nn.Cell):
             tuple: ``(total_loss, terms)`` with ``terms`` a tuple ordered as :attr:`loss_names`.
         """
         if self.train_phase == 'tnet':
-            loss_t = self.loss_trimap(self.tnet(img), trimap)
+            loss_t = self.loss_trimap(self.tnet(img), trimap_index)
             return loss_t, (loss_t, )
         if self.train_phase == 'mnet':
-            label = trimap.squeeze(1) if trimap.ndim == 4 else trimap
+            label = trimap_index.squeeze(1) if trimap_index.ndim == 4 else trimap_index
             onehot = ops.one_hot(label.astype('int32'), 3, 1.0, 0.0, axis=1).astype(img.dtype)
             alpha_r = self.mnet(ops.concat((img, onehot), axis=1))
             alpha_p = self.fusion(onehot, alpha_r)
             return self._alpha_losses(img, alpha_p, alpha, fg, bg)
         logits, alpha_p = self.construct(img)
         loss_p, terms = self._alpha_losses(img, alpha_p, alpha, fg, bg)
-        loss_t = self.loss_trimap(logits, trimap)
+        loss_t = self.loss_trimap(logits, trimap_index)
         return loss_p + self.lambda_trimap * loss_t, terms + (loss_t, )
-
-    def predict(self, img):
-        """Inference on any H x W: pad bottom/right to ``size_divisor`` (replicate), crop back.
-
-        Args:
-            img (Tensor): ``[N, 3, H, W]`` normalised input.
-
-        Returns:
-            tuple: ``(trimap_logits, alpha)`` at ``H x W`` (alpha unclamped).
-        """
-        h, w = img.shape[2], img.shape[3]
-        pad_h = (self.size_divisor - h % self.size_divisor) % self.size_divisor
-        pad_w = (self.size_divisor - w % self.size_divisor) % self.size_divisor
-        if pad_h or pad_w:
-            img = ops.pad(img, (0, pad_w, 0, pad_h), mode='replicate')
-        logits, alpha = self.construct(img)
-        return logits[:, :, :h, :w], alpha[:, :, :h, :w]

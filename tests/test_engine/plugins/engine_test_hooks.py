@@ -16,7 +16,7 @@ class KillAfterEpochHook(Hook):
     def __init__(self, epoch, code=137):
         self.epoch, self.code = epoch, code
 
-    def after_epoch(self, runner):
+    def after_train_epoch(self, runner):
         if runner.epoch + 1 == self.epoch:
             os._exit(self.code)
 
@@ -36,20 +36,20 @@ class DumpParamsHook(Hook):
         np.savez(os.path.join(self.out_dir, f'rank_{runner.rank}.npz'), **params)
 
 
-from shmatting.registry import TRANSFORMS  # noqa: E402
+from shmatting.registry import LOSSES  # noqa: E402
+from shmatting.models.losses import AlphaPredictionLoss  # noqa: E402
 
 
-@TRANSFORMS.register_module(force=True)
-class NaNAlphaFromEpoch:
-    """Poison the ground-truth alpha from a (1-based) epoch on (an image NaN would be zeroed by
-    the first ReLU after BatchNorm; a NaN target reaches the loss)."""
+@LOSSES.register_module(force=True)
+class NaNAfterCallsAlphaLoss(AlphaPredictionLoss):
+    """The alpha loss, NaN from the given (1-based) call on: a diverging run in PyNative mode
+    (non-finite input data never reaches the step: the loader refuses it as corrupt)."""
 
-    def __init__(self, epoch):
-        self.epoch = epoch
+    def __init__(self, nan_from_call, **kwargs):
+        super().__init__(**kwargs)
+        self.nan_from_call, self.calls = nan_from_call, 0
 
-    def __call__(self, results):
-        if results['epoch'] + 1 >= self.epoch:
-            alpha = results['alpha'].astype(np.float32) / 255.0
-            alpha[0, 0] = np.nan
-            results['alpha'] = alpha
-        return results
+    def construct(self, pred_alpha, gt_alpha, weight=None):
+        self.calls += 1
+        loss = super().construct(pred_alpha, gt_alpha, weight)
+        return loss * float('nan') if self.calls >= self.nan_from_call else loss

@@ -42,7 +42,14 @@ def test_widen_factor_and_alias():
 @pytest.mark.parametrize('kwargs,match', [(dict(out_indices=(0, 8)), 'out_indices'),
                                           (dict(variant='tiny'), 'variant'),
                                           (dict(out_indices=(2, 1)), 'increasing'),
-                                          (dict(stem_act='gelu'), 'stem_act')])
+                                          (dict(stem_act='none'), 'stem_act'),
+                                          (dict(widen_factor='x'), 'widen_factor'),
+                                          (dict(widen_factor=0), 'widen_factor')])
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MobileNetV2(**kwargs)
+
+
+def test_unknown_activation_names_the_registry_and_close_matches():
+    with pytest.raises(KeyError, match="'gleu' is not in the ACTIVATIONS registry.*gelu"):
+        MobileNetV2(stem_act='gleu')

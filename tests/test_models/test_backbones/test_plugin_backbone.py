@@ -55,8 +55,9 @@ def test_plugin_backbone_by_config_alone(tmp_path, monkeypatch, repo_root):
     assert model.size_divisor == 32
     assert hasattr(model.tnet.head, 's4_up_conv') and not hasattr(model.tnet.head, 's5_up_conv')
     model.set_train(False)
-    logits, alpha = model.predict(ms.Tensor(np.random.rand(1, 3, 40, 56).astype(np.float32)))
-    assert logits.shape == (1, 3, 40, 56) and alpha.shape == (1, 1, 40, 56)
+    from shmatting.evaluation import predict_image
+    alpha, classes = predict_image(model, np.random.rand(3, 40, 56).astype(np.float32))
+    assert classes.shape == (40, 56) and alpha.shape == (40, 56)
     model.set_train(True)
     img = ms.Tensor(np.random.rand(2, 3, 64, 64).astype(np.float32))
     tri = ms.Tensor(np.random.randint(0, 3, (2, 64, 64)).astype(np.int32))

@@ -30,25 +30,29 @@ def test_parameter_count_and_names_match_the_zoo(repo_root):
 
 
 @pytest.mark.parametrize('hw', [(64, 48), (50, 37), (17, 33)])
-def test_predict_any_size(hw):
+def test_any_image_size_goes_through_the_pad_protocol(hw):
+    from shmatting.evaluation import predict_image
     model = build_model(zoo_config())
     model.set_train(False)
-    x = ms.Tensor(np.random.rand(1, 3, *hw).astype(np.float32))
-    logits, alpha = model.predict(x)
-    assert logits.shape == (1, 3, *hw) and alpha.shape == (1, 1, *hw)
+    alpha, classes = predict_image(model, np.random.rand(3, *hw).astype(np.float32),
+                                   dict(resize='pad'))
+    assert alpha.shape == hw and classes.shape == hw
     assert model.size_divisor == 16
 
 
-def test_predict_crops_what_construct_computes_on_the_padded_input():
+def test_pad_protocol_is_the_network_on_the_edge_padded_input_cropped_top_left():
+    """Oracle: NumPy's edge padding to the divisor, the network, the top-left H x W."""
+    from shmatting.evaluation import predict_image
     model = build_model(zoo_config())
     model.set_train(False)
-    x = np.random.rand(1, 3, 32, 32).astype(np.float32)
-    _, a_full = model(ms.Tensor(x))
-    _, a_pred = model.predict(ms.Tensor(x[:, :, :30, :29]))
-    assert a_pred.shape == (1, 1, 30, 29)
-    # identical input on the multiple-of-16 size: predict == construct
-    _, a_same = model.predict(ms.Tensor(x))
-    assert np.array_equal(a_same.asnumpy(), a_full.asnumpy())
+    x = np.random.default_rng(1).uniform(-0.6, 0.6, (3, 30, 45)).astype(np.float32)
+    padded = np.pad(x, ((0, 0), (0, 2), (0, 3)), mode='edge')  # 32 x 48
+    logits, alpha = (t.asnumpy()[0] for t in model(ms.Tensor(padded[None])))
+    got_alpha, got_classes = predict_image(model, x, dict(resize='pad', clamp=False))
+    np.testing.assert_allclose(got_alpha, alpha[0, :30, :45], rtol=0, atol=1e-6)
+    assert np.array_equal(got_classes, logits[:, :30, :45].argmax(0))
+    # the bottom-right crop is another function: the comparison above can fail
+    assert np.abs(got_alpha - alpha[0, 2:, 3:]).max() > 1e-4
 
 
 @pytest.mark.parametrize('phase,active', [('tnet', {'tnet'}), ('mnet', {'mnet'}),

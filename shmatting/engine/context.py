@@ -1,0 +1,117 @@
+"""The MindSpore context of a run: device, execution mode, recomputation."""
+import difflib
+from typing import Iterable, Optional
+
+__all__ = ['apply_context', 'apply_recompute', 'resolve_device_target', 'set_device',
+           'CONTEXT_KEYS']
+
+CONTEXT_KEYS = ('mode', 'device_target', 'device_id', 'jit_level', 'precision_mode', 'save_graphs',
+                'save_graphs_path')
+
+
+def resolve_device_target(target: str) -> str:
+    """``'auto'`` -> Ascend, GPU or CPU, whichever this MindSpore build can use.
+
+    Args:
+        target (str): ``'auto'``, ``'CPU'``, ``'GPU'`` or ``'Ascend'``.
+
+    Returns:
+        str: a concrete device target.
+    """
+    if target not in ('auto', 'CPU', 'GPU', 'Ascend'):
+        raise ValueError(f"device_target must be auto, CPU, GPU or Ascend, got {target!r}")
+    if target != 'auto':
+        return target
+    import mindspore as ms
+    for candidate in ('Ascend', 'GPU'):
+        try:
+            if ms.hal.is_available(candidate):
+                return candidate
+        except Exception:
+            continue
+    return 'CPU'
+
+
+def set_device(target: str, device_id: Optional[int] = None) -> None:
+    """``ms.set_device`` that tolerates a process whose runtime already runs on ``target``.
+
+    Args:
+        target (str): a concrete device target.
+        device_id (int, optional): the device index.
+    """
+    import mindspore as ms
+    try:
+        if device_id is None:
+            ms.set_device(target)
+        else:
+            ms.set_device(target, int(device_id))
+    except RuntimeError as exc:
+        if ms.get_context('device_target') != target:
+            raise RuntimeError(f'cannot switch this process to {target}: {exc}') from None
+
+
+def apply_context(context: Optional[dict], device_target: Optional[str] = None,
+                  deterministic: bool = False, launcher: str = 'none') -> dict:
+    """Apply ``context=dict(mode, device_target, device_id, jit_level, precision_mode,
+    save_graphs)``.
+
+    ``precision_mode`` is the Ascend operators' automatic precision (the model zoo's
+    ``context.precision_mode``, e.g. ``'allow_fp32_to_fp16'``); it is applied on Ascend only.
+    ``save_graphs`` (the zoo's ``saveIRFlag``) dumps MindSpore's IR graphs to
+    ``save_graphs_path`` (``True`` or a level 1-3).
+
+    Args:
+        context (dict, optional): the config's ``context``.
+        device_target (str, optional): overrides ``context.device_target``.
+        deterministic (bool): ask MindSpore for deterministic kernels.
+        launcher (str): the rank-table launch binds the device itself.
+
+    Returns:
+        dict: the context actually applied (for the log).
+    """
+    import mindspore as ms
+    ctx = dict(zip(CONTEXT_KEYS, ('GRAPH', 'auto', None, None, None, False, None)))
+    unknown = set(context or {}) - set(ctx)
+    if unknown:
+        raise KeyError(f'context: unknown keys {sorted(unknown)}; use {sorted(ctx)}')
+    ctx.update(context or {})
+    if device_target:
+        ctx['device_target'] = device_target
+    ctx['device_target'] = resolve_device_target(ctx['device_target'])
+    mode = str(ctx['mode']).upper()
+    if mode not in ('GRAPH', 'PYNATIVE'):
+        raise ValueError(f"context.mode must be 'GRAPH' or 'PYNATIVE', got {ctx['mode']!r}")
+    if launcher != 'rank_table':  # the rank-table launch binds DEVICE_ID itself
+        set_device(ctx['device_target'], ctx['device_id'])
+    kwargs = dict(mode=ms.GRAPH_MODE if mode == 'GRAPH' else ms.PYNATIVE_MODE)
+    if ctx['jit_level']:
+        kwargs['jit_config'] = {'jit_level': ctx['jit_level']}
+    if deterministic:
+        kwargs['deterministic'] = 'ON'
+    if ctx['save_graphs']:
+        kwargs['save_graphs'] = int(ctx['save_graphs'])
+        if ctx['save_graphs_path']:
+            kwargs['save_graphs_path'] = str(ctx['save_graphs_path'])
+    ms.set_context(**kwargs)
+    if ctx['precision_mode'] and ctx['device_target'] == 'Ascend':
+        ms.device_context.ascend.op_precision.precision_mode(ctx['precision_mode'])
+    ctx['mode'] = mode
+    return ctx
+
+
+def apply_recompute(model, names: Optional[Iterable[str]]) -> None:
+    """Recompute the activations of the named sub-cells in the backward pass (less memory).
+
+    Args:
+        model (nn.Cell): the model.
+        names (list[str] | None): cell names such as ``'tnet.backbone.block_2'``.
+    """
+    if not names:
+        return
+    cells = dict(model.cells_and_names())
+    for name in names:
+        if name not in cells:
+            close = difflib.get_close_matches(name, list(cells), n=3)
+            raise KeyError(f'recompute: no cell named {name!r}'
+                           + (f' (did you mean {", ".join(close)}?)' if close else ''))
+        cells[name].recompute()

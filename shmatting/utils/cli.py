@@ -1,0 +1,74 @@
+"""What every command-line tool shares: one ``error: ...`` line for a user's mistake, no
+traceback (``SHMATTING_DEBUG=1`` shows it), and configs loaded with their overrides."""
+import os
+import sys
+from typing import Any, Callable, List, Optional
+
+__all__ = ['run_cli', 'error_line', 'debug_enabled', 'load_config']
+
+
+def debug_enabled() -> bool:
+    """bool: ``SHMATTING_DEBUG`` is set to something other than ``0``/``false``/empty."""
+    return os.environ.get('SHMATTING_DEBUG', '').strip().lower() not in ('', '0', 'false', 'no')
+
+
+def error_line(exc: BaseException) -> str:
+    """One line describing ``exc``: its message's first non-empty line (``KeyError`` unquoted).
+
+    Args:
+        exc (BaseException): the exception.
+
+    Returns:
+        str: the line.
+    """
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    else:
+        text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    line = lines[0]
+    if isinstance(exc, (OSError, ImportError, RecursionError, SyntaxError)) or not line[:1].isalnum():
+        return f'{type(exc).__name__}: {line}' if type(exc).__name__ not in line else line
+    return line
+
+
+def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]] = None) -> None:
+    """Run a tool's ``main``: an exception becomes ``error: <one line>`` on stderr and exit code 1
+    (``SHMATTING_DEBUG=1`` re-raises it with its traceback); Ctrl-C exits 130.
+
+    Args:
+        main (callable): the tool's ``main(argv)``.
+        argv (list[str], optional): the arguments (default ``sys.argv[1:]``).
+    """
+    try:
+        main(argv)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print('error: interrupted', file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a user's mistake or an environment problem: one line
+        if debug_enabled():
+            raise
+        print(f'error: {error_line(exc)}', file=sys.stderr)
+        sys.exit(1)
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None):
+    """``Config.fromfile`` (a path, or a config name such as ``shm/e2e_8x8.py`` found among the
+    configs installed with the package) with ``--cfg-options`` merged.
+
+    Args:
+        path (str): the config.
+        cfg_options (dict, optional): dotted-key overrides.
+
+    Returns:
+        Config: the config.
+    """
+    from ..config import Config
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
