@@ -1,4 +1,5 @@
 """Install shmatting: ``pip install -e .`` (extras: ``[tests]``, ``[optional]``)."""
+
 import os.path as osp
 import re
 

@@ -12,6 +12,7 @@ speed differs between the two; see ``main``). Both sides use 2 intra-op threads,
 data and the same initial weights (the zoo network: its fusion and its loss, end-to-end phase,
 Adam lr 1e-4, weight decay 5e-4).
 """
+
 import argparse
 import gc
 import os
@@ -32,13 +33,14 @@ from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 # ---------------------------------------------------------------------- MindSpore side
 class MindSporeSide:
-
     def __init__(self, config, threads):
         import mindspore as ms
+
         from shmatting.config import Config
         from shmatting.engine.optimizers import build_optimizer
         from shmatting.engine.train_step import MattorWithLoss, TrainStep
         from shmatting.models import build_model
+
         ms.set_device('CPU')
         ms.set_context(mode=ms.GRAPH_MODE)
         try:
@@ -49,8 +51,9 @@ class MindSporeSide:
         cfg.merge_from_dict({'model.train_cfg.phase': 'e2e'})
         self.ms = ms
         self.model = build_model(cfg.model)
-        opt = build_optimizer(dict(type='Adam', lr=1e-4, weight_decay=5e-4),
-                              self.model.phase_trainable_params(), 1e-4)
+        opt = build_optimizer(
+            dict(type='Adam', lr=1e-4, weight_decay=5e-4), self.model.phase_trainable_params(), 1e-4
+        )
         self.step = TrainStep(MattorWithLoss(self.model), opt, len(self.model.loss_names))
         self.step.set_train()
         self.graph = None
@@ -90,10 +93,11 @@ class MindSporeSide:
 
 # ---------------------------------------------------------------------- PyTorch side
 class TorchSide:
-
     def __init__(self, threads, state=None):
         import torch
+
         from benchmarks.torch_shm import SHMNet
+
         torch.set_num_threads(threads)
         self.torch = torch
         self.net = SHMNet()
@@ -104,22 +108,28 @@ class TorchSide:
     def load_shmatting_state(self, state):
         """shmatting names -> the original's (the inverse of the zoo converter)."""
         from shmatting.models.converters import shm_to_torch_name
+
         converted = {shm_to_torch_name(k): self.torch.from_numpy(v) for k, v in state.items()}
         missing, unexpected = self.net.load_state_dict(converted, strict=False)
-        assert not [m for m in missing if 'num_batches_tracked' not in m and 'en_conv_bn_relu_5' not in m]
+        assert not [
+            m for m in missing if 'num_batches_tracked' not in m and 'en_conv_bn_relu_5' not in m
+        ]
 
     def loss(self, img, trimap, alpha):
         torch = self.torch
         tri_logits, alpha_p = self.net(img)
         ce = torch.nn.functional.cross_entropy(tri_logits, trimap[:, 0].long())
-        l_alpha = torch.sqrt((alpha_p - alpha)**2 + 1e-6).mean()
-        l_comp = torch.sqrt((alpha * img - alpha_p * img)**2 + 1e-6).mean()
+        l_alpha = torch.sqrt((alpha_p - alpha) ** 2 + 1e-6).mean()
+        l_comp = torch.sqrt((alpha * img - alpha_p * img) ** 2 + 1e-6).mean()
         return 0.5 * l_alpha + 0.5 * l_comp + 0.01 * ce
 
     def prepare_train(self, data):
         t = self.torch
-        self.inputs = (t.from_numpy(data['img']), t.from_numpy(data['trimap']),
-                       t.from_numpy(data['alpha']))
+        self.inputs = (
+            t.from_numpy(data['img']),
+            t.from_numpy(data['trimap']),
+            t.from_numpy(data['alpha']),
+        )
         self.net.train()
         return 0.0
 
@@ -166,12 +176,15 @@ def memory_only(framework, args):
     side.prepare_train(data)
     for _ in range(3):
         side.train_step()
-    print(f'{framework}: training batch {args.batch} {args.shape[0]}x{args.shape[1]}: '
-          f'peak RSS {peak_rss_gb():.2f} GB')
+    print(
+        f'{framework}: training batch {args.batch} {args.shape[0]}x{args.shape[1]}: '
+        f'peak RSS {peak_rss_gb():.2f} GB'
+    )
 
 
 def main(argv=None):
     from terminaltables import AsciiTable
+
     parser = argparse.ArgumentParser(description='shmatting vs the PyTorch original')
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/zoo/zoo_e2e_8x8.py'))
     parser.add_argument('--batch', type=int, default=8)
@@ -199,16 +212,28 @@ def main(argv=None):
         data = random_batch(args.batch, *args.shape)
         compile_s = ms_side.prepare_train(data)
         pt_side.prepare_train(data)
-        med = alternate([ms_side, pt_side], {'ms': (ms_side, 'train_step'),
-                                             'pt': (pt_side, 'train_step')}, args.rounds, args.steps)
-        rows.append([f'train step, batch {args.batch}, {args.shape[0]}x{args.shape[1]}',
-                     f"{med['ms']:.3f}", f"{med['pt']:.3f}", f"{med['ms'] / med['pt']:.2f}"])
+        med = alternate(
+            [ms_side, pt_side],
+            {'ms': (ms_side, 'train_step'), 'pt': (pt_side, 'train_step')},
+            args.rounds,
+            args.steps,
+        )
+        rows.append(
+            [
+                f'train step, batch {args.batch}, {args.shape[0]}x{args.shape[1]}',
+                f'{med["ms"]:.3f}',
+                f'{med["pt"]:.3f}',
+                f'{med["ms"] / med["pt"]:.2f}',
+            ]
+        )
         print(f'MindSpore train-step compile: {compile_s:.1f}s', flush=True)
         gc.collect()
         rows += compare_inference(ms_side, pt_side, x, args, 'after training')
     print(AsciiTable(rows, title=' shmatting vs PyTorch original ').table)
-    print(f'medians of {args.rounds} alternating rounds; {args.threads} threads each; '
-          f'peak RSS of this process (both frameworks): {peak_rss_gb():.2f} GB')
+    print(
+        f'medians of {args.rounds} alternating rounds; {args.threads} threads each; '
+        f'peak RSS of this process (both frameworks): {peak_rss_gb():.2f} GB'
+    )
 
 
 def compare_inference(ms_side, pt_side, x, args, state):
@@ -216,14 +241,26 @@ def compare_inference(ms_side, pt_side, x, args, state):
     with tempfile.TemporaryDirectory() as tmp:
         ms_side.prepare_infer(x, tmp)
         pt_side.prepare_infer(x, tmp)
-        med = alternate([ms_side, pt_side], {'ms_graph': (ms_side, 'infer'),
-                                             'ms_mindir': (ms_side, 'infer_mindir'),
-                                             'pt': (pt_side, 'infer')}, args.rounds,
-                        args.infer_steps)
+        med = alternate(
+            [ms_side, pt_side],
+            {
+                'ms_graph': (ms_side, 'infer'),
+                'ms_mindir': (ms_side, 'infer_mindir'),
+                'pt': (pt_side, 'infer'),
+            },
+            args.rounds,
+            args.infer_steps,
+        )
     rows = []
     for label, key in (('GRAPH', 'ms_graph'), ('MINDIR', 'ms_mindir')):
-        rows.append([f'inference, batch 1, {label}, {args.shape[0]}x{args.shape[1]}, {state}',
-                     f'{med[key]:.4f}', f"{med['pt']:.4f}", f"{med[key] / med['pt']:.2f}"])
+        rows.append(
+            [
+                f'inference, batch 1, {label}, {args.shape[0]}x{args.shape[1]}, {state}',
+                f'{med[key]:.4f}',
+                f'{med["pt"]:.4f}',
+                f'{med[key] / med["pt"]:.2f}',
+            ]
+        )
     return rows
 
 

@@ -8,6 +8,7 @@ backward needs its output) of each kernel-capable layer at the network's largest
 320x320 maps), with the kernel and with ``set_cpu_kernel(False)``, and a NumPy copy of the
 largest tensor for scale (the kernels are memory-bound).
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -32,12 +33,12 @@ def main(argv=None):
     from shmatting.models.layers.depthwise import DepthwiseConv3x3
     from shmatting.models.layers.norm_act import BatchNormAct2d
     from shmatting.ops import cpu_kernels_enabled
+
     if not cpu_kernels_enabled():
         sys.exit('error: the CPU kernels are unavailable here (see tools/misc/collect_env.py)')
     ms.set_context(mode=ms.GRAPH_MODE)
 
     class ForwardBackward(nn.Cell):
-
         def __init__(self, net):
             super().__init__()
             self.net = net
@@ -71,10 +72,20 @@ def main(argv=None):
             net.set_train(True)
             sens = ms.Tensor(np.ones(net(x).shape, np.float32))
             step = ForwardBackward(net)
-            cells[use_kernel] = (timed(lambda: net(x).asnumpy()),
-                                 timed(lambda: step(x, sens)[0].asnumpy()))
-        rows.append([name, 'x'.join(map(str, shape)), f'{cells[False][0]:.1f}',
-                     f'{cells[True][0]:.1f}', f'{cells[False][1]:.1f}', f'{cells[True][1]:.1f}'])
+            cells[use_kernel] = (
+                timed(lambda: net(x).asnumpy()),
+                timed(lambda: step(x, sens)[0].asnumpy()),
+            )
+        rows.append(
+            [
+                name,
+                'x'.join(map(str, shape)),
+                f'{cells[False][0]:.1f}',
+                f'{cells[True][0]:.1f}',
+                f'{cells[False][1]:.1f}',
+                f'{cells[True][1]:.1f}',
+            ]
+        )
     big = rng.random((8, 96, 320, 320), dtype=np.float32)
     out = np.empty_like(big)
     copy_ms = timed(lambda: np.copyto(out, big))

@@ -6,6 +6,7 @@ Usage: python benchmarks/ms_profile.py train|infer [--config C] [--batch 2] [--s
 Uses ``mindspore.profiler.Profiler`` (CPU op timing) and prints the op types by total time from
 its ``cpu_op_type_info_*.csv``; the raw output stays under ``--out``.
 """
+
 import argparse
 import csv
 import glob
@@ -26,10 +27,12 @@ def main(argv=None):
     import mindspore as ms
     from mindspore.profiler import Profiler
     from terminaltables import AsciiTable
+
     from shmatting.config import Config
     from shmatting.engine.optimizers import build_optimizer
     from shmatting.engine.train_step import MattorWithLoss, TrainStep
     from shmatting.models import build_model
+
     parser = argparse.ArgumentParser(description='MindSpore profiler, time per op type')
     parser.add_argument('mode', choices=['train', 'infer'])
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
@@ -73,10 +76,14 @@ def main(argv=None):
             totals[name] = totals.get(name, 0.0) + float(row[time_key])
     grand = sum(totals.values())
     rows = [['op type', 'ms per step', '%']]
-    for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[:args.top]:
+    for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[: args.top]:
         rows.append([name, f'{t / args.steps:.1f}', f'{100 * t / grand:.1f}'])
-    print(AsciiTable(rows, title=f' {args.mode}, batch {data["img"].shape[0]}, '
-                     f'{args.shape[0]}x{args.shape[1]} ').table)
+    print(
+        AsciiTable(
+            rows,
+            title=f' {args.mode}, batch {data["img"].shape[0]}, {args.shape[0]}x{args.shape[1]} ',
+        ).table
+    )
     print(f'raw profiler output: {args.out} ({np.round(grand / args.steps, 1)} ms of ops per step)')
 
 

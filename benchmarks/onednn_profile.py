@@ -8,6 +8,7 @@ time of every primitive per kind (convolution split into depthwise / 1x1 / other
 backward), with the implementation oneDNN chose. MindSpore kernels outside oneDNN (element-wise,
 slicing, optimizer) are not in this log: their share is the step time minus the oneDNN total.
 """
+
 import argparse
 import collections
 import os
@@ -18,7 +19,7 @@ import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-CHILD = r'''
+CHILD = r"""
 import sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
@@ -52,7 +53,7 @@ start = time.perf_counter()
 for _ in range({steps}):
     run()
 print('@@MEASURE_END %.6f' % ((time.perf_counter() - start) / {steps}), flush=True)
-'''
+"""
 
 
 def classify(fields):
@@ -76,6 +77,7 @@ def classify(fields):
 
 def main(argv=None):
     from terminaltables import AsciiTable
+
     parser = argparse.ArgumentParser(description='oneDNN time per primitive kind')
     parser.add_argument('mode', choices=['train', 'infer'])
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
@@ -84,8 +86,15 @@ def main(argv=None):
     parser.add_argument('--steps', type=int, default=2)
     args = parser.parse_args(argv)
     batch = args.batch or (8 if args.mode == 'train' else 1)
-    code = CHILD.format(root=ROOT, config=args.config, batch=batch, h=args.shape[0],
-                        w=args.shape[1], train=args.mode == 'train', steps=args.steps)
+    code = CHILD.format(
+        root=ROOT,
+        config=args.config,
+        batch=batch,
+        h=args.shape[0],
+        w=args.shape[1],
+        train=args.mode == 'train',
+        steps=args.steps,
+    )
     env = dict(os.environ, ONEDNN_VERBOSE='1', GLOG_v='3')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if out.returncode != 0:
@@ -106,13 +115,30 @@ def main(argv=None):
     total = sum(per_step.values())
     rows = [['primitive', 'ms/step', '% of step', 'oneDNN implementation']]
     for key, ms_ in sorted(per_step.items(), key=lambda kv: -kv[1]):
-        rows.append([key, f'{ms_:.1f}', f'{100 * ms_ / (step_time * 1000):.1f}',
-                     ', '.join(sorted(impls[key]))])
+        rows.append(
+            [
+                key,
+                f'{ms_:.1f}',
+                f'{100 * ms_ / (step_time * 1000):.1f}',
+                ', '.join(sorted(impls[key])),
+            ]
+        )
     rows.append(['oneDNN total', f'{total:.1f}', f'{100 * total / (step_time * 1000):.1f}', ''])
-    rows.append(['outside oneDNN (MindSpore kernels, framework)', f'{step_time * 1000 - total:.1f}',
-                 f'{100 - 100 * total / (step_time * 1000):.1f}', ''])
-    print(AsciiTable(rows, title=f' {args.mode} batch {batch} {args.shape[0]}x{args.shape[1]}: '
-                     f'{step_time:.3f} s/step (verbose on) ').table)
+    rows.append(
+        [
+            'outside oneDNN (MindSpore kernels, framework)',
+            f'{step_time * 1000 - total:.1f}',
+            f'{100 - 100 * total / (step_time * 1000):.1f}',
+            '',
+        ]
+    )
+    print(
+        AsciiTable(
+            rows,
+            title=f' {args.mode} batch {batch} {args.shape[0]}x{args.shape[1]}: '
+            f'{step_time:.3f} s/step (verbose on) ',
+        ).table
+    )
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ Explains the two PyTorch inference figures of ``compare_torch.py``: glibc malloc
 activations with fresh mmap'd pages until frees have raised its adaptive mmap threshold, which a
 training step does.
 """
+
 import argparse
 import os.path as osp
 import resource
@@ -33,9 +34,11 @@ def timed_inference(torch, net, x, label, iters=10):
             net(x)[1].numpy()
             times.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_SELF)
-    print(f'{label}: {np.median(times) * 1000:.1f} ms/image, '
-          f'{(after.ru_minflt - before.ru_minflt) / iters:.0f} minor page faults/image, '
-          f'{(after.ru_stime - before.ru_stime) / iters * 1000:.1f} ms system time/image')
+    print(
+        f'{label}: {np.median(times) * 1000:.1f} ms/image, '
+        f'{(after.ru_minflt - before.ru_minflt) / iters:.0f} minor page faults/image, '
+        f'{(after.ru_stime - before.ru_stime) / iters * 1000:.1f} ms system time/image'
+    )
 
 
 def main(argv=None):
@@ -44,6 +47,7 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=2)
     args = parser.parse_args(argv)
     import torch
+
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     net = SHMNet()

@@ -1,42 +1,55 @@
 """The SHM network of the PyTorch original, written from the reference spec (benchmark fixture).
 
 Module names follow the original (``t_net.feature.block_2.0.conv.3.weight`` ...), so its
-``state_dict()`` is what ``tools/model_converters/torch2shmatting.py`` converts. Only used for parity
-tests and speed comparisons; torch is never a runtime dependency of shmatting.
+``state_dict()`` is what ``tools/model_converters/torch2shmatting.py`` converts. Only used for
+parity tests and speed comparisons; torch is never a runtime dependency of shmatting.
 """
+
 import torch
 from torch import nn
 
-SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-            (6, 160, 3, 2), (6, 320, 1, 1))
+SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 class InvertedResidual(nn.Module):
-
     def __init__(self, inp, oup, stride, t):
         super().__init__()
         hidden = inp * t
         self.use_res = stride == 1 and inp == oup
         self.conv = nn.Sequential(
-            nn.Conv2d(inp, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
+            nn.Conv2d(inp, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(inplace=True),
             nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
-            nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
-            nn.Conv2d(hidden, oup, 1, bias=False), nn.BatchNorm2d(oup))
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(hidden, oup, 1, bias=False),
+            nn.BatchNorm2d(oup),
+        )
 
     def forward(self, x):
         return x + self.conv(x) if self.use_res else self.conv(x)
 
 
 class MobileNetV2Feature(nn.Module):
-
     def __init__(self):
         super().__init__()
-        self.head_conv = nn.Sequential(nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32),
-                                       nn.ReLU(inplace=True))
+        self.head_conv = nn.Sequential(
+            nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True)
+        )
         c_in = 32
         for i, (t, c, n, s) in enumerate(SETTINGS, start=1):
-            blocks = [InvertedResidual(c_in if j == 0 else c, c, s if j == 0 else 1, t)
-                      for j in range(n)]
+            blocks = [
+                InvertedResidual(c_in if j == 0 else c, c, s if j == 0 else 1, t) for j in range(n)
+            ]
             c_in = c
             setattr(self, f'block_{i}', blocks[0] if n == 1 else nn.Sequential(*blocks))
 
@@ -51,8 +64,12 @@ class MobileNetV2Feature(nn.Module):
 
 
 def up_conv(cin, cout):
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode='bilinear'), nn.Conv2d(cin, cout, 3, 1, 1),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode='bilinear'),
+        nn.Conv2d(cin, cout, 3, 1, 1),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 def fusion(c):
@@ -60,7 +77,6 @@ def fusion(c):
 
 
 class TNet(nn.Module):
-
     def __init__(self):
         super().__init__()
         self.feature = MobileNetV2Feature()
@@ -80,20 +96,21 @@ class TNet(nn.Module):
 
 
 def cbr(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class MNet(nn.Module):
-
     def __init__(self):
         super().__init__()
         chans = (6, 16, 32, 64, 128)
         for i in range(1, 5):
             setattr(self, f'en_conv_bn_relu_{i}', cbr(chans[i - 1], chans[i]))
             setattr(self, f'max_pooling_{i}', nn.MaxPool2d(3, 2, 1))
-        self.en_conv_bn_relu_5 = nn.Sequential(nn.Conv2d(128, 128, 3, 1, 1, bias=False),
-                                               nn.BatchNorm2d(128))  # defined, never used
+        self.en_conv_bn_relu_5 = nn.Sequential(
+            nn.Conv2d(128, 128, 3, 1, 1, bias=False), nn.BatchNorm2d(128)
+        )  # defined, never used
         dec = (128, 128, 64, 32, 16)
         for i in range(1, 5):
             setattr(self, f'de_conv_bn_relu_{i}', cbr(dec[i - 1], dec[i]))

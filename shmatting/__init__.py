@@ -4,6 +4,7 @@ Importing the package caps oneDNN at AVX2 before MindSpore runs any operator. Mi
 oneDNN hands every non-1x1 convolution on AVX-512 CPUs to a reference kernel (16-34x slower);
 with the cap it selects the gemm path. ``setdefault`` keeps a value the user chose.
 """
+
 import os
 
 os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')

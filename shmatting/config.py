@@ -15,6 +15,7 @@ A config is a Python file whose top-level names form the config. It may inherit 
 * ``custom_imports=dict(imports=['pkg.mod'], allow_failed_imports=False)`` imports user modules
   (which register their classes) when the file is loaded.
 """
+
 import ast
 import copy
 import importlib
@@ -62,7 +63,9 @@ class ConfigDict(Dict):
         try:
             return super().__getattr__(name)
         except KeyError:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'") from None
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute '{name}'"
+            ) from None
 
 
 def import_modules_from_strings(imports, allow_failed_imports=False):
@@ -124,12 +127,18 @@ def _merge_a_into_b(a, b, allow_list_keys=False, path=''):
     for key, value in a.items():
         where = f'{path}{key}'
         if isinstance(b, list):
-            if not (isinstance(key, str) and key.lstrip('-').isdigit()) and not isinstance(key, int):
-                raise TypeError(f"'{where}': '{key}' is not a list index ({path.rstrip('.')} is a list)")
+            if not (isinstance(key, str) and key.lstrip('-').isdigit()) and not isinstance(
+                key, int
+            ):
+                raise TypeError(
+                    f"'{where}': '{key}' is not a list index ({path.rstrip('.')} is a list)"
+                )
             idx = int(key)
             if not -len(b) <= idx < len(b):
-                raise IndexError(f"'{where}': index {idx} is out of range for "
-                                 f"'{path.rstrip('.')}' (a list of length {len(b)})")
+                raise IndexError(
+                    f"'{where}': index {idx} is out of range for "
+                    f"'{path.rstrip('.')}' (a list of length {len(b)})"
+                )
             key = idx
         if isinstance(value, dict):
             value = dict(value)
@@ -138,14 +147,19 @@ def _merge_a_into_b(a, b, allow_list_keys=False, path=''):
                 b[key] = _strip_delete(value)
             elif isinstance(b[key], dict):
                 b[key] = _merge_a_into_b(value, b[key], allow_list_keys, where + '.')
-            elif allow_list_keys and isinstance(b[key], list) and value and all(
-                    isinstance(k, str) and k.lstrip('-').isdigit() for k in value):
+            elif (
+                allow_list_keys
+                and isinstance(b[key], list)
+                and value
+                and all(isinstance(k, str) and k.lstrip('-').isdigit() for k in value)
+            ):
                 b[key] = _merge_a_into_b(value, b[key], allow_list_keys, where + '.')
             else:
                 raise TypeError(
                     f"'{where}' is a dict in the child config but a {type(b[key]).__name__} "
                     f'({b[key]!r}) in its base; add `_delete_=True` to that dict to replace the '
-                    f'base value instead of merging into it')
+                    f'base value instead of merging into it'
+                )
         else:
             b[key] = _strip_delete(value)
     return b
@@ -162,8 +176,9 @@ def _lookup(cfg, dotted, what):
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            raise ConfigKeyError(f'{what}: {dotted!r} is not defined in the base configs '
-                           f'(no key {part!r})')
+            raise ConfigKeyError(
+                f'{what}: {dotted!r} is not defined in the base configs (no key {part!r})'
+            )
     return node
 
 
@@ -180,6 +195,7 @@ def _is_identifier(key):
 
 def _is_keyword(key):
     import keyword
+
     return keyword.iskeyword(key)
 
 
@@ -187,8 +203,11 @@ def _format_value(value):
     if isinstance(value, dict):
         if all(_is_identifier(k) for k in value):
             return 'dict(' + ', '.join(f'{k}={_format_value(v)}' for k, v in value.items()) + ')'
-        return '{' + ', '.join(f'{_format_value(k)}: {_format_value(v)}'
-                               for k, v in value.items()) + '}'
+        return (
+            '{'
+            + ', '.join(f'{_format_value(k)}: {_format_value(v)}' for k, v in value.items())
+            + '}'
+        )
     if isinstance(value, list):
         return '[' + ', '.join(_format_value(v) for v in value) + ']'
     if isinstance(value, tuple):
@@ -207,24 +226,31 @@ def _format_value(value):
     if isinstance(value, (type, types.FunctionType)):
         # a class or function in a config is dumped as its import path, which registries accept
         return repr(f'{value.__module__}.{value.__qualname__}')
-    raise TypeError(f'cannot write a value of type {type(value).__name__} ({value!r}) to a '
-                    'config file')
+    raise TypeError(
+        f'cannot write a value of type {type(value).__name__} ({value!r}) to a config file'
+    )
 
 
 def _yapf_format(text):
     """Format Python source with yapf; return ``text`` unchanged when yapf is absent or fails."""
     try:
         from yapf.yapflib.yapf_api import FormatCode
-        style = dict(based_on_style='pep8', column_limit=100,
-                     blank_line_before_nested_class_or_def=True,
-                     split_before_expression_after_opening_paren=True)
+
+        style = dict(
+            based_on_style='pep8',
+            column_limit=100,
+            blank_line_before_nested_class_or_def=True,
+            split_before_expression_after_opening_paren=True,
+        )
         try:
             return FormatCode(text, style_config=style, verify=True)[0]
         except TypeError:  # yapf >= 0.40.2 dropped the `verify` keyword
             return FormatCode(text, style_config=style)[0]
     except Exception as exc:  # never let pretty-printing break a run
-        warnings.warn(f'yapf could not format the config ({type(exc).__name__}: {exc}); '
-                      'writing it unformatted')
+        warnings.warn(
+            f'yapf could not format the config ({type(exc).__name__}: {exc}); '
+            'writing it unformatted'
+        )
         return text
 
 
@@ -283,8 +309,10 @@ class Config:
         if import_custom_modules and cfg_dict.get('custom_imports'):
             ci = cfg_dict['custom_imports']
             if not isinstance(ci, dict) or 'imports' not in ci:
-                raise TypeError(f"{filename}: custom_imports must be dict(imports=[...], "
-                                f"allow_failed_imports=False), got {ci!r}")
+                raise TypeError(
+                    f'{filename}: custom_imports must be dict(imports=[...], '
+                    f'allow_failed_imports=False), got {ci!r}'
+                )
             unknown = set(ci) - {'imports', 'allow_failed_imports'}
             if unknown:
                 raise KeyError(f'{filename}: unknown custom_imports keys {sorted(unknown)}')
@@ -295,9 +323,11 @@ class Config:
     def fromstring(text, filename='<string>.py'):
         """Load a config from Python source (bases resolve relative to ``filename``'s folder)."""
         import tempfile
+
         folder = osp.dirname(osp.abspath(filename)) if filename != '<string>.py' else None
-        with tempfile.NamedTemporaryFile('w', suffix='.py', dir=folder, delete=False,
-                                         encoding='utf-8') as f:
+        with tempfile.NamedTemporaryFile(
+            'w', suffix='.py', dir=folder, delete=False, encoding='utf-8'
+        ) as f:
             f.write(text)
             tmp = f.name
         try:
@@ -309,9 +339,12 @@ class Config:
     def _substitute_text(text, filename, use_predefined_variables):
         if use_predefined_variables:
             base = osp.basename(filename)
-            values = dict(fileDirname=osp.dirname(filename), fileBasename=base,
-                          fileBasenameNoExtension=osp.splitext(base)[0],
-                          fileExtname=osp.splitext(base)[1])
+            values = dict(
+                fileDirname=osp.dirname(filename),
+                fileBasename=base,
+                fileBasenameNoExtension=osp.splitext(base)[0],
+                fileExtname=osp.splitext(base)[1],
+            )
             for key, val in values.items():
                 text = re.sub(r'\{\{\s*' + key + r'\s*\}\}', val.replace('\\', '/'), text)
 
@@ -321,8 +354,10 @@ class Config:
                 return os.environ[name]
             if default is None:
                 line = text.count('\n', 0, match.start()) + 1
-                raise ConfigKeyError(f'{filename}:{line}: environment variable ${name} is not set and '
-                               f'{match.group(0)} gives no default (write {{{{${name}:default}}}})')
+                raise ConfigKeyError(
+                    f'{filename}:{line}: environment variable ${name} is not set and '
+                    f'{match.group(0)} gives no default (write {{{{${name}:default}}}})'
+                )
             return default
 
         return _ENV_REF.sub(env_sub, text)
@@ -346,10 +381,10 @@ class Config:
         pieces, embedded, pos = [], False, 0
         for m in _BASE_REF.finditer(text):
             line_start = text.rfind('\n', 0, m.start()) + 1
-            if _inside_string(text[line_start:m.start()]):
+            if _inside_string(text[line_start : m.start()]):
                 embedded = True
                 continue
-            pieces.append(text[pos:m.start()])
+            pieces.append(text[pos : m.start()])
             pieces.append(f"{_REF_FUNC}('{m.group(1)}')")
             pos = m.end()
         pieces.append(text[pos:])
@@ -358,31 +393,40 @@ class Config:
         try:
             tree = ast.parse(text, filename=filename)
         except SyntaxError as exc:
-            raise SyntaxError(f'{filename}:{exc.lineno}: invalid Python in config: {exc.msg}') from None
+            raise SyntaxError(
+                f'{filename}:{exc.lineno}: invalid Python in config: {exc.msg}'
+            ) from None
         base_files = Config._find_bases(tree, filename)
 
         base_dict, base_texts, owner = {}, [], {}
         for base in base_files:
             base_path = osp.abspath(osp.join(osp.dirname(filename), osp.expanduser(base)))
             if not osp.isfile(base_path):
-                raise FileNotFoundError(f"{filename}: _base_ file '{base}' not found "
-                                        f'(looked for {base_path})')
-            sub_dict, sub_text = Config._file2dict(base_path, use_predefined_variables,
-                                                   stack + (filename, ))
+                raise FileNotFoundError(
+                    f"{filename}: _base_ file '{base}' not found (looked for {base_path})"
+                )
+            sub_dict, sub_text = Config._file2dict(
+                base_path, use_predefined_variables, stack + (filename,)
+            )
             for key in sub_dict:
                 if key in base_dict:
-                    raise ConfigKeyError(f"{filename}: the key '{key}' is defined by two of its bases, "
-                                   f'{owner[key]} and {base_path}; a key may come from one base only')
+                    raise ConfigKeyError(
+                        f"{filename}: the key '{key}' is defined by two of its bases, "
+                        f'{owner[key]} and {base_path}; a key may come from one base only'
+                    )
                 owner[key] = base_path
             base_dict.update(sub_dict)
             base_texts.append(sub_text)
 
         if embedded:
+
             def embed(match):
                 value = _lookup(base_dict, match.group(1), filename)
                 if not isinstance(value, (str, int, float)):
-                    raise TypeError(f'{filename}: {{{{_base_.{match.group(1)}}}}} is used inside a '
-                                    f'string but its value is a {type(value).__name__}')
+                    raise TypeError(
+                        f'{filename}: {{{{_base_.{match.group(1)}}}}} is used inside a '
+                        f'string but its value is a {type(value).__name__}'
+                    )
                 return str(value)
 
             text = _BASE_REF.sub(embed, text)
@@ -406,8 +450,7 @@ class Config:
         cfg_dict = {
             k: v
             for k, v in namespace.items()
-            if not k.startswith('__') and not isinstance(v, types.ModuleType)
-            and k != _REF_FUNC
+            if not k.startswith('__') and not isinstance(v, types.ModuleType) and k != _REF_FUNC
         }
         cfg_dict.pop(BASE_KEY, None)
         for key in cfg_dict:
@@ -422,18 +465,23 @@ class Config:
     def _find_bases(tree, filename):
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == BASE_KEY for t in node.targets):
+                isinstance(t, ast.Name) and t.id == BASE_KEY for t in node.targets
+            ):
                 try:
                     value = ast.literal_eval(node.value)
                 except ValueError:
-                    raise TypeError(f'{filename}:{node.lineno}: _base_ must be a string or a list '
-                                    'of strings written literally') from None
+                    raise TypeError(
+                        f'{filename}:{node.lineno}: _base_ must be a string or a list '
+                        'of strings written literally'
+                    ) from None
                 if isinstance(value, str):
                     return [value]
                 if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
                     return list(value)
-                raise TypeError(f'{filename}:{node.lineno}: _base_ must be a str or a list of '
-                                f'str, got {value!r}')
+                raise TypeError(
+                    f'{filename}:{node.lineno}: _base_ must be a str or a list of '
+                    f'str, got {value!r}'
+                )
         return []
 
     # ------------------------------------------------------------------ overrides

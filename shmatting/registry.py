@@ -6,14 +6,27 @@ registry imports its ``locations``, so ``BACKBONES.build(dict(type='MobileNetV2'
 after ``from shmatting.registry import BACKBONES``. Code outside the package is imported through the
 config's ``custom_imports``.
 """
+
 import difflib
 import importlib
 import inspect
 
 __all__ = [
-    'Registry', 'RegistryKeyError', 'build_from_cfg', 'MODELS', 'BACKBONES', 'HEADS', 'LOSSES',
-    'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS', 'OPTIMIZERS', 'LR_SCHEDULERS', 'ACTIVATIONS',
-    'ALL_REGISTRIES'
+    'Registry',
+    'RegistryKeyError',
+    'build_from_cfg',
+    'MODELS',
+    'BACKBONES',
+    'HEADS',
+    'LOSSES',
+    'DATASETS',
+    'TRANSFORMS',
+    'HOOKS',
+    'METRICS',
+    'OPTIMIZERS',
+    'LR_SCHEDULERS',
+    'ACTIVATIONS',
+    'ALL_REGISTRIES',
 ]
 
 _MISSING = object()
@@ -77,6 +90,7 @@ class Registry:
 
     def __repr__(self):
         from terminaltables import AsciiTable
+
         rows = [['Name', 'Defined in']]
         for key in sorted(self.module_dict):
             obj = self._module_dict[key]
@@ -133,25 +147,33 @@ class Registry:
         close = lower + close
         hint = f' Did you mean: {", ".join(close)}?' if close else ''
         listing = ', '.join(names) if names else '(empty)'
-        return (f"'{key}' is not in the {self._name} registry.{hint} Registered: {listing}. "
-                f"If '{key}' is defined in your own package, import it from the config with "
-                f"custom_imports=dict(imports=['your_package.module']) "
-                f"(registry defined in {__file__}).")
+        return (
+            f"'{key}' is not in the {self._name} registry.{hint} Registered: {listing}. "
+            f"If '{key}' is defined in your own package, import it from the config with "
+            f"custom_imports=dict(imports=['your_package.module']) "
+            f'(registry defined in {__file__}).'
+        )
 
     # ------------------------------------------------------------------ registration
     def _register(self, module, name=None, force=False):
         if not (inspect.isclass(module) or inspect.isfunction(module)):
-            raise TypeError(f'{self._name}: only a class or a function can be registered, '
-                            f'got {type(module).__name__}')
-        names = [module.__name__] if name is None else ([name] if isinstance(name, str) else list(name))
+            raise TypeError(
+                f'{self._name}: only a class or a function can be registered, '
+                f'got {type(module).__name__}'
+            )
+        names = (
+            [module.__name__] if name is None else ([name] if isinstance(name, str) else list(name))
+        )
         for n in names:
             if not isinstance(n, str):
                 raise TypeError(f'{self._name}: a registered name must be a str, got {n!r}')
             if not force and n in self._module_dict and self._module_dict[n] is not module:
                 existing = self._module_dict[n]
-                raise KeyError(f"'{n}' is already registered in {self._name} "
-                               f'(by {existing.__module__}.{existing.__qualname__}); pick another '
-                               f'name or pass force=True to replace it')
+                raise KeyError(
+                    f"'{n}' is already registered in {self._name} "
+                    f'(by {existing.__module__}.{existing.__qualname__}); pick another '
+                    f'name or pass force=True to replace it'
+                )
             self._module_dict[n] = module
 
     def register_module(self, name=None, force=False, module=None):
@@ -233,8 +255,10 @@ def build_from_cfg(cfg, registry, default_args=None):
     if 'type' not in cfg and (default_args is None or 'type' not in default_args):
         raise TypeError(f'{registry.name}: cfg must contain the key "type", got keys {sorted(cfg)}')
     if default_args is not None and not isinstance(default_args, dict):
-        raise TypeError(f'{registry.name}: default_args must be a dict or None, '
-                        f'got {type(default_args).__name__}')
+        raise TypeError(
+            f'{registry.name}: default_args must be a dict or None, '
+            f'got {type(default_args).__name__}'
+        )
     args = _plain_copy(cfg)
     for k, v in (default_args or {}).items():
         args.setdefault(k, v)
@@ -246,8 +270,10 @@ def build_from_cfg(cfg, registry, default_args=None):
         obj_cls = obj_type
         type_name = obj_type.__name__
     else:
-        raise TypeError(f'{registry.name}: type must be a str, a class or a function, '
-                        f'got {type(obj_type).__name__}')
+        raise TypeError(
+            f'{registry.name}: type must be a str, a class or a function, '
+            f'got {type(obj_type).__name__}'
+        )
     try:
         return obj_cls(**args)
     except Exception as exc:
@@ -291,6 +317,17 @@ ACTIVATIONS = Registry('ACTIVATIONS', locations=['shmatting.models'])
 
 ALL_REGISTRIES = {
     r.name: r
-    for r in (MODELS, BACKBONES, HEADS, LOSSES, DATASETS, TRANSFORMS, HOOKS, METRICS, OPTIMIZERS,
-              LR_SCHEDULERS, ACTIVATIONS)
+    for r in (
+        MODELS,
+        BACKBONES,
+        HEADS,
+        LOSSES,
+        DATASETS,
+        TRANSFORMS,
+        HOOKS,
+        METRICS,
+        OPTIMIZERS,
+        LR_SCHEDULERS,
+        ACTIVATIONS,
+    )
 }

@@ -1,4 +1,5 @@
 """Saving mattes for people to look at: alpha PNG, trimap and composite on a plain background."""
+
 import os
 import os.path as osp
 
@@ -7,8 +8,14 @@ import numpy as np
 
 __all__ = ['composite', 'parse_background', 'save_visualization']
 
-COLORS = {'green': (0, 255, 0), 'blue': (255, 0, 0), 'red': (0, 0, 255), 'white': (255, 255, 255),
-          'black': (0, 0, 0), 'gray': (128, 128, 128)}
+COLORS = {
+    'green': (0, 255, 0),
+    'blue': (255, 0, 0),
+    'red': (0, 0, 255),
+    'white': (255, 255, 255),
+    'black': (0, 0, 0),
+    'gray': (128, 128, 128),
+}
 
 
 def parse_background(spec, shape):
@@ -19,8 +26,10 @@ def parse_background(spec, shape):
         return np.full((h, w, 3), bgr, np.uint8)
     img = cv2.imread(spec, cv2.IMREAD_COLOR)
     if img is None:
-        raise ValueError(f"background must be a colour ({', '.join(COLORS)} or B,G,R) or a "
-                         f'readable image, got {spec!r}')
+        raise ValueError(
+            f'background must be a colour ({", ".join(COLORS)} or B,G,R) or a '
+            f'readable image, got {spec!r}'
+        )
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -39,5 +48,7 @@ def save_visualization(out_dir, rel, img_path, alpha, classes=None, background='
         cv2.imwrite(base + '_trimap.png', (np.asarray(classes) * 127.5).round().astype(np.uint8))
     image = cv2.imread(img_path, cv2.IMREAD_COLOR)
     if image is not None:
-        cv2.imwrite(base + '_composite.jpg',
-                    composite(image, alpha, parse_background(background, image.shape[:2])))
+        cv2.imwrite(
+            base + '_composite.jpg',
+            composite(image, alpha, parse_background(background, image.shape[:2])),
+        )

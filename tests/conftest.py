@@ -1,4 +1,5 @@
 """Test-wide setup: the package import sets the oneDNN ISA cap before MindSpore runs any op."""
+
 import os
 import sys
 
@@ -25,4 +26,5 @@ def repo_root():
 def tiny_data(tmp_path_factory):
     """24 synthetic 64x80 portraits, prepared (train 14 / val 4 / test 6 by the 6:2:2 rule)."""
     from tests.helpers import make_tiny_data
+
     return make_tiny_data(tmp_path_factory)

@@ -1,4 +1,5 @@
 """Shared test helpers: tiny prepared synthetic data and small configs over the real bases."""
+
 import os
 import subprocess
 import sys
@@ -14,9 +15,24 @@ def make_tiny_data(tmp_path_factory):
     base = tmp_path_factory.mktemp('engine_data')
     raw, out = str(base / 'raw'), str(base / 'prep')
     write_synthetic_dataset(raw, num=24, size=(64, 80), seed=1, num_backgrounds=4, workers=1)
-    res = subprocess.run([sys.executable, 'tools/dataset_converters/human_matting.py', raw, out,
-                          '--workers', '1', '--ratios', '6', '2', '2'], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            'tools/dataset_converters/human_matting.py',
+            raw,
+            out,
+            '--workers',
+            '1',
+            '--ratios',
+            '6',
+            '2',
+            '2',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     return out
 
@@ -30,10 +46,11 @@ def tiny_config(path, data_root, phase='e2e', mode='PYNATIVE', epochs=2, extra='
     """
     path = str(path)
     base = os.path.splitext(path)[0] + '_tiny_base.py'
-    text = f'''
+    text = f"""
         _base_ = ['{ROOT}/configs/_base_/models/shm_mobilenetv2.py',
                   '{ROOT}/configs/_base_/datasets/synthetic_portraits.py',
-                  '{ROOT}/configs/_base_/schedules/e2e.py', '{ROOT}/configs/_base_/default_runtime.py']
+                  '{ROOT}/configs/_base_/schedules/e2e.py',
+                  '{ROOT}/configs/_base_/default_runtime.py']
         data_root = '{data_root}'
         model = dict(train_cfg=dict(phase='{phase}'))
         context = dict(mode='{mode}', device_target='CPU')
@@ -50,7 +67,7 @@ def tiny_config(path, data_root, phase='e2e', mode='PYNATIVE', epochs=2, extra='
         seed = 3
         default_hooks = dict(logger=dict(interval=1),
                              checkpoint=dict(interval=1, max_keep_ckpts=2, save_best='auto'))
-    '''
+    """
     with open(base, 'w') as f:
         f.write(textwrap.dedent(text))
     with open(path, 'w') as f:
@@ -59,8 +76,9 @@ def tiny_config(path, data_root, phase='e2e', mode='PYNATIVE', epochs=2, extra='
 
 
 def run_tool(*args, timeout=600, env=None):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def squared_sum_loss(net):
@@ -68,12 +86,11 @@ def squared_sum_loss(net):
     from mindspore import nn
 
     class SquaredSum(nn.Cell):
-
         def __init__(self, inner):
             super().__init__()
             self.net = inner
 
         def construct(self, x):
-            return (self.net(x)**2).sum()
+            return (self.net(x) ** 2).sum()
 
     return SquaredSum(net)

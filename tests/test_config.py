@@ -17,26 +17,41 @@ def write(folder, name, text):
 @pytest.fixture
 def tree(tmp_path):
     """A three-level config tree: leaf -> (model, data) -> runtime."""
-    write(tmp_path, '_base_/runtime.py', '''
+    write(
+        tmp_path,
+        '_base_/runtime.py',
+        """
         seed = 0
         log = dict(interval=10, hooks=[dict(type='Text')])
         load_from = None
-    ''')
-    write(tmp_path, '_base_/model.py', '''
+    """,
+    )
+    write(
+        tmp_path,
+        '_base_/model.py',
+        """
         _base_ = './runtime.py'
         model = dict(type='SHM', tnet=dict(backbone=dict(type='MobileNetV2', widen=1.0,
                                                          out_indices=(1, 2, 3))),
                      test_cfg=dict(resize='pad'))
         lr = 1e-3
-    ''')
-    write(tmp_path, '_base_/data.py', '''
+    """,
+    )
+    write(
+        tmp_path,
+        '_base_/data.py',
+        """
         data_root = 'data/x'
         data = dict(train=dict(type='DS', split='train',
                                pipeline=[dict(type='Load'), dict(type='Crop', size=320),
                                          dict(type='Flip')]),
                     samples_per_device=8)
-    ''')
-    leaf = write(tmp_path, 'shm/leaf.py', '''
+    """,
+    )
+    leaf = write(
+        tmp_path,
+        'shm/leaf.py',
+        """
         _base_ = ['../_base_/model.py', '../_base_/data.py']
         model = dict(tnet=dict(backbone=dict(widen=0.5)))
         lr = {{_base_.lr}} * 10
@@ -44,7 +59,8 @@ def tree(tmp_path):
         size_text = 'crop at {{_base_.data.train.pipeline.1.size}}px'
         quoted = '{{_base_.model.type}}'
         load_from = dict(tnet='a.ckpt')
-    ''')
+    """,
+    )
     return tmp_path, leaf
 
 
@@ -73,10 +89,14 @@ def test_base_references(tree):
 
 def test_delete_replaces(tmp_path, tree):
     base_dir, _ = tree
-    child = write(base_dir, 'shm/child_delete.py', '''
+    child = write(
+        base_dir,
+        'shm/child_delete.py',
+        """
         _base_ = '../_base_/model.py'
         model = dict(tnet=dict(backbone=dict(_delete_=True, type='ResNet', depth=18)))
-    ''')
+    """,
+    )
     cfg = Config.fromfile(child)
     assert cfg.model.tnet.backbone.to_dict() == dict(type='ResNet', depth=18)
     assert cfg.model.test_cfg.resize == 'pad'
@@ -84,10 +104,14 @@ def test_delete_replaces(tmp_path, tree):
 
 def test_dict_meets_non_dict_suggests_delete(tree):
     base_dir, _ = tree
-    child = write(base_dir, 'shm/bad.py', '''
+    child = write(
+        base_dir,
+        'shm/bad.py',
+        """
         _base_ = '../_base_/model.py'
         lr = dict(base=1)
-    ''')
+    """,
+    )
     with pytest.raises(TypeError, match='_delete_=True'):
         Config.fromfile(child)
 
@@ -117,10 +141,14 @@ def test_circular_bases(tmp_path):
 
 def test_bad_base_reference(tree):
     base_dir, _ = tree
-    child = write(base_dir, 'shm/badref.py', '''
+    child = write(
+        base_dir,
+        'shm/badref.py',
+        """
         _base_ = '../_base_/model.py'
         y = {{_base_.nothing}}
-    ''')
+    """,
+    )
     with pytest.raises(KeyError, match="'nothing' is not defined in the base configs"):
         Config.fromfile(child)
 
@@ -141,11 +169,15 @@ def test_missing_key_raises_not_empty_dict(tree):
 
 
 def test_env_substitution(tmp_path, monkeypatch):
-    path = write(tmp_path, 'env.py', '''
+    path = write(
+        tmp_path,
+        'env.py',
+        """
         data_root = '{{$SHM_TEST_DATA:data/human_matting}}'
         workers = {{$SHM_TEST_WORKERS:2}}
         name = '{{ fileBasenameNoExtension }}'
-    ''')
+    """,
+    )
     monkeypatch.delenv('SHM_TEST_DATA', raising=False)
     monkeypatch.delenv('SHM_TEST_WORKERS', raising=False)
     cfg = Config.fromfile(path)
@@ -163,12 +195,14 @@ def test_env_substitution(tmp_path, monkeypatch):
 def test_merge_from_dict_dotted_and_list_index(tree):
     _, leaf = tree
     cfg = Config.fromfile(leaf)
-    cfg.merge_from_dict({
-        'model.tnet.backbone.widen': 1.0,
-        'data.train.pipeline.1.size': 256,
-        'data.train.pipeline.-1.direction': 'horizontal',
-        'new_key': [1, 2]
-    })
+    cfg.merge_from_dict(
+        {
+            'model.tnet.backbone.widen': 1.0,
+            'data.train.pipeline.1.size': 256,
+            'data.train.pipeline.-1.direction': 'horizontal',
+            'new_key': [1, 2],
+        }
+    )
     assert cfg.model.tnet.backbone.widen == 1.0
     assert cfg.data.train.pipeline[1].size == 256
     assert cfg.data.train.pipeline[1].type == 'Crop'
@@ -185,10 +219,22 @@ def test_merge_from_dict_dotted_and_list_index(tree):
 def test_literal_parsing_and_dict_action():
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args([
-        '--cfg-options', 'a=1', 'b=[1,2]', 'c=None', "d='text'", 'e=text', 'f=0.5', 'g=true',
-        'h=1,2', 'i=[a,b]', 'j=(1,[2,3])', 'k=__import__("os").system("echo hi")'
-    ])
+    args = parser.parse_args(
+        [
+            '--cfg-options',
+            'a=1',
+            'b=[1,2]',
+            'c=None',
+            "d='text'",
+            'e=text',
+            'f=0.5',
+            'g=true',
+            'h=1,2',
+            'i=[a,b]',
+            'j=(1,[2,3])',
+            'k=__import__("os").system("echo hi")',
+        ]
+    )
     o = args.cfg_options
     assert o['a'] == 1 and o['b'] == [1, 2] and o['c'] is None and o['d'] == 'text'
     assert o['e'] == 'text' and o['f'] == 0.5 and o['g'] is True and o['h'] == [1, 2]
@@ -202,7 +248,7 @@ def test_literal_parsing_and_dict_action():
 def test_dump_round_trip(tree, tmp_path):
     _, leaf = tree
     cfg = Config.fromfile(leaf)
-    cfg.merge_from_dict({'weird': {'a-b': 1, 'x': float('inf')}, 'tup': (1, ), 'n': None})
+    cfg.merge_from_dict({'weird': {'a-b': 1, 'x': float('inf')}, 'tup': (1,), 'n': None})
     out = tmp_path / 'dumped' / 'cfg.py'
     cfg.dump(str(out))
     again = Config.fromfile(str(out))
@@ -234,6 +280,7 @@ def test_yapf_without_verify_keyword(tree, monkeypatch):
     _, leaf = tree
     cfg = Config.fromfile(leaf)
     import yapf.yapflib.yapf_api as api
+
     real = api.FormatCode
 
     def new_signature(text, style_config=None):  # yapf >= 0.40.2 has no `verify`
@@ -247,23 +294,29 @@ def test_custom_imports(tmp_path, monkeypatch):
     pkg = tmp_path / 'my_plugins'
     pkg.mkdir()
     (pkg / '__init__.py').write_text('')
-    (pkg / 'toy.py').write_text(textwrap.dedent('''
+    (pkg / 'toy.py').write_text(
+        textwrap.dedent("""
         from shmatting.registry import HOOKS
 
         @HOOKS.register_module(force=True)
         class ToyHookFromPlugin:
             pass
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     path = write(tmp_path, 'c.py', "custom_imports = dict(imports=['my_plugins.toy'])\n")
     Config.fromfile(path)
     from shmatting.registry import HOOKS
+
     assert 'ToyHookFromPlugin' in HOOKS
     bad = write(tmp_path, 'd.py', "custom_imports = dict(imports=['no_such_pkg_xyz'])\n")
     with pytest.raises(ImportError, match="cannot import 'no_such_pkg_xyz'"):
         Config.fromfile(bad)
-    ok = write(tmp_path, 'e.py',
-               "custom_imports = dict(imports=['no_such_pkg_xyz'], allow_failed_imports=True)\n")
+    ok = write(
+        tmp_path,
+        'e.py',
+        "custom_imports = dict(imports=['no_such_pkg_xyz'], allow_failed_imports=True)\n",
+    )
     with pytest.warns(UserWarning):
         Config.fromfile(ok)
 

@@ -1,4 +1,5 @@
 """Every config under configs/ loads, and its model (and dataset, given data) builds."""
+
 import glob
 import os
 
@@ -23,6 +24,7 @@ def test_config_loads_and_builds(path):
         assert model.train_phase in ('tnet', 'mnet', 'e2e')
     if 'data' in cfg and 'train' in cfg.data:
         from shmatting.datasets.transforms import Compose
+
         for split in ('train', 'val', 'test'):
             if split in cfg.data:
                 Compose(cfg.data[split].pipeline)  # every transform name and argument is valid
@@ -36,5 +38,5 @@ def test_leaf_configs_are_short():
     for path in CONFIGS:
         if '_base_' in path or os.path.basename(path).startswith('_'):
             continue
-        lines = [l for l in open(path) if l.strip() and not l.strip().startswith('#')]
+        lines = [ln for ln in open(path) if ln.strip() and not ln.strip().startswith('#')]
         assert len(lines) <= 16, f'{path} has {len(lines)} lines; leaf configs stay a few lines'

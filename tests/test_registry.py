@@ -14,14 +14,12 @@ def make_registry():
 
     @reg.register_module()
     class Car:
-
         def __init__(self, wheels=4, parts=None):
             self.wheels = wheels
             self.parts = parts
 
     @reg.register_module(name='Bicycle')
     class TwoWheeler:
-
         def __init__(self, wheels=2):
             if wheels != 2:
                 raise ValueError('a bicycle has two wheels')
@@ -121,8 +119,18 @@ def test_repr_is_a_table():
 
 
 def test_all_category_registries_exist():
-    for name in ('MODELS', 'BACKBONES', 'HEADS', 'LOSSES', 'DATASETS', 'TRANSFORMS', 'HOOKS',
-                 'METRICS', 'OPTIMIZERS', 'LR_SCHEDULERS'):
+    for name in (
+        'MODELS',
+        'BACKBONES',
+        'HEADS',
+        'LOSSES',
+        'DATASETS',
+        'TRANSFORMS',
+        'HOOKS',
+        'METRICS',
+        'OPTIMIZERS',
+        'LR_SCHEDULERS',
+    ):
         assert name in ALL_REGISTRIES
         assert ALL_REGISTRIES[name].name == name
 
@@ -132,25 +140,34 @@ def test_lazy_registration_of_builtins(tmp_path, repo_root):
     pkg = tmp_path / 'lazy_pkg'
     pkg.mkdir()
     (pkg / '__init__.py').write_text('')
-    (pkg / 'parts.py').write_text(textwrap.dedent('''
+    (pkg / 'parts.py').write_text(
+        textwrap.dedent("""
         from shmatting.registry import Registry
         from lazy_pkg.reg import REG
 
         @REG.register_module()
         class Widget:
             pass
-    '''))
-    (pkg / 'reg.py').write_text(textwrap.dedent('''
+    """)
+    )
+    (pkg / 'reg.py').write_text(
+        textwrap.dedent("""
         from shmatting.registry import Registry
         REG = Registry('WIDGETS', locations=['lazy_pkg.parts'])
-    '''))
-    code = textwrap.dedent('''
+    """)
+    )
+    code = textwrap.dedent("""
         import sys
         from lazy_pkg.reg import REG
         assert 'lazy_pkg.parts' not in sys.modules
         print(REG.build(dict(type='Widget')).__class__.__name__)
-    ''')
-    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), repo_root])})
+    """)
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), repo_root])},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == 'Widget'

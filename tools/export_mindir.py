@@ -5,12 +5,14 @@ Usage: python tools/export_mindir.py CONFIG CKPT [--input-shape 1 3 320 320]
 
 The exported network takes one normalised BGR image ``x`` (N x 3 x H x W float32) and returns the
 trimap logits (N x 3 x H x W) and the alpha (N x 1 x H x W, unclamped), as the model zoo's export.
-Beside it, ``<out>.json`` describes the preprocessing (mean/std, channel order, input size, protocol)
-and the outputs. A MINDIR is reloaded with ``ms.load`` + ``nn.GraphCell`` and its largest absolute
-difference to the network is printed. For ONNX the M-Net max-pools are exported in their zero-pad +
-valid form (exact after ReLU), MindSpore's invalid ConvTranspose ``output_shape`` attribute is fixed
-(needs the ``onnx`` package) and, when onnxruntime is installed, its output is checked too.
+Beside it, ``<out>.json`` describes the preprocessing (mean/std, channel order, input size,
+protocol) and the outputs. A MINDIR is reloaded with ``ms.load`` + ``nn.GraphCell`` and its largest
+absolute difference to the network is printed. For ONNX the M-Net max-pools are exported in their
+zero-pad + valid form (exact after ReLU), MindSpore's invalid ConvTranspose ``output_shape``
+attribute is fixed (needs the ``onnx`` package) and, when onnxruntime is installed, its output is
+checked too.
 """
+
 import argparse
 import json
 import os
@@ -31,11 +33,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='export an SHM checkpoint')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--input-shape', type=int, nargs=4, default=[1, 3, 320, 320],
-                        metavar=('N', 'C', 'H', 'W'))
+    parser.add_argument(
+        '--input-shape', type=int, nargs=4, default=[1, 3, 320, 320], metavar=('N', 'C', 'H', 'W')
+    )
     parser.add_argument('--format', default='MINDIR', choices=['MINDIR', 'AIR', 'ONNX'])
-    parser.add_argument('--out', help='output path without extension (default: work_dirs/<config>/'
-                        'shm_export)')
+    parser.add_argument(
+        '--out', help='output path without extension (default: work_dirs/<config>/shm_export)'
+    )
     parser.add_argument('--device-target', default='CPU', choices=['auto', 'CPU', 'GPU', 'Ascend'])
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
@@ -46,8 +50,10 @@ def fix_onnx_conv_transpose(path):
     try:
         import onnx
     except ImportError:
-        raise SystemExit('error: ONNX export needs the onnx package to fix MindSpore\'s ConvTranspose '
-                         'output_shape attribute: pip install onnx (see requirements/optional.txt)')
+        raise SystemExit(
+            "error: ONNX export needs the onnx package to fix MindSpore's ConvTranspose "
+            'output_shape attribute: pip install onnx (see requirements/optional.txt)'
+        ) from None
     model = onnx.load(path)
     fixed = 0
     for node in model.graph.node:
@@ -67,27 +73,54 @@ def fix_onnx_conv_transpose(path):
 
 def sidecar(cfg, args, model, out_file, fmt, max_diff):
     from shmatting.apis import get_norm_cfg
+
     norm = get_norm_cfg(cfg)
     n, c, h, w = args.input_shape
     return dict(
-        model_file=osp.basename(out_file), format=fmt, config=osp.abspath(args.config),
+        model_file=osp.basename(out_file),
+        format=fmt,
+        config=osp.abspath(args.config),
         cfg_options=args.cfg_options,
-        checkpoint=osp.abspath(args.checkpoint), shmatting_version=shmatting.__version__,
-        input=dict(name='x', shape=[n, c, h, w], dtype='float32', layout='NCHW', channel_order='BGR',
-                   mean=norm['mean'], std=norm['std'], formula='(image_uint8 - mean) / std'),
-        protocol=dict(resize='squash', size=[h, w], interpolation='bicubic',
-                      note='resize the image to the input size, resize alpha back (bicubic), '
-                      'then clip to [0, 1]', clamp=bool(model.test_cfg.get('clamp', True))),
-        outputs=[dict(name=OUTPUT_NAMES[0], shape=[n, 3, h, w],
-                      meaning='trimap logits, channels (background, unknown, foreground)'),
-                 dict(name=OUTPUT_NAMES[1], shape=[n, 1, h, w],
-                      range='unclamped; clip to [0, 1] after resizing back')],
-        roundtrip_max_abs_diff=max_diff)
+        checkpoint=osp.abspath(args.checkpoint),
+        shmatting_version=shmatting.__version__,
+        input=dict(
+            name='x',
+            shape=[n, c, h, w],
+            dtype='float32',
+            layout='NCHW',
+            channel_order='BGR',
+            mean=norm['mean'],
+            std=norm['std'],
+            formula='(image_uint8 - mean) / std',
+        ),
+        protocol=dict(
+            resize='squash',
+            size=[h, w],
+            interpolation='bicubic',
+            note='resize the image to the input size, resize alpha back (bicubic), '
+            'then clip to [0, 1]',
+            clamp=bool(model.test_cfg.get('clamp', True)),
+        ),
+        outputs=[
+            dict(
+                name=OUTPUT_NAMES[0],
+                shape=[n, 3, h, w],
+                meaning='trimap logits, channels (background, unknown, foreground)',
+            ),
+            dict(
+                name=OUTPUT_NAMES[1],
+                shape=[n, 1, h, w],
+                range='unclamped; clip to [0, 1] after resizing back',
+            ),
+        ],
+        roundtrip_max_abs_diff=max_diff,
+    )
 
 
 def main(argv=None):
     import mindspore as ms
     from mindspore import nn
+
     from shmatting.apis import load_mattor
     from shmatting.engine.context import resolve_device_target
     from shmatting.ops import set_cpu_kernels
@@ -95,8 +128,10 @@ def main(argv=None):
     args = parse_args(argv)
     target = resolve_device_target(args.device_target)
     if args.format == 'AIR' and target != 'Ascend':
-        sys.exit('error: AIR export needs an Ascend device (MindSpore exports AIR only there); '
-                 'use --format MINDIR here and convert on the Ascend host')
+        sys.exit(
+            'error: AIR export needs an Ascend device (MindSpore exports AIR only there); '
+            'use --format MINDIR here and convert on the Ascend host'
+        )
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
@@ -114,12 +149,17 @@ def main(argv=None):
     set_cpu_kernels(model, False)
     n, c, h, w = args.input_shape
     if c != 3 or h % model.size_divisor or w % model.size_divisor:
-        sys.exit(f'error: --input-shape must be N 3 H W with H and W multiples of '
-                 f'{model.size_divisor}, got {args.input_shape}')
+        sys.exit(
+            f'error: --input-shape must be N 3 H W with H and W multiples of '
+            f'{model.size_divisor}, got {args.input_shape}'
+        )
     name = osp.splitext(osp.basename(args.config))[0]
     out = args.out or osp.join('work_dirs', name, 'shm_export')
-    out = out[:-len(osp.splitext(out)[1])] if osp.splitext(out)[1].lower() in (
-        '.mindir', '.onnx', '.air') else out
+    out = (
+        out[: -len(osp.splitext(out)[1])]
+        if osp.splitext(out)[1].lower() in ('.mindir', '.onnx', '.air')
+        else out
+    )
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     x = np.random.default_rng(0).uniform(-0.6, 0.6, (n, c, h, w)).astype(np.float32)
     ms.export(model, ms.Tensor(x), file_name=out, file_format=args.format)

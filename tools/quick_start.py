@@ -13,6 +13,7 @@
 and prints a table of untrained vs trained metrics and the paths of what it made. Every step runs
 the same command a user would type; their output goes to <work-root>/logs/.
 """
+
 import argparse
 import json
 import os
@@ -26,12 +27,20 @@ sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='synthetic data -> train -> test -> export -> deploy')
+    parser = argparse.ArgumentParser(
+        description='synthetic data -> train -> test -> export -> deploy'
+    )
     parser.add_argument('--work-root', default='work_dirs/quick_start')
     parser.add_argument('--num', type=int, default=200, help='synthetic portraits')
     parser.add_argument('--size', type=int, nargs=2, default=[300, 400], metavar=('W', 'H'))
-    parser.add_argument('--epochs', type=int, nargs=2, default=[14, 14], metavar=('TNET', 'E2E'),
-                        help='epochs per phase (120 training images / batch 8 = 15 steps each)')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        nargs=2,
+        default=[14, 14],
+        metavar=('TNET', 'E2E'),
+        help='epochs per phase (120 training images / batch 8 = 15 steps each)',
+    )
     parser.add_argument('--deploy-images', type=int, default=5)
     return parser.parse_args(argv)
 
@@ -67,6 +76,7 @@ def read_metrics(path):
 
 def main(argv=None):
     from terminaltables import AsciiTable
+
     args = parse_args(argv)
     py = sys.executable
     work = osp.abspath(args.work_root)
@@ -81,57 +91,150 @@ def main(argv=None):
     metrics = ['SAD', 'MSE', 'MAD', 'Grad', 'Conn']
     total_start = time.perf_counter()
 
-    stages.run('synthetic data', [py, 'tools/dataset_converters/make_synthetic.py', raw, '--num',
-                                  str(args.num), '--size', *map(str, args.size), '--seed', '0'])
+    stages.run(
+        'synthetic data',
+        [
+            py,
+            'tools/dataset_converters/make_synthetic.py',
+            raw,
+            '--num',
+            str(args.num),
+            '--size',
+            *map(str, args.size),
+            '--seed',
+            '0',
+        ],
+    )
     stages.run('prepare', [py, 'tools/dataset_converters/human_matting.py', raw, data])
 
     # the untrained model: the E2E recipe's initialisation (PyTorch default init, seed 0)
+    import mindspore as ms
+
     from shmatting.config import Config
     from shmatting.engine.checkpoint import save_checkpoint_atomic
     from shmatting.models import build_model
-    import mindspore as ms
+
     ms.set_seed(0)
     untrained = osp.join(work, 'untrained.ckpt')
     save_checkpoint_atomic(build_model(Config.fromfile(osp.join(ROOT, e2e_cfg)).model), untrained)
-    stages.run('test untrained', [py, 'tools/test.py', e2e_cfg, untrained, '--metrics', *metrics,
-                                  '--out', osp.join(work, 'untrained.json'), '--cfg-options', data_opt],
-               env=env)
-    stages.run('train T-Net', [py, 'tools/train.py', tnet_cfg, '--work-dir', osp.join(work, 'tnet'),
-                               '--cfg-options', data_opt, f'total_epochs={args.epochs[0]}'], env=env)
-    stages.run('train end-to-end', [py, 'tools/train.py', e2e_cfg, '--work-dir', osp.join(work, 'e2e'),
-                                    '--cfg-options', data_opt, f'total_epochs={args.epochs[1]}',
-                                    f'load_from.tnet={osp.join(work, "tnet", "best_mIoU.ckpt")}'],
-               env=env)
+    stages.run(
+        'test untrained',
+        [
+            py,
+            'tools/test.py',
+            e2e_cfg,
+            untrained,
+            '--metrics',
+            *metrics,
+            '--out',
+            osp.join(work, 'untrained.json'),
+            '--cfg-options',
+            data_opt,
+        ],
+        env=env,
+    )
+    stages.run(
+        'train T-Net',
+        [
+            py,
+            'tools/train.py',
+            tnet_cfg,
+            '--work-dir',
+            osp.join(work, 'tnet'),
+            '--cfg-options',
+            data_opt,
+            f'total_epochs={args.epochs[0]}',
+        ],
+        env=env,
+    )
+    stages.run(
+        'train end-to-end',
+        [
+            py,
+            'tools/train.py',
+            e2e_cfg,
+            '--work-dir',
+            osp.join(work, 'e2e'),
+            '--cfg-options',
+            data_opt,
+            f'total_epochs={args.epochs[1]}',
+            f'load_from.tnet={osp.join(work, "tnet", "best_mIoU.ckpt")}',
+        ],
+        env=env,
+    )
     best = osp.join(work, 'e2e', 'best_SAD.ckpt')
-    stages.run('test trained', [py, 'tools/test.py', e2e_cfg, best, '--metrics', *metrics, '--out',
-                                osp.join(work, 'trained.json'), '--show-dir', osp.join(work, 'show'),
-                                '--cfg-options', data_opt], env=env)
+    stages.run(
+        'test trained',
+        [
+            py,
+            'tools/test.py',
+            e2e_cfg,
+            best,
+            '--metrics',
+            *metrics,
+            '--out',
+            osp.join(work, 'trained.json'),
+            '--show-dir',
+            osp.join(work, 'show'),
+            '--cfg-options',
+            data_opt,
+        ],
+        env=env,
+    )
     mindir = osp.join(work, 'export', 'shm_export')
-    stages.run('export MINDIR', [py, 'tools/export_mindir.py', e2e_cfg, best, '--input-shape', '1',
-                                 '3', '320', '320', '--out', mindir, '--cfg-options', data_opt],
-               env=env)
+    stages.run(
+        'export MINDIR',
+        [
+            py,
+            'tools/export_mindir.py',
+            e2e_cfg,
+            best,
+            '--input-shape',
+            '1',
+            '3',
+            '320',
+            '320',
+            '--out',
+            mindir,
+            '--cfg-options',
+            data_opt,
+        ],
+        env=env,
+    )
     deploy = osp.join(work, 'deploy')
     os.makedirs(deploy, exist_ok=True)
     flow_env = dict(env, LIMIT=str(args.deploy_images))
     start = time.perf_counter()
     print(f'\n=== deploy flow\n$ bash tools/deploy/run_infer.sh {mindir}.mindir CPU 0', flush=True)
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools/deploy/run_infer.sh'), mindir + '.mindir',
-                           'CPU', '0'], cwd=deploy, capture_output=True, text=True, env=flow_env)
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/deploy/run_infer.sh'), mindir + '.mindir', 'CPU', '0'],
+        cwd=deploy,
+        capture_output=True,
+        text=True,
+        env=flow_env,
+    )
     print(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr)
     stages.times.append(('deploy flow', time.perf_counter() - start))
     if proc.returncode != 0:
         raise SystemExit(f'error: the deploy flow failed: {proc.stderr[-500:]}')
 
-    before, after = read_metrics(osp.join(work, 'untrained.json')), read_metrics(osp.join(work, 'trained.json'))
+    before, after = (
+        read_metrics(osp.join(work, 'untrained.json')),
+        read_metrics(osp.join(work, 'trained.json')),
+    )
     rows = [['Metric (p3m, test split)', 'untrained', 'trained', 'trained / untrained']]
     for key in metrics:
-        rows.append([key, f'{before[key]:.4f}', f'{after[key]:.4f}', f'{after[key] / before[key]:.3f}'])
+        rows.append(
+            [key, f'{before[key]:.4f}', f'{after[key]:.4f}', f'{after[key] / before[key]:.3f}']
+        )
     print('\n' + AsciiTable(rows, title=' Quick start result ').table)
     rows = [['Stage', 'Seconds']] + [[t, f'{s:.1f}'] for t, s in stages.times]
     rows.append(['total (this job)', f'{time.perf_counter() - total_start:.1f}'])
     print(AsciiTable(rows).table)
-    print(f'best checkpoint: {best}\nMINDIR:          {mindir}.mindir (+ .json sidecar)\n'
-          f'composites:      {osp.join(work, "show")} and {osp.join(deploy, "postprocess_Result")}')
+    print(
+        f'best checkpoint: {best}\nMINDIR:          {mindir}.mindir (+ .json sidecar)\n'
+        f'composites:      {osp.join(work, "show")} and {osp.join(deploy, "postprocess_Result")}'
+    )
     ratio = after['SAD'] / before['SAD']
     print(f'trained SAD is {ratio:.2f} x the untrained SAD')
     return 0

@@ -14,6 +14,7 @@ is another quantity). A sample that cannot be read is named, left out and counte
 images scored"); ``--strict`` then fails. With several ranks (tools/dist_test.sh) each rank
 scores its share and the metric states are summed, so the numbers equal a single-process run.
 """
+
 import argparse
 import json
 import os
@@ -31,13 +32,18 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='evaluate an SHM checkpoint')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--metrics', nargs='+', default=None,
-                        help="METRICS names (default: the phase's: SAD MSE MAD, or mIoU for T-Net)")
+    parser.add_argument(
+        '--metrics',
+        nargs='+',
+        default=None,
+        help="METRICS names (default: the phase's: SAD MSE MAD, or mIoU for T-Net)",
+    )
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--out', help='write per-image and summary results to this JSON file')
     parser.add_argument('--show-dir', help='write alpha PNGs, trimaps and composites here')
-    parser.add_argument('--strict', action='store_true',
-                        help='fail when any image of the split cannot be scored')
+    parser.add_argument(
+        '--strict', action='store_true', help='fail when any image of the split cannot be scored'
+    )
     parser.add_argument('--launcher', choices=['none', 'msrun', 'rank_table'], default='none')
     parser.add_argument('--device-target', choices=['auto', 'CPU', 'GPU', 'Ascend'], default=None)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
@@ -48,20 +54,28 @@ def build_evaluator(cfg, model, metric_names):
     """The evaluator of the config's convention and the model's protocol."""
     from shmatting.engine.hooks import eval_settings
     from shmatting.evaluation import Evaluator
+
     settings = eval_settings(cfg)
     names = metric_names or settings['metrics'] or model.default_metrics()
-    return Evaluator(names, model.test_cfg, use_gt_trimap=model.eval_uses_gt_trimap,
-                     convention=settings['convention'])
+    return Evaluator(
+        names,
+        model.test_cfg,
+        use_gt_trimap=model.eval_uses_gt_trimap,
+        convention=settings['convention'],
+    )
 
 
 def warn_phase(checkpoint, model):
     """Warn when the checkpoint was trained in another phase than the config's."""
     from shmatting.engine.checkpoint import read_meta
+
     phase = read_meta(checkpoint).get('phase')
     if phase and phase != model.train_phase:
-        print(f'warning: {checkpoint} was trained in phase {phase!r} but the config is phase '
-              f'{model.train_phase!r}: the config decides the metrics and the protocol',
-              file=sys.stderr)
+        print(
+            f'warning: {checkpoint} was trained in phase {phase!r} but the config is phase '
+            f'{model.train_phase!r}: the config decides the metrics and the protocol',
+            file=sys.stderr,
+        )
 
 
 def show_callback(show_dir, dataset):
@@ -80,10 +94,13 @@ def show_callback(show_dir, dataset):
 def print_report(args, results, evaluator):
     """The summary table and the header line naming the protocol, convention and coverage."""
     from shmatting.engine.hooks import format_metrics_table
-    print(f'{args.split}: {results.coverage_line()}, protocol {results.protocol}, '
-          f'{results.convention} convention, checkpoint {args.checkpoint}')
+
+    print(
+        f'{args.split}: {results.coverage_line()}, protocol {results.protocol}, '
+        f'{results.convention} convention, checkpoint {args.checkpoint}'
+    )
     for failure in results.failures:
-        print(f"  left out: {failure['name']}: {failure['error']}")
+        print(f'  left out: {failure["name"]}: {failure["error"]}')
     print(format_metrics_table(results))
 
 
@@ -94,11 +111,22 @@ def write_json(args, dataset, results, per_image):
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = f'{args.out}.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
-                       protocol=results.protocol, convention=results.convention,
-                       scored=results.num_scored, images=results.num_images,
-                       metrics=dict(results), per_image=per_image,
-                       failed=results.failures), f, indent=1)
+        json.dump(
+            dict(
+                config=args.config,
+                checkpoint=args.checkpoint,
+                split=args.split,
+                protocol=results.protocol,
+                convention=results.convention,
+                scored=results.num_scored,
+                images=results.num_images,
+                metrics=dict(results),
+                per_image=per_image,
+                failed=results.failures,
+            ),
+            f,
+            indent=1,
+        )
     os.replace(tmp, args.out)
 
 
@@ -107,7 +135,7 @@ def last_line(results):
     if 'SAD' not in results:
         return None
     key = 'ave_sad' if results.convention == 'p3m' else f'ave_sad_{results.convention}'
-    return f"{key}: {results['SAD']:.10f}"
+    return f'{key}: {results["SAD"]:.10f}'
 
 
 def main(argv=None):
@@ -131,9 +159,14 @@ def main(argv=None):
     loader = build_dataloader(dataset, 1, workers=0, rank=rank, world_size=world, mode='eval')
     bar = ProgressBar(len(loader), desc='test') if rank == 0 else None
     per_image = []
-    results = evaluator.evaluate(model, loader, all_reduce=all_reduce_sum,
-                                 progress=bar.update if bar else None, per_image=per_image,
-                                 on_result=show_callback(args.show_dir, dataset))
+    results = evaluator.evaluate(
+        model,
+        loader,
+        all_reduce=all_reduce_sum,
+        progress=bar.update if bar else None,
+        per_image=per_image,
+        on_result=show_callback(args.show_dir, dataset),
+    )
     if rank != 0:
         return results
     print_report(args, results, evaluator)
@@ -149,4 +182,5 @@ def main(argv=None):
 
 if __name__ == '__main__':
     from shmatting.utils.cli import run_cli
+
     run_cli(main)

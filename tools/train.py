@@ -6,6 +6,7 @@ Usage: python tools/train.py CONFIG [--work-dir D] [--resume [auto|PATH]] [--loa
 
 Multi-device runs go through tools/dist_train.sh (msrun, or an HCCL rank table on Ascend).
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -20,12 +21,22 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='train one SHM phase')
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
-    parser.add_argument('--resume', nargs='?', const='auto', default=None,
-                        help="'auto' (default when given alone): newest full-state checkpoint in "
-                        'the work dir; or a checkpoint path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        default=None,
+        help="'auto' (default when given alone): newest full-state checkpoint in "
+        'the work dir; or a checkpoint path',
+    )
     parser.add_argument('--load-from', help='weights to start from')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. total_epochs=2 data.workers=0')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override config keys, e.g. total_epochs=2 data.workers=0',
+    )
     parser.add_argument('--launcher', choices=['none', 'msrun', 'rank_table'], default='none')
     parser.add_argument('--seed', type=int, default=None)
     parser.add_argument('--deterministic', action='store_true')
@@ -37,14 +48,24 @@ def parse_args(argv=None):
 def main(argv=None):
     from shmatting.engine import Runner
     from shmatting.utils.cli import load_config
+
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    runner = Runner(cfg, work_dir=args.work_dir, launcher=args.launcher, resume=args.resume,
-                    load_from=args.load_from, seed=args.seed, deterministic=args.deterministic,
-                    validate=not args.no_validate, device_target=args.device_target)
+    runner = Runner(
+        cfg,
+        work_dir=args.work_dir,
+        launcher=args.launcher,
+        resume=args.resume,
+        load_from=args.load_from,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        validate=not args.no_validate,
+        device_target=args.device_target,
+    )
     runner.run()
 
 
 if __name__ == '__main__':
     from shmatting.utils.cli import run_cli
+
     run_cli(main)

@@ -1,4 +1,5 @@
 """High-level inference: build a mattor from a config and a checkpoint, matte any image."""
+
 import numpy as np
 
 __all__ = ['init_mattor', 'load_mattor', 'inference_mattor', 'get_norm_cfg']
@@ -18,8 +19,10 @@ def get_norm_cfg(cfg, split='test'):
     for name in (split, 'test', 'val', 'train'):
         for t in (data.get(name) or {}).get('pipeline', []) or []:
             if t.get('type') == 'Normalize':
-                return dict(mean=list(t.get('mean', (114.0, 121.0, 134.0))),
-                            std=list(t.get('std', (255.0, 255.0, 255.0))))
+                return dict(
+                    mean=list(t.get('mean', (114.0, 121.0, 134.0))),
+                    std=list(t.get('std', (255.0, 255.0, 255.0))),
+                )
     img_norm = cfg.get('img_norm_cfg')
     if img_norm:
         return dict(mean=list(img_norm['mean']), std=list(img_norm['std']))
@@ -38,6 +41,7 @@ def load_mattor(cfg, checkpoint=None):
     """
     from ..engine.checkpoint import load_weights
     from ..models import build_model
+
     model_cfg = cfg.model.to_dict()
     if checkpoint is not None:
         model_cfg['init_cfg'] = []
@@ -45,8 +49,10 @@ def load_mattor(cfg, checkpoint=None):
     if checkpoint is not None:
         report = load_weights(model, checkpoint)
         if report['missing']:
-            raise ValueError(f"{checkpoint} lacks {len(report['missing'])} model parameters, "
-                             f"e.g. {report['missing'][:3]}")
+            raise ValueError(
+                f'{checkpoint} lacks {len(report["missing"])} model parameters, '
+                f'e.g. {report["missing"][:3]}'
+            )
     model.set_train(False)
     model.cfg = cfg
     return model
@@ -66,6 +72,7 @@ def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
     """
     from ..config import Config
     from ..engine.context import resolve_device_target, set_device
+
     cfg = Config.fromfile(config) if isinstance(config, str) else config.copy()
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -84,11 +91,15 @@ def inference_mattor(model, image):
         np.ndarray: ``H x W`` float32 alpha in [0, 1] (clamped unless ``test_cfg.clamp=False``).
     """
     from ..evaluation.protocol import predict_image
+
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f'inference_mattor expects an H x W x 3 BGR image, got '
-                         f'{getattr(image, "shape", type(image).__name__)}')
+        raise ValueError(
+            f'inference_mattor expects an H x W x 3 BGR image, got '
+            f'{getattr(image, "shape", type(image).__name__)}'
+        )
     norm = get_norm_cfg(model.cfg)
-    x = (image.astype(np.float32) - np.asarray(norm['mean'], np.float32)) / \
-        np.asarray(norm['std'], np.float32)
+    x = (image.astype(np.float32) - np.asarray(norm['mean'], np.float32)) / np.asarray(
+        norm['std'], np.float32
+    )
     alpha, _ = predict_image(model, x.transpose(2, 0, 1), model.test_cfg)
     return alpha

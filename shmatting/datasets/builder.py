@@ -1,4 +1,5 @@
 """Build datasets from configs, with the run's top-level ``data_root``."""
+
 from ..registry import DATASETS
 
 __all__ = ['build_dataset']
@@ -7,8 +8,8 @@ __all__ = ['build_dataset']
 def build_dataset(cfg, data_root=None, seed=None):
     """Build a dataset; ``data_root`` fills the split's ``data_root`` when it does not set one.
 
-    Split dicts normally omit ``data_root``: the top-level ``data_root`` of the config is passed here,
-    so ``--cfg-options data_root=...`` moves every split at once.
+    Split dicts normally omit ``data_root``: the top-level ``data_root`` of the config is passed
+    here, so ``--cfg-options data_root=...`` moves every split at once.
 
     Args:
         cfg (dict): DATASETS config.

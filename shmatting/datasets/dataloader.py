@@ -1,10 +1,12 @@
 """Samplers and the data loader (``mindspore.dataset.GeneratorDataset`` underneath).
 
 Sharding is done here, not with ``GeneratorDataset(num_shards=...)`` (which pads by repeating
-samples): the training order is a permutation drawn from ``(seed, epoch)`` and cut so every rank gets
-the same number of batches; evaluation takes ``indices[rank::world]`` without padding. A resumed
-run calls ``set_epoch(k)`` and sees exactly the order and augmentations of an uninterrupted run.
+samples): the training order is a permutation drawn from ``(seed, epoch)`` and cut so every rank
+gets the same number of batches; evaluation takes ``indices[rank::world]`` without padding. A
+resumed run calls ``set_epoch(k)`` and sees exactly the order and augmentations of an uninterrupted
+run.
 """
+
 import logging
 import math
 import os
@@ -36,8 +38,16 @@ class TrainSampler:
             ``DistributedSampler``).
     """
 
-    def __init__(self, num_samples, samples_per_device, seed=0, shuffle=True, rank=0, world_size=1,
-                 drop_last=True):
+    def __init__(
+        self,
+        num_samples,
+        samples_per_device,
+        seed=0,
+        shuffle=True,
+        rank=0,
+        world_size=1,
+        drop_last=True,
+    ):
         if not 0 <= rank < world_size:
             raise ValueError(f'rank {rank} is outside world size {world_size}')
         self.num_samples, self.samples_per_device = int(num_samples), int(samples_per_device)
@@ -46,9 +56,11 @@ class TrainSampler:
         if drop_last:
             self.num_batches = (self.num_samples // world_size) // self.samples_per_device
             if self.num_batches == 0:
-                raise ValueError(f'{num_samples} samples give no full batch of {samples_per_device} on '
-                                 f'{world_size} device(s); lower samples_per_device or set '
-                                 'drop_last=False')
+                raise ValueError(
+                    f'{num_samples} samples give no full batch of {samples_per_device} on '
+                    f'{world_size} device(s); lower samples_per_device or set '
+                    'drop_last=False'
+                )
             self.per_rank = self.num_batches * self.samples_per_device
         else:
             self.per_rank = math.ceil(self.num_samples / world_size)
@@ -62,8 +74,8 @@ class TrainSampler:
             order = np.arange(self.num_samples)
         total = self.per_rank * self.world_size
         if total > len(order):
-            order = np.concatenate([order, order[:total - len(order)]])
-        return order[:total][self.rank::self.world_size]
+            order = np.concatenate([order, order[: total - len(order)]])
+        return order[:total][self.rank :: self.world_size]
 
     def __len__(self):
         return self.num_batches
@@ -78,7 +90,7 @@ class EvalSampler:
         self.num_batches = len(range(rank, self.num_samples, world_size))
 
     def indices(self, epoch=0):
-        return np.arange(self.num_samples)[self.rank::self.world_size]
+        return np.arange(self.num_samples)[self.rank :: self.world_size]
 
     def __len__(self):
         return self.num_batches
@@ -113,10 +125,14 @@ class _EpochSource:
             except DATA_ERRORS as exc:
                 logger.warning(f'skipping corrupt sample {(index + skipped) % n}: {exc}')
         else:
-            raise RuntimeError(f'{MAX_SUBSTITUTES} consecutive corrupt samples from index {index}; '
-                               'check the dataset')
-        return tuple(inputs[k] for k in self.keys) + (np.array(sample['index'], np.int64),
-                                                      np.array(skipped, np.int32))
+            raise RuntimeError(
+                f'{MAX_SUBSTITUTES} consecutive corrupt samples from index {index}; '
+                'check the dataset'
+            )
+        return tuple(inputs[k] for k in self.keys) + (
+            np.array(sample['index'], np.int64),
+            np.array(skipped, np.int32),
+        )
 
     def _eval_row(self, index):
         try:
@@ -125,8 +141,10 @@ class _EpochSource:
         except DATA_ERRORS as exc:
             inputs = {k: np.zeros(0, np.int32 if k == 'trimap' else np.float32) for k in self.keys}
             error = str(exc).encode('utf-8', 'replace') or type(exc).__name__.encode()
-        return tuple(inputs[k] for k in self.keys) + (np.array(index, np.int64),
-                                                      np.frombuffer(error, np.uint8).copy())
+        return tuple(inputs[k] for k in self.keys) + (
+            np.array(index, np.int64),
+            np.frombuffer(error, np.uint8).copy(),
+        )
 
 
 class DataLoader:
@@ -179,18 +197,28 @@ class DataLoader:
 
     def _batches_with_workers(self, source):
         import mindspore.dataset as ds
-        data = ds.GeneratorDataset(source, column_names=self.columns, shuffle=False,
-                                   num_parallel_workers=self.workers, python_multiprocessing=True)
+
+        data = ds.GeneratorDataset(
+            source,
+            column_names=self.columns,
+            shuffle=False,
+            num_parallel_workers=self.workers,
+            python_multiprocessing=True,
+        )
         data = data.batch(self.samples_per_device, drop_remainder=self.drop_last)
         for row in data.create_tuple_iterator(num_epochs=1, output_numpy=True):
             yield row
 
     def __iter__(self):
         indices = self.sampler.indices(self.epoch)
-        source = _EpochSource(self.dataset, indices, self.epoch, self.seed, self.keys,
-                              substitute=self.mode == 'train')
-        batches = self._batches_with_workers(source) if self.workers > 0 else \
-            self._batches_in_process(source)
+        source = _EpochSource(
+            self.dataset, indices, self.epoch, self.seed, self.keys, substitute=self.mode == 'train'
+        )
+        batches = (
+            self._batches_with_workers(source)
+            if self.workers > 0
+            else self._batches_in_process(source)
+        )
         for cols in batches:
             batch = dict(zip(self.columns, cols))
             if self.mode == 'eval':
@@ -199,8 +227,10 @@ class DataLoader:
             skipped = int(np.sum(batch['skipped']))
             if skipped:
                 self.num_skipped += skipped
-                logger.warning(f'{skipped} corrupt sample(s) replaced in this batch '
-                               f'({self.num_skipped} so far)')
+                logger.warning(
+                    f'{skipped} corrupt sample(s) replaced in this batch '
+                    f'({self.num_skipped} so far)'
+                )
             yield batch
 
 
@@ -212,8 +242,18 @@ def _eval_batch(batch, keys):
     return {'index': batch['index'], 'error': error.decode('utf-8', 'replace')}
 
 
-def build_dataloader(dataset, samples_per_device=1, workers=0, shuffle=True, seed=0, rank=0,
-                     world_size=1, drop_last=True, mode='train', keys=None):
+def build_dataloader(
+    dataset,
+    samples_per_device=1,
+    workers=0,
+    shuffle=True,
+    seed=0,
+    rank=0,
+    world_size=1,
+    drop_last=True,
+    mode='train',
+    keys=None,
+):
     """Build the loader of one rank.
 
     Args:
@@ -235,8 +275,9 @@ def build_dataloader(dataset, samples_per_device=1, workers=0, shuffle=True, see
     if keys is None:
         keys = _pack_keys(dataset)
     if mode == 'train':
-        sampler = TrainSampler(len(dataset), samples_per_device, seed, shuffle, rank, world_size,
-                               drop_last)
+        sampler = TrainSampler(
+            len(dataset), samples_per_device, seed, shuffle, rank, world_size, drop_last
+        )
     elif mode == 'eval':
         sampler = EvalSampler(len(dataset), rank, world_size)
         drop_last = False
@@ -247,6 +288,7 @@ def build_dataloader(dataset, samples_per_device=1, workers=0, shuffle=True, see
 
 def _pack_keys(dataset):
     from .transforms import PackInputs
+
     for t in getattr(getattr(dataset, 'pipeline', None), 'transforms', []):
         if isinstance(t, PackInputs):
             return t.keys

@@ -5,14 +5,14 @@ OpenCV decodes a truncated JPEG with a grey lower half (libjpeg only prints an u
 and a truncated PNG sometimes too, so :func:`read_image` first checks that the file ends as its
 format says it must: a JPEG with its end-of-image marker, a PNG with its ``IEND`` chunk.
 """
+
 import os
 from typing import Optional
 
 import cv2
 import numpy as np
 
-__all__ = ['IMAGE_EXTENSIONS', 'CorruptSampleError', 'read_image', 'check_complete',
-           'as_uint8_bgr']
+__all__ = ['IMAGE_EXTENSIONS', 'CorruptSampleError', 'read_image', 'check_complete', 'as_uint8_bgr']
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 _PNG_END = b'\x00\x00\x00\x00IEND\xaeB`\x82'
@@ -95,7 +95,9 @@ def as_uint8_bgr(image: np.ndarray, what: str = 'image') -> np.ndarray:
         if not np.isfinite(image).all():
             raise ValueError(f'{what} holds NaN or Inf values')
         if image.min() < 0 or image.max() > 1:
-            raise ValueError(f'a float {what} must lie in [0, 1] (got {image.min():.3g} to '
-                             f'{image.max():.3g}); pass uint8 for 0-255 values')
+            raise ValueError(
+                f'a float {what} must lie in [0, 1] (got {image.min():.3g} to '
+                f'{image.max():.3g}); pass uint8 for 0-255 values'
+            )
         return (image * 255.0 + 0.5).astype(np.uint8)
     raise TypeError(f'{what} must be uint8, uint16 or float, got {image.dtype}')

@@ -1,4 +1,5 @@
 """Matting datasets described by a list file."""
+
 import copy
 import os.path as osp
 
@@ -45,15 +46,32 @@ class MattingDataset:
     not depend on the number or kind of data workers.
     """
 
-    def __init__(self, ann_file, data_root='', img_dir='image', alpha_dir='alpha', trimap_dir=None,
-                 fg_dir=None, bg_dir=None, pipeline=(), seed=0):
+    def __init__(
+        self,
+        ann_file,
+        data_root='',
+        img_dir='image',
+        alpha_dir='alpha',
+        trimap_dir=None,
+        fg_dir=None,
+        bg_dir=None,
+        pipeline=(),
+        seed=0,
+    ):
         self.data_root = data_root or ''
         self.ann_file = ann_file if osp.isabs(ann_file) else osp.join(self.data_root, ann_file)
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{type(self).__name__}: list file not found: {self.ann_file}')
         self.dirs = dict(img=img_dir, alpha=alpha_dir, trimap=trimap_dir, fg=fg_dir)
-        self.bg_dir = None if bg_dir is None else (bg_dir if osp.isabs(bg_dir) or not self.data_root
-                                                   else osp.join(self.data_root, bg_dir))
+        self.bg_dir = (
+            None
+            if bg_dir is None
+            else (
+                bg_dir
+                if osp.isabs(bg_dir) or not self.data_root
+                else osp.join(self.data_root, bg_dir)
+            )
+        )
         self.seed = int(seed)
         self.samples = self.load_annotations()
         if not self.samples:
@@ -64,8 +82,12 @@ class MattingDataset:
     def _with_bg_dir(self, pipeline):
         out = []
         for t in pipeline:
-            if isinstance(t, dict) and t.get('type') == 'CompositeBackground' and \
-                    t.get('bg_dir') is None and self.bg_dir is not None:
+            if (
+                isinstance(t, dict)
+                and t.get('type') == 'CompositeBackground'
+                and t.get('bg_dir') is None
+                and self.bg_dir is not None
+            ):
                 t = dict(t, bg_dir=self.bg_dir)
             out.append(t)
         return out
@@ -93,14 +115,27 @@ class MattingDataset:
                     continue
                 if len(fields) == 1:
                     rel = fields[0]
-                    samples.append(dict(rel=rel, **{f'{k}_path': self._path(k, rel)
-                                                    for k in ('img', 'alpha', 'trimap', 'fg')}))
+                    samples.append(
+                        dict(
+                            rel=rel,
+                            **{
+                                f'{k}_path': self._path(k, rel)
+                                for k in ('img', 'alpha', 'trimap', 'fg')
+                            },
+                        )
+                    )
                 else:
                     paths = [osp.join(self.data_root, p) for p in fields[:4]]
                     paths += [None] * (4 - len(paths))
-                    samples.append(dict(rel=osp.splitext(fields[0])[0], img_path=paths[0],
-                                        alpha_path=paths[1], trimap_path=paths[2],
-                                        fg_path=paths[3]))
+                    samples.append(
+                        dict(
+                            rel=osp.splitext(fields[0])[0],
+                            img_path=paths[0],
+                            alpha_path=paths[1],
+                            trimap_path=paths[2],
+                            fg_path=paths[3],
+                        )
+                    )
         return samples
 
     def __len__(self):
@@ -118,13 +153,19 @@ class MattingDataset:
             dict: the pipeline's results (``inputs`` holds the packed arrays).
         """
         seed = self.seed if seed is None else int(seed)
-        results = dict(self.samples[index], index=int(index), epoch=int(epoch),
-                       rng=np.random.default_rng([seed, int(epoch), int(index)]))
+        results = dict(
+            self.samples[index],
+            index=int(index),
+            epoch=int(epoch),
+            rng=np.random.default_rng([seed, int(epoch), int(index)]),
+        )
         return self.pipeline(results)
 
     def __getitem__(self, index):
         return self.get_sample(index)
 
     def __repr__(self):
-        return (f'{type(self).__name__}(num_samples={len(self)}, ann_file={self.ann_file!r},\n'
-                f'  pipeline={self.pipeline!r})')
+        return (
+            f'{type(self).__name__}(num_samples={len(self)}, ann_file={self.ann_file!r},\n'
+            f'  pipeline={self.pipeline!r})'
+        )

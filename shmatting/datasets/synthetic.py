@@ -6,6 +6,7 @@
 Each person has a head, neck and shoulders with hard edges, a hair-like soft boundary of thin
 strands, and a semi-transparent scarf.
 """
+
 import os
 import os.path as osp
 
@@ -56,8 +57,16 @@ def make_portrait(rng, width, height):
 
     # shoulders and torso
     torso = np.zeros((h, w), np.float32)
-    cv2.ellipse(torso, (int(cx), int(h * 1.02)), (int(w * rng.uniform(0.32, 0.45)), int(h * 0.42)),
-                0, 0, 360, 1.0, -1)
+    cv2.ellipse(
+        torso,
+        (int(cx), int(h * 1.02)),
+        (int(w * rng.uniform(0.32, 0.45)), int(h * 0.42)),
+        0,
+        0,
+        360,
+        1.0,
+        -1,
+    )
     neck = np.zeros((h, w), np.float32)
     nw = int(head_ax[0] * 0.45)
     cv2.rectangle(neck, (int(cx) - nw, int(head_cy)), (int(cx) + nw, int(h * 0.7)), 1.0, -1)
@@ -66,7 +75,9 @@ def make_portrait(rng, width, height):
     skin = rng.uniform([60, 90, 130], [140, 170, 230])
     cloth = rng.uniform(0, 255, 3)
     paint(torso, cloth, 4)
-    stripes = (np.sin(np.arange(h)[:, None] / (6 + 10 * rng.random()) + np.arange(w)[None] * 0.02) > 0.6)
+    stripes = (
+        np.sin(np.arange(h)[:, None] / (6 + 10 * rng.random()) + np.arange(w)[None] * 0.02) > 0.6
+    )
     paint(torso * stripes, np.clip(cloth * 0.6, 0, 255), 4)
     paint(neck, skin)
     paint(head, skin)
@@ -75,8 +86,16 @@ def make_portrait(rng, width, height):
     # hair: a cap plus thin strands leaving the head boundary (soft, hair-like edge)
     hair_color = rng.uniform([10, 10, 10], [90, 80, 120])
     cap = np.zeros((h, w), np.float32)
-    cv2.ellipse(cap, (int(cx), int(head_cy - head_ax[1] * 0.25)),
-                (int(head_ax[0] * 1.12), int(head_ax[1] * 1.0)), 0, 180, 360, 1.0, -1)
+    cv2.ellipse(
+        cap,
+        (int(cx), int(head_cy - head_ax[1] * 0.25)),
+        (int(head_ax[0] * 1.12), int(head_ax[1] * 1.0)),
+        0,
+        180,
+        360,
+        1.0,
+        -1,
+    )
     strands = np.zeros((h, w), np.float32)
     for _ in range(int(160 * max(s, 0.2))):
         t = rng.uniform(np.pi * 0.95, np.pi * 2.05)
@@ -85,8 +104,14 @@ def make_portrait(rng, width, height):
         length = rng.uniform(0.05, 0.22) * h
         ang = t + rng.normal(0, 0.35)
         x1, y1 = x0 + length * np.cos(ang) * 0.5, y0 + length * np.sin(ang) * 0.6 + 0.3 * length
-        cv2.line(strands, (int(x0), int(y0)), (int(x1), int(y1)), float(rng.uniform(0.3, 0.9)),
-                 max(1, int(round(s * rng.uniform(0.6, 1.8)))), cv2.LINE_AA)
+        cv2.line(
+            strands,
+            (int(x0), int(y0)),
+            (int(x1), int(y1)),
+            float(rng.uniform(0.3, 0.9)),
+            max(1, int(round(s * rng.uniform(0.6, 1.8)))),
+            cv2.LINE_AA,
+        )
     strands = cv2.GaussianBlur(strands, (0, 0), max(0.6, 0.9 * s))
     hair = np.clip(np.maximum(cap, strands), 0, 1)
     paint(hair, hair_color, 6)
@@ -95,8 +120,16 @@ def make_portrait(rng, width, height):
     # a semi-transparent scarf over one shoulder
     scarf = np.zeros((h, w), np.float32)
     side = rng.choice([-1, 1])
-    cv2.ellipse(scarf, (int(cx + side * w * 0.22), int(h * 0.78)), (int(w * 0.2), int(h * 0.1)),
-                float(rng.uniform(-30, 30)), 0, 360, 1.0, -1)
+    cv2.ellipse(
+        scarf,
+        (int(cx + side * w * 0.22), int(h * 0.78)),
+        (int(w * 0.2), int(h * 0.1)),
+        float(rng.uniform(-30, 30)),
+        0,
+        360,
+        1.0,
+        -1,
+    )
     scarf = cv2.GaussianBlur(scarf, (0, 0), 3 * s + 0.5) * rng.uniform(0.35, 0.6)
     paint(np.clip(scarf * 1.6, 0, 1), rng.uniform(0, 255, 3), 2)
     alpha = np.maximum(alpha, scarf)
@@ -118,7 +151,9 @@ def _write_one(args):
     for path in (clip, matting):
         os.makedirs(osp.dirname(path), exist_ok=True)
     rgba = np.dstack([fg, alpha])
-    if not (cv2.imwrite(clip, image, [cv2.IMWRITE_JPEG_QUALITY, 95]) and cv2.imwrite(matting, rgba)):
+    if not (
+        cv2.imwrite(clip, image, [cv2.IMWRITE_JPEG_QUALITY, 95]) and cv2.imwrite(matting, rgba)
+    ):
         raise OSError(f'could not write {clip} / {matting}')
     return index
 
@@ -131,8 +166,9 @@ def _write_background(args):
     return index
 
 
-def write_synthetic_dataset(root, num=200, size=(600, 800), seed=0, num_backgrounds=None,
-                            workers=None, progress=None):
+def write_synthetic_dataset(
+    root, num=200, size=(600, 800), seed=0, num_backgrounds=None, workers=None, progress=None
+):
     """Write ``num`` synthetic portraits and background images under ``root``.
 
     Args:
@@ -148,6 +184,7 @@ def write_synthetic_dataset(root, num=200, size=(600, 800), seed=0, num_backgrou
         dict: counts of written portraits and backgrounds.
     """
     from multiprocessing import get_context
+
     width, height = int(size[0]), int(size[1])
     os.makedirs(osp.join(root, 'backgrounds'), exist_ok=True)
     num_backgrounds = max(8, num // 4) if num_backgrounds is None else num_backgrounds

@@ -1,11 +1,24 @@
 """Checkpoint files: atomic saving and loading to numpy."""
+
 import os
 import os.path as osp
 import uuid
 
-__all__ = ['save_checkpoint_atomic', 'load_checkpoint_arrays', 'read_meta', 'save_with_meta',
-           'find_latest_full_state', 'load_weights', 'META_KEY', 'atomic_copy', 'check_finite',
-           'sweep_temp_files', 'CheckpointError', 'NonFiniteWeightsError', 'UnreadableCheckpoint']
+__all__ = [
+    'save_checkpoint_atomic',
+    'load_checkpoint_arrays',
+    'read_meta',
+    'save_with_meta',
+    'find_latest_full_state',
+    'load_weights',
+    'META_KEY',
+    'atomic_copy',
+    'check_finite',
+    'sweep_temp_files',
+    'CheckpointError',
+    'NonFiniteWeightsError',
+    'UnreadableCheckpoint',
+]
 
 # temp names of interrupted writes: ours (.<name>.<hex>.tmp.ckpt), MindSpore's own
 # (<temp name>.tmp.tmp) and Config.dump's (.<name>.py.<hex>.tmp)
@@ -32,8 +45,10 @@ def _reason(exc):
 
 
 def _temp_name(path):
-    return osp.join(osp.dirname(osp.abspath(path)),
-                    f'.{osp.basename(path)[:-5]}.{uuid.uuid4().hex[:8]}.tmp.ckpt')
+    return osp.join(
+        osp.dirname(osp.abspath(path)),
+        f'.{osp.basename(path)[:-5]}.{uuid.uuid4().hex[:8]}.tmp.ckpt',
+    )
 
 
 def _remove_quietly(path):
@@ -50,6 +65,7 @@ def atomic_copy(src, dst):
         dst (str): the destination ``.ckpt`` path.
     """
     import shutil
+
     tmp = _temp_name(dst)
     try:
         shutil.copyfile(src, tmp)
@@ -88,6 +104,7 @@ def check_finite(cell, what='model'):
         what (str): how messages name it.
     """
     import numpy as np
+
     bad = []
     for p in cell.get_parameters():
         value = p.asnumpy()
@@ -96,14 +113,15 @@ def check_finite(cell, what='model'):
     if bad:
         raise NonFiniteWeightsError(
             f'the {what} holds non-finite values in {len(bad)} tensor(s), e.g. '
-            f'{", ".join(bad[:3])}: nothing was saved (lower the learning rate or check the data)')
+            f'{", ".join(bad[:3])}: nothing was saved (lower the learning rate or check the data)'
+        )
 
 
 def save_checkpoint_atomic(save_obj, path, append_dict=None):
     """Write a MindSpore checkpoint atomically: a temp file in the same folder, then ``os.replace``.
 
-    ``ms.save_checkpoint`` appends ``.ckpt`` to names that lack it and writes read-only files, so the
-    temp name is ``.<name>.<random>.tmp.ckpt``. A crash leaves the previous file intact.
+    ``ms.save_checkpoint`` appends ``.ckpt`` to names that lack it and writes read-only files, so
+    the temp name is ``.<name>.<random>.tmp.ckpt``. A crash leaves the previous file intact.
 
     Args:
         save_obj (nn.Cell | list[dict] | dict): what ``ms.save_checkpoint`` accepts; a dict of
@@ -116,6 +134,7 @@ def save_checkpoint_atomic(save_obj, path, append_dict=None):
     """
     import mindspore as ms
     import numpy as np
+
     if not path.endswith('.ckpt'):
         raise ValueError(f'checkpoint paths end with .ckpt, got {path}')
     folder = osp.dirname(osp.abspath(path))
@@ -130,7 +149,7 @@ def save_checkpoint_atomic(save_obj, path, append_dict=None):
         raise CheckpointError(f'could not write checkpoint {path}: {_reason(exc)}') from None
     finally:
         _remove_quietly(tmp)
-        _remove_quietly(tmp[:-len('.ckpt')] + '.tmp')  # MindSpore's own temp file
+        _remove_quietly(tmp[: -len('.ckpt')] + '.tmp')  # MindSpore's own temp file
     return path
 
 
@@ -140,6 +159,7 @@ def _load(path, choice_func=None):
     With ``choice_func`` a readable file that holds none of the chosen names gives ``{}``.
     """
     import mindspore as ms
+
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     if osp.getsize(path) == 0:
@@ -150,8 +170,9 @@ def _load(path, choice_func=None):
         if choice_func is not None and 'empty after filter' in str(exc):
             _load(path)  # readable, just without the chosen entries?
             return {}
-        raise UnreadableCheckpoint(f'{path} is not a readable MindSpore checkpoint (truncated '
-                                   'or another format)') from None
+        raise UnreadableCheckpoint(
+            f'{path} is not a readable MindSpore checkpoint (truncated or another format)'
+        ) from None
 
 
 def load_checkpoint_arrays(path):
@@ -188,6 +209,7 @@ def read_meta(path):
         UnreadableCheckpoint: not a readable checkpoint.
     """
     import json
+
     value = _load(path, choice_func=lambda name: name == META_KEY).get(META_KEY)
     if value is None:
         return {}
@@ -200,6 +222,7 @@ def read_meta(path):
 def save_with_meta(cell, path, meta):
     """Save ``cell``'s parameters plus JSON ``meta`` atomically."""
     import json
+
     return save_checkpoint_atomic(cell, path, append_dict={META_KEY: json.dumps(meta)})
 
 
@@ -254,13 +277,14 @@ def renamed_param_prefixes(model):
 def _current_name(name, renames):
     for old, new in renames.items():
         if name.startswith(old):
-            return new + name[len(old):]
+            return new + name[len(old) :]
     return name
 
 
 def _matching_params(model, path, prefix, renames):
     """The entries of ``path`` under ``prefix`` that the model has: ``(found, unexpected)``."""
     import mindspore as ms
+
     model_params = {p.name: p for p in model.get_parameters()}
     params = _load(path)
     params.pop(META_KEY, None)
@@ -274,8 +298,10 @@ def _matching_params(model, path, prefix, renames):
             unexpected.append(name)
             continue
         if tuple(value.shape) != tuple(model_params[current].shape):
-            raise ValueError(f'load_from: {path}: {name} has shape {tuple(value.shape)}, the '
-                             f'model expects {tuple(model_params[current].shape)}')
+            raise ValueError(
+                f'load_from: {path}: {name} has shape {tuple(value.shape)}, the '
+                f'model expects {tuple(model_params[current].shape)}'
+            )
         found[current] = value if current == name else ms.Parameter(value.value(), name=current)
     return found, unexpected
 
@@ -295,6 +321,7 @@ def load_weights(model, load_from, strict=False, logger=None):
         dict: ``loaded``, ``missing`` and ``unexpected`` name lists.
     """
     import mindspore as ms
+
     if not isinstance(load_from, (str, dict)):
         raise TypeError(f'load_from must be a path or a dict of prefix -> path, got {load_from!r}')
     sources = {'': load_from} if isinstance(load_from, str) else dict(load_from)
@@ -302,22 +329,31 @@ def load_weights(model, load_from, strict=False, logger=None):
     loaded, unexpected = {}, []
     for prefix, path in sources.items():
         if not osp.isfile(path):
-            raise FileNotFoundError(f'load_from: checkpoint not found: {path}'
-                                    + (f' (for prefix {prefix!r})' if prefix else ''))
+            raise FileNotFoundError(
+                f'load_from: checkpoint not found: {path}'
+                + (f' (for prefix {prefix!r})' if prefix else '')
+            )
         found, extra = _matching_params(model, path, prefix, renames)
         loaded.update(found)
         unexpected += extra
     ms.load_param_into_net(model, loaded)
     prefixes = [f'{p}.' if p and not p.endswith('.') else p for p in sources]
-    missing = sorted(p.name for p in model.get_parameters()
-                     if p.name not in loaded and any(p.name.startswith(x) for x in prefixes))
+    missing = sorted(
+        p.name
+        for p in model.get_parameters()
+        if p.name not in loaded and any(p.name.startswith(x) for x in prefixes)
+    )
     report = dict(loaded=sorted(loaded), missing=missing, unexpected=sorted(unexpected))
     if logger is not None:
-        logger.info(f'load_from {load_from}: loaded {len(loaded)}, missing {len(missing)}, '
-                    f'unexpected {len(unexpected)}'
-                    + (f'; missing e.g. {missing[:3]}' if missing else '')
-                    + (f'; unexpected e.g. {unexpected[:3]}' if unexpected else ''))
+        logger.info(
+            f'load_from {load_from}: loaded {len(loaded)}, missing {len(missing)}, '
+            f'unexpected {len(unexpected)}'
+            + (f'; missing e.g. {missing[:3]}' if missing else '')
+            + (f'; unexpected e.g. {unexpected[:3]}' if unexpected else '')
+        )
     if strict and missing:
-        raise KeyError(f'load_from (strict): {len(missing)} model parameters not in the '
-                       f'checkpoint(s), e.g. {missing[:5]}')
+        raise KeyError(
+            f'load_from (strict): {len(missing)} model parameters not in the '
+            f'checkpoint(s), e.g. {missing[:5]}'
+        )
     return report

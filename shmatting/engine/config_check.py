@@ -1,12 +1,18 @@
 """Checks of a run's config before anything is built: wrong values name their key, and a
 top-level key that nothing reads (``optimzer=`` beside ``optimizer``) is warned about."""
+
 import difflib
 import numbers
 import warnings
 from typing import Any, Callable, Dict, Iterable, Tuple
 
-__all__ = ['ConfigValueError', 'UnusedConfigKeyWarning', 'check_run_config', 'RUN_KEYS',
-           'HELPER_KEYS']
+__all__ = [
+    'ConfigValueError',
+    'UnusedConfigKeyWarning',
+    'check_run_config',
+    'RUN_KEYS',
+    'HELPER_KEYS',
+]
 
 
 class ConfigValueError(ValueError):
@@ -59,8 +65,14 @@ RUN_KEYS: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     'evaluation': (_IS_DICT, 'a dict or None'),
 }
 # variables the stock bases define to build other values (conventional in OpenMMLab configs)
-HELPER_KEYS = ('dataset_type', 'img_norm_cfg', 'crop_size', 'train_pipeline', 'test_pipeline',
-               'val_pipeline')
+HELPER_KEYS = (
+    'dataset_type',
+    'img_norm_cfg',
+    'crop_size',
+    'train_pipeline',
+    'test_pipeline',
+    'val_pipeline',
+)
 _NESTED = {
     'optimizer.lr': (_positive_number, 'a positive number'),
     'optimizer.type': (lambda v: isinstance(v, str), 'an optimizer name'),
@@ -80,8 +92,10 @@ def _where(cfg: Any) -> str:
 
 
 def _fail(key: str, value: Any, expected: str, cfg: Any) -> None:
-    raise ConfigValueError(f'config key {key!r} must be {expected}, got {value!r} '
-                           f'({type(value).__name__}){_where(cfg)}')
+    raise ConfigValueError(
+        f'config key {key!r} must be {expected}, got {value!r} '
+        f'({type(value).__name__}){_where(cfg)}'
+    )
 
 
 def _lookup(cfg: Any, dotted: str) -> Tuple[bool, Any]:
@@ -120,8 +134,11 @@ def check_run_config(cfg: Any, required: Iterable[str] = ()) -> None:
         elif key not in HELPER_KEYS and not key.startswith('_'):
             close = difflib.get_close_matches(key, list(RUN_KEYS), n=1, cutoff=0.75)
             hint = f"; did you mean '{close[0]}'?" if close else ''
-            warnings.warn(f"config key '{key}' is not read by anything{_where(cfg)}{hint}",
-                          UnusedConfigKeyWarning, stacklevel=2)
+            warnings.warn(
+                f"config key '{key}' is not read by anything{_where(cfg)}{hint}",
+                UnusedConfigKeyWarning,
+                stacklevel=2,
+            )
     for dotted, (check, expected) in _NESTED.items():
         found, value = _lookup(cfg, dotted)
         if found and not check(value):

@@ -1,12 +1,25 @@
 """The MindSpore context of a run: device, execution mode, recomputation."""
+
 import difflib
 from typing import Iterable, Optional
 
-__all__ = ['apply_context', 'apply_recompute', 'resolve_device_target', 'set_device',
-           'CONTEXT_KEYS']
+__all__ = [
+    'apply_context',
+    'apply_recompute',
+    'resolve_device_target',
+    'set_device',
+    'CONTEXT_KEYS',
+]
 
-CONTEXT_KEYS = ('mode', 'device_target', 'device_id', 'jit_level', 'precision_mode', 'save_graphs',
-                'save_graphs_path')
+CONTEXT_KEYS = (
+    'mode',
+    'device_target',
+    'device_id',
+    'jit_level',
+    'precision_mode',
+    'save_graphs',
+    'save_graphs_path',
+)
 
 
 def resolve_device_target(target: str) -> str:
@@ -19,10 +32,11 @@ def resolve_device_target(target: str) -> str:
         str: a concrete device target.
     """
     if target not in ('auto', 'CPU', 'GPU', 'Ascend'):
-        raise ValueError(f"device_target must be auto, CPU, GPU or Ascend, got {target!r}")
+        raise ValueError(f'device_target must be auto, CPU, GPU or Ascend, got {target!r}')
     if target != 'auto':
         return target
     import mindspore as ms
+
     for candidate in ('Ascend', 'GPU'):
         try:
             if ms.hal.is_available(candidate):
@@ -40,6 +54,7 @@ def set_device(target: str, device_id: Optional[int] = None) -> None:
         device_id (int, optional): the device index.
     """
     import mindspore as ms
+
     try:
         if device_id is None:
             ms.set_device(target)
@@ -50,8 +65,12 @@ def set_device(target: str, device_id: Optional[int] = None) -> None:
             raise RuntimeError(f'cannot switch this process to {target}: {exc}') from None
 
 
-def apply_context(context: Optional[dict], device_target: Optional[str] = None,
-                  deterministic: bool = False, launcher: str = 'none') -> dict:
+def apply_context(
+    context: Optional[dict],
+    device_target: Optional[str] = None,
+    deterministic: bool = False,
+    launcher: str = 'none',
+) -> dict:
     """Apply ``context=dict(mode, device_target, device_id, jit_level, precision_mode,
     save_graphs)``.
 
@@ -70,6 +89,7 @@ def apply_context(context: Optional[dict], device_target: Optional[str] = None,
         dict: the context actually applied (for the log).
     """
     import mindspore as ms
+
     ctx = dict(zip(CONTEXT_KEYS, ('GRAPH', 'auto', None, None, None, False, None)))
     unknown = set(context or {}) - set(ctx)
     if unknown:
@@ -112,6 +132,8 @@ def apply_recompute(model, names: Optional[Iterable[str]]) -> None:
     for name in names:
         if name not in cells:
             close = difflib.get_close_matches(name, list(cells), n=3)
-            raise KeyError(f'recompute: no cell named {name!r}'
-                           + (f' (did you mean {", ".join(close)}?)' if close else ''))
+            raise KeyError(
+                f'recompute: no cell named {name!r}'
+                + (f' (did you mean {", ".join(close)}?)' if close else '')
+            )
         cells[name].recompute()

@@ -3,12 +3,20 @@
 The rank always comes from the launcher's communication group (``get_rank()``), never from
 ``DEVICE_ID``. On CPU, AllReduce supports SUM only; reductions of host values go through AllGather.
 """
+
 import os
 
 import numpy as np
 
-__all__ = ['init_dist', 'get_dist_info', 'all_reduce_sum', 'broadcast_from_rank0',
-           'average_bn_statistics', 'barrier', 'LAUNCHERS']
+__all__ = [
+    'init_dist',
+    'get_dist_info',
+    'all_reduce_sum',
+    'broadcast_from_rank0',
+    'average_bn_statistics',
+    'barrier',
+    'LAUNCHERS',
+]
 
 LAUNCHERS = ('none', 'msrun', 'rank_table')
 _STATE = {'rank': 0, 'world_size': 1, 'launcher': 'none'}
@@ -31,20 +39,26 @@ def init_dist(launcher='none', device_target=None):
         return 0, 1
     import mindspore as ms
     from mindspore.communication import get_group_size, get_rank, init
+
     if launcher == 'rank_table':
         for var in ('RANK_TABLE_FILE', 'DEVICE_ID', 'RANK_ID', 'RANK_SIZE'):
             if var not in os.environ:
-                raise RuntimeError(f'--launcher rank_table needs ${var} (set by tools/dist_train.sh '
-                                   'when RANK_TABLE_FILE is given)')
+                raise RuntimeError(
+                    f'--launcher rank_table needs ${var} (set by tools/dist_train.sh '
+                    'when RANK_TABLE_FILE is given)'
+                )
         ms.set_device(device_target or 'Ascend', int(os.environ['DEVICE_ID']))
     elif 'MS_ROLE' not in os.environ and 'RANK_TABLE_FILE' not in os.environ:
-        raise RuntimeError('--launcher msrun: this process was not started by msrun; use '
-                           'tools/dist_train.sh CONFIG N or --launcher none')
+        raise RuntimeError(
+            '--launcher msrun: this process was not started by msrun; use '
+            'tools/dist_train.sh CONFIG N or --launcher none'
+        )
     init()
     rank, size = get_rank(), get_group_size()
     ms.reset_auto_parallel_context()
-    ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
-                                 device_num=size)
+    ms.set_auto_parallel_context(
+        parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True, device_num=size
+    )
     _STATE.update(rank=rank, world_size=size, launcher=launcher)
     return rank, size
 
@@ -61,6 +75,7 @@ def all_reduce_sum(array):
         return array.copy()
     import mindspore as ms
     from mindspore import ops
+
     # Collectives run in float32: each rank sends its float64 values as a high and a low float32
     # part through AllGather, and the sum is taken here in float64, in rank order, identically
     # on every rank (~14 significant digits; metric sums and seeds survive).
@@ -94,6 +109,7 @@ def average_bn_statistics(cell):
         return
     import mindspore as ms
     from mindspore import ops
+
     reduce = ops.AllReduce(ops.ReduceOp.SUM)
     for p in cell.get_parameters():
         if 'moving_mean' in p.name or 'moving_variance' in p.name:

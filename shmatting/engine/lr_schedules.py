@@ -3,6 +3,7 @@
 Because the optimizer's ``global_step`` is saved in full-state checkpoints, a resumed run continues
 the schedule exactly where it stopped.
 """
+
 import abc
 import math
 
@@ -23,7 +24,11 @@ class BaseLR(abc.ABC):
     """
 
     def __init__(self, warmup_iters=0, warmup_epochs=0, warmup_ratio=0.1):
-        self.warmup_iters, self.warmup_epochs, self.warmup_ratio = warmup_iters, warmup_epochs, warmup_ratio
+        self.warmup_iters, self.warmup_epochs, self.warmup_ratio = (
+            warmup_iters,
+            warmup_epochs,
+            warmup_ratio,
+        )
 
     @abc.abstractmethod
     def factor(self, step, total, steps_per_epoch):
@@ -68,7 +73,7 @@ class StepLR(BaseLR):
 
     def factor(self, step, total, steps_per_epoch):
         epoch = step // steps_per_epoch
-        return self.gamma**sum(epoch >= s for s in self.steps)
+        return self.gamma ** sum(epoch >= s for s in self.steps)
 
 
 @LR_SCHEDULERS.register_module()
@@ -85,7 +90,7 @@ class PolyLR(BaseLR):
         return super().values(base_lr, total_steps, steps_per_epoch)
 
     def factor(self, step, total, steps_per_epoch):
-        coeff = (1 - step / total)**self.power
+        coeff = (1 - step / total) ** self.power
         return (self.min_lr + (self._base - self.min_lr) * coeff) / self._base
 
 

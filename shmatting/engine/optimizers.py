@@ -1,4 +1,5 @@
 """Optimizers from configs: ``dict(type='Adam', lr=1e-3, weight_decay=5e-4)``."""
+
 from mindspore import nn
 
 from ..registry import OPTIMIZERS
@@ -13,22 +14,39 @@ def adam(params, learning_rate, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, 
     if decay_norm and weight_decay:
         params = [{'params': list(params), 'weight_decay': weight_decay}]
         return nn.Adam(params, learning_rate=learning_rate, beta1=betas[0], beta2=betas[1], eps=eps)
-    return nn.Adam(params, learning_rate=learning_rate, beta1=betas[0], beta2=betas[1], eps=eps,
-                   weight_decay=weight_decay)
+    return nn.Adam(
+        params,
+        learning_rate=learning_rate,
+        beta1=betas[0],
+        beta2=betas[1],
+        eps=eps,
+        weight_decay=weight_decay,
+    )
 
 
 @OPTIMIZERS.register_module(name='AdamW')
 def adamw(params, learning_rate, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8):
     """``nn.AdamWeightDecay`` (decoupled weight decay)."""
-    return nn.AdamWeightDecay(params, learning_rate=learning_rate, beta1=betas[0], beta2=betas[1],
-                              eps=eps, weight_decay=weight_decay)
+    return nn.AdamWeightDecay(
+        params,
+        learning_rate=learning_rate,
+        beta1=betas[0],
+        beta2=betas[1],
+        eps=eps,
+        weight_decay=weight_decay,
+    )
 
 
 @OPTIMIZERS.register_module(name='SGD')
 def sgd(params, learning_rate, momentum=0.9, weight_decay=0.0, nesterov=False):
     """``nn.SGD`` with momentum."""
-    return nn.SGD(params, learning_rate=learning_rate, momentum=momentum,
-                  weight_decay=weight_decay, nesterov=nesterov)
+    return nn.SGD(
+        params,
+        learning_rate=learning_rate,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        nesterov=nesterov,
+    )
 
 
 def build_optimizer(cfg, params, learning_rate):

@@ -5,15 +5,25 @@ learning-rate schedule is never taken from the checkpoint: it is recomputed from
 a resumed run may change ``total_epochs``, the batch size, the data or the schedule and continue
 at the saved epoch on the new plan (a warning names what changed).
 """
+
 import logging
 import os.path as osp
 from typing import List, Optional, Tuple
 
-from .checkpoint import (UnreadableCheckpoint, find_latest_full_state, load_checkpoint_arrays,
-                         read_meta)
+from .checkpoint import (
+    UnreadableCheckpoint,
+    find_latest_full_state,
+    load_checkpoint_arrays,
+    read_meta,
+)
 
-__all__ = ['ResumeError', 'ResumePlan', 'find_resume_checkpoint', 'restore_state',
-           'SCHEDULE_PARAMS']
+__all__ = [
+    'ResumeError',
+    'ResumePlan',
+    'find_resume_checkpoint',
+    'restore_state',
+    'SCHEDULE_PARAMS',
+]
 
 logger = logging.getLogger('shmatting')
 # optimizer entries that describe the plan rather than the learned state
@@ -46,8 +56,10 @@ def find_resume_checkpoint(resume: Optional[str], work_dir: str) -> Tuple[Option
         path, unreadable = find_latest_full_state(work_dir)
         names = ', '.join(osp.basename(p) for p in unreadable)
         if path is None and unreadable:
-            raise ResumeError(f'--resume auto: no readable full-state checkpoint in {work_dir}; '
-                              f'unreadable: {names} (move them away to start afresh)')
+            raise ResumeError(
+                f'--resume auto: no readable full-state checkpoint in {work_dir}; '
+                f'unreadable: {names} (move them away to start afresh)'
+            )
         if path is None:
             logger.info(f'--resume auto: no full-state checkpoint in {work_dir}, starting afresh')
             return None, {}
@@ -62,8 +74,10 @@ def find_resume_checkpoint(resume: Optional[str], work_dir: str) -> Tuple[Option
     except UnreadableCheckpoint as exc:
         raise ResumeError(f'--resume: {exc}') from None
     if meta.get('kind') != 'full':
-        raise ResumeError(f'--resume: {path} is not a full-state checkpoint (weights-only files '
-                          'are for load_from)')
+        raise ResumeError(
+            f'--resume: {path} is not a full-state checkpoint (weights-only files '
+            'are for load_from)'
+        )
     return path, meta
 
 
@@ -80,8 +94,9 @@ class ResumePlan:
         self.epoch, self.iter, self.changes = epoch, iter, changes
 
     @classmethod
-    def from_meta(cls, meta: dict, phase: str, path: str, iters_per_epoch: int,
-                  max_epochs: int) -> 'ResumePlan':
+    def from_meta(
+        cls, meta: dict, phase: str, path: str, iters_per_epoch: int, max_epochs: int
+    ) -> 'ResumePlan':
         """Check the phase and place the saved epoch on the current plan.
 
         Args:
@@ -95,21 +110,27 @@ class ResumePlan:
             ResumePlan: the plan.
         """
         if meta.get('phase') not in (None, phase):
-            raise ResumeError(f"--resume: {path} is from phase {meta.get('phase')!r}, this run is "
-                              f'{phase!r}; use load_from to start a new phase')
+            raise ResumeError(
+                f'--resume: {path} is from phase {meta.get("phase")!r}, this run is '
+                f'{phase!r}; use load_from to start a new phase'
+            )
         epoch = int(meta['epoch'])
         saved_ipe = meta.get('iters_per_epoch') or (int(meta['iter']) // epoch if epoch else None)
         changes = []
         if saved_ipe is not None and saved_ipe != iters_per_epoch:
-            changes.append(f'steps per epoch changed from {saved_ipe} to {iters_per_epoch} (batch '
-                           'size, data or number of ranks): the run continues at epoch '
-                           f'{epoch + 1}, step {epoch * iters_per_epoch} of the new plan')
+            changes.append(
+                f'steps per epoch changed from {saved_ipe} to {iters_per_epoch} (batch '
+                'size, data or number of ranks): the run continues at epoch '
+                f'{epoch + 1}, step {epoch * iters_per_epoch} of the new plan'
+            )
         saved_max = meta.get('max_epochs')
         if saved_max is not None and saved_max != max_epochs:
             changes.append(f'total_epochs changed from {saved_max} to {max_epochs}')
         if epoch >= max_epochs:
-            changes.append(f'{path} has trained {epoch} epochs and total_epochs is {max_epochs}: '
-                           'nothing is left to train')
+            changes.append(
+                f'{path} has trained {epoch} epochs and total_epochs is {max_epochs}: '
+                'nothing is left to train'
+            )
         return cls(epoch, epoch * iters_per_epoch, changes)
 
     def notes(self) -> List[str]:
@@ -117,7 +138,8 @@ class ResumePlan:
         if not self.changes:
             return []
         return [f'resume: {c}' for c in self.changes] + [
-            'resume: the learning-rate schedule is recomputed from the config at the new step']
+            'resume: the learning-rate schedule is recomputed from the config at the new step'
+        ]
 
 
 def restore_state(train_step, path: str, step: int) -> None:
@@ -134,6 +156,7 @@ def restore_state(train_step, path: str, step: int) -> None:
     """
     import mindspore as ms
     import numpy as np
+
     arrays = load_checkpoint_arrays(path)
     own = {p.name: p for p in train_step.get_parameters()}
     wanted = [n for n in own if n not in SCHEDULE_PARAMS]
@@ -141,9 +164,11 @@ def restore_state(train_step, path: str, step: int) -> None:
     wrong = [n for n in wanted if n in arrays and tuple(arrays[n].shape) != tuple(own[n].shape)]
     if missing or wrong:
         example = (missing or wrong)[:3]
-        raise ResumeError(f'--resume: {path} does not match this run ({len(missing)} tensors '
-                          f'missing, {len(wrong)} of another shape, e.g. {example}): another '
-                          'model or optimizer?')
+        raise ResumeError(
+            f'--resume: {path} does not match this run ({len(missing)} tensors '
+            f'missing, {len(wrong)} of another shape, e.g. {example}): another '
+            'model or optimizer?'
+        )
     params = {n: ms.Parameter(ms.Tensor(arrays[n]), name=n) for n in wanted}
     ms.load_param_into_net(train_step, params)
     if 'global_step' in own:

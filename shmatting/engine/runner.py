@@ -1,4 +1,5 @@
 """The Runner: one training phase built from a Config, an epoch loop and hooks."""
+
 import os
 import os.path as osp
 import random
@@ -21,10 +22,29 @@ __all__ = ['Runner', 'REQUIRED_KEYS', 'HOOK_SURFACE']
 
 REQUIRED_KEYS = ('model', 'data', 'optimizer', 'total_epochs')
 # what hooks may read from the runner (tests/test_engine/test_hook_contract.py keeps hooks to it)
-HOOK_SURFACE = ('cfg', 'work_dir', 'timestamp', 'logger', 'rank', 'world_size', 'model', 'phase',
-                'loss_names', 'epoch', 'iter', 'max_epochs', 'max_iters', 'iters_per_epoch',
-                'val_loader', 'last_checkpoint', 'current_lr', 'val', 'save_checkpoint',
-                'nonfinite_steps', 'call_hook')
+HOOK_SURFACE = (
+    'cfg',
+    'work_dir',
+    'timestamp',
+    'logger',
+    'rank',
+    'world_size',
+    'model',
+    'phase',
+    'loss_names',
+    'epoch',
+    'iter',
+    'max_epochs',
+    'max_iters',
+    'iters_per_epoch',
+    'val_loader',
+    'last_checkpoint',
+    'current_lr',
+    'val',
+    'save_checkpoint',
+    'nonfinite_steps',
+    'call_hook',
+)
 
 
 class Runner:
@@ -54,11 +74,20 @@ class Runner:
       (non-finite losses so far, summed over ranks), ``call_hook(stage, **kwargs)``.
     """
 
-    def __init__(self, cfg, work_dir: Optional[str] = None, launcher: str = 'none',
-                 resume: Optional[str] = None, load_from: Union[str, dict, None] = None,
-                 seed: Optional[int] = None, deterministic: bool = False, validate: bool = True,
-                 device_target: Optional[str] = None):
+    def __init__(
+        self,
+        cfg,
+        work_dir: Optional[str] = None,
+        launcher: str = 'none',
+        resume: Optional[str] = None,
+        load_from: Union[str, dict, None] = None,
+        seed: Optional[int] = None,
+        deterministic: bool = False,
+        validate: bool = True,
+        device_target: Optional[str] = None,
+    ):
         from .config_check import check_run_config
+
         check_run_config(cfg, REQUIRED_KEYS)
         self.cfg = cfg
         self.context = apply_context(cfg.get('context'), device_target, deterministic, launcher)
@@ -67,19 +96,24 @@ class Runner:
         self.work_dir = osp.abspath(work_dir or cfg.get('work_dir') or osp.join('work_dirs', name))
         os.makedirs(self.work_dir, exist_ok=True)
         self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-        self.logger = get_logger('shmatting', osp.join(self.work_dir, f'{self.timestamp}.log'),
-                                 rank=self.rank)
+        self.logger = get_logger(
+            'shmatting', osp.join(self.work_dir, f'{self.timestamp}.log'), rank=self.rank
+        )
         if self.rank == 0:
             for left in sweep_temp_files(self.work_dir):
-                self.logger.warning(f'removed {left}, left in {self.work_dir} by an interrupted save')
+                self.logger.warning(
+                    f'removed {left}, left in {self.work_dir} by an interrupted save'
+                )
         resume = resume if resume is not None else cfg.get('resume_from')
         self.resume_path, resume_meta = find_resume_checkpoint(resume, self.work_dir)
         self._set_seed(resume_meta.get('seed', seed if seed is not None else cfg.get('seed')))
         if self.rank == 0:
             cfg.dump(osp.join(self.work_dir, f'{name}.py'))
         self.logger.info('\n' + env_table())
-        self.logger.info(f'context: {self.context}, rank {self.rank}/{self.world_size}, '
-                         f'seed {self.seed}, work_dir {self.work_dir}')
+        self.logger.info(
+            f'context: {self.context}, rank {self.rank}/{self.world_size}, '
+            f'seed {self.seed}, work_dir {self.work_dir}'
+        )
         self._hook_cfgs = resolve_default_hooks(cfg)
         self._build_model_and_data(validate and self._hook_cfgs['eval'] is not None)
         self._build_optimizer_and_step()
@@ -94,12 +128,14 @@ class Runner:
         else:
             load = load_from if load_from is not None else cfg.get('load_from')
             if load:
-                load_weights(self.model, load, strict=bool(cfg.get('load_strict', False)),
-                             logger=self.logger)
+                load_weights(
+                    self.model, load, strict=bool(cfg.get('load_strict', False)), logger=self.logger
+                )
 
     # ------------------------------------------------------------------ building
     def _set_seed(self, seed: Optional[int]) -> None:
         import mindspore as ms
+
         if seed is None:
             seed = random.SystemRandom().randrange(2**31) if self.rank == 0 else 0
             seed = broadcast_from_rank0(seed)
@@ -112,6 +148,7 @@ class Runner:
     def _build_model_and_data(self, validate: bool) -> None:
         from ..datasets import build_dataloader, build_dataset
         from ..models import build_model
+
         cfg, data = self.cfg, self.cfg.data
         self.model = build_model(cfg.model)
         apply_recompute(self.model, cfg.get('recompute'))
@@ -120,37 +157,55 @@ class Runner:
         data_root = cfg.get('data_root')
         self.train_dataset = build_dataset(data.train, data_root=data_root, seed=self.seed)
         self.train_loader = build_dataloader(
-            self.train_dataset, data.samples_per_device, workers=data.get('workers', 0),
-            shuffle=data.get('shuffle', True), seed=self.seed, rank=self.rank,
-            world_size=self.world_size, drop_last=True)
+            self.train_dataset,
+            data.samples_per_device,
+            workers=data.get('workers', 0),
+            shuffle=data.get('shuffle', True),
+            seed=self.seed,
+            rank=self.rank,
+            world_size=self.world_size,
+            drop_last=True,
+        )
         self.model.check_train_keys(self.train_loader.keys)
         self.step_keys = self.model.train_inputs()
         self.val_loader = None
         if validate and 'val' in data:
             val_dataset = build_dataset(data.val, data_root=data_root, seed=self.seed)
-            self.val_loader = build_dataloader(val_dataset, 1, workers=data.get('val_workers', 0),
-                                               seed=self.seed, rank=self.rank,
-                                               world_size=self.world_size, mode='eval')
+            self.val_loader = build_dataloader(
+                val_dataset,
+                1,
+                workers=data.get('val_workers', 0),
+                seed=self.seed,
+                rank=self.rank,
+                world_size=self.world_size,
+                mode='eval',
+            )
         self.iters_per_epoch = len(self.train_loader)
         self.max_epochs = int(cfg.total_epochs)
         self.max_iters = self.max_epochs * self.iters_per_epoch
 
     def _build_optimizer_and_step(self) -> None:
         import mindspore as ms
+
         from .lr_schedules import build_lr_values
         from .optimizers import build_optimizer
         from .train_step import build_train_step
+
         cfg = self.cfg
-        self.lr_values = build_lr_values(cfg.get('lr_config'), float(cfg.optimizer.lr),
-                                         self.max_iters, self.iters_per_epoch)
+        self.lr_values = build_lr_values(
+            cfg.get('lr_config'), float(cfg.optimizer.lr), self.max_iters, self.iters_per_epoch
+        )
         params = self.model.phase_trainable_params()
         self.optimizer = build_optimizer(cfg.optimizer, params, ms.Tensor(self.lr_values))
-        self.train_step = build_train_step(self.model, self.optimizer, len(self.loss_names),
-                                           cfg.get('amp'))
+        self.train_step = build_train_step(
+            self.model, self.optimizer, len(self.loss_names), cfg.get('amp')
+        )
         n_params = sum(int(np.prod(p.shape)) for p in params)
-        self.logger.info(f'phase {self.phase}: optimizing {len(params)} tensors '
-                         f'({n_params:,} parameters) with {type(self.optimizer).__name__}; '
-                         f'{self.train_step.describe()}')
+        self.logger.info(
+            f'phase {self.phase}: optimizing {len(params)} tensors '
+            f'({n_params:,} parameters) with {type(self.optimizer).__name__}; '
+            f'{self.train_step.describe()}'
+        )
 
     def _register_hooks(self, validate: bool) -> None:
         for name, hook_cfg in self._hook_cfgs.items():
@@ -162,8 +217,12 @@ class Runner:
         order = ', '.join(f'{n}({type(h).__name__}, {p})' for p, n, h in self.hooks)
         self.logger.info(f'hooks in order: {order}')
 
-    def register_hook(self, hook: Union[Hook, dict], name: Optional[str] = None,
-                      priority: Union[str, int, None] = None) -> None:
+    def register_hook(
+        self,
+        hook: Union[Hook, dict],
+        name: Optional[str] = None,
+        priority: Union[str, int, None] = None,
+    ) -> None:
         """Add a hook (an instance or a HOOKS config with optional ``priority``).
 
         Args:
@@ -176,7 +235,9 @@ class Runner:
             priority = hook.pop('priority', priority)
             hook = HOOKS.build(hook)
         if not isinstance(hook, Hook):
-            raise TypeError(f'a hook must derive from shmatting.engine.Hook, got {type(hook).__name__}')
+            raise TypeError(
+                f'a hook must derive from shmatting.engine.Hook, got {type(hook).__name__}'
+            )
         check_stage_names(hook, name)
         p = get_priority(priority if priority is not None else hook.priority)
         self.hooks.append((p, name or type(hook).__name__, hook))
@@ -244,28 +305,41 @@ class Runner:
 
     def _checkpoint_meta(self, kind: str) -> dict:
         from .. import __version__
-        return dict(kind=kind, epoch=self.epoch + 1, iter=self.iter, phase=self.phase,
-                    seed=self.seed, version=__version__, world_size=self.world_size,
-                    iters_per_epoch=self.iters_per_epoch, max_epochs=self.max_epochs,
-                    samples_per_device=int(self.cfg.data.samples_per_device),
-                    config=self.cfg.pretty_text if kind == 'full' else None)
+
+        return dict(
+            kind=kind,
+            epoch=self.epoch + 1,
+            iter=self.iter,
+            phase=self.phase,
+            seed=self.seed,
+            version=__version__,
+            world_size=self.world_size,
+            iters_per_epoch=self.iters_per_epoch,
+            max_epochs=self.max_epochs,
+            samples_per_device=int(self.cfg.data.samples_per_device),
+            config=self.cfg.pretty_text if kind == 'full' else None,
+        )
 
     # ------------------------------------------------------------------ resume
     def _resume(self, meta: dict) -> None:
-        plan = ResumePlan.from_meta(meta, self.phase, self.resume_path, self.iters_per_epoch,
-                                    self.max_epochs)
+        plan = ResumePlan.from_meta(
+            meta, self.phase, self.resume_path, self.iters_per_epoch, self.max_epochs
+        )
         restore_state(self.train_step, self.resume_path, plan.iter)
         self.start_epoch, self.iter = plan.epoch, plan.iter
         self.last_checkpoint = self.resume_path
         self.call_hook('after_load_checkpoint', meta=meta)
         for line in plan.notes():
             self.logger.warning(line)
-        self.logger.info(f'resumed from {self.resume_path}: epoch {self.start_epoch}, iteration '
-                         f"{self.iter}, best {meta.get('best_key')}={meta.get('best_score')}")
+        self.logger.info(
+            f'resumed from {self.resume_path}: epoch {self.start_epoch}, iteration '
+            f'{self.iter}, best {meta.get("best_key")}={meta.get("best_score")}'
+        )
 
     # ------------------------------------------------------------------ loop
     def _inputs(self, batch: dict) -> tuple:
         import mindspore as ms
+
         return tuple(ms.Tensor(batch[k]) for k in self.step_keys)
 
     def _compile(self, inputs: tuple) -> None:
@@ -284,8 +358,9 @@ class Runner:
             self.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
             outputs = self.train_step.outputs(self.train_step(*inputs), self.loss_names)
             self.iter += 1
-            self.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
-                           outputs=outputs)
+            self.call_hook(
+                'after_train_iter', batch_idx=batch_idx, data_batch=batch, outputs=outputs
+            )
         self.call_hook('after_train_epoch')
         return compiled
 
@@ -305,7 +380,9 @@ class Runner:
             self.call_hook('after_run')
         finally:
             if self.train_loader.num_skipped:
-                self.logger.warning(f'{self.train_loader.num_skipped} corrupt training samples '
-                                    'were replaced by their neighbours')
+                self.logger.warning(
+                    f'{self.train_loader.num_skipped} corrupt training samples '
+                    'were replaced by their neighbours'
+                )
             remove_file_handlers('shmatting')
         return self._last_metrics

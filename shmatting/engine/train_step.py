@@ -7,6 +7,7 @@ and backward plus the optimizer (``nn.TrainOneStepCell``), which is 2x faster on
 the whole step under ``ms.jit``. In data parallel the cell's gradient reducer averages gradients.
 A non-finite total loss increments ``nonfinite_steps`` (read by the NaN guard at log intervals).
 """
+
 import numpy as np
 from mindspore import Parameter, Tensor, amp, nn, ops
 
@@ -22,7 +23,7 @@ class MattorWithLoss(nn.Cell):
 
     def construct(self, img, trimap_index, alpha=None, fg=None, bg=None):
         total, terms = self.model.forward_train(img, trimap_index, alpha, fg, bg)
-        return ops.stack((total, ) + terms)
+        return ops.stack((total,) + terms)
 
 
 def _loss_vector_parts(cell, num_terms):
@@ -31,8 +32,9 @@ def _loss_vector_parts(cell, num_terms):
     sens = np.zeros(num_terms + 1, np.float32)
     sens[0] = 1.0
     cell.sens_vector = Tensor(sens)
-    cell.nonfinite_steps = Parameter(Tensor(np.zeros(1, np.float32)), name='nonfinite_steps',
-                                     requires_grad=False)
+    cell.nonfinite_steps = Parameter(
+        Tensor(np.zeros(1, np.float32)), name='nonfinite_steps', requires_grad=False
+    )
 
 
 class _StepOutputs:
@@ -40,7 +42,7 @@ class _StepOutputs:
 
     def outputs(self, raw, loss_names):
         """dict: ``losses`` (device tensor ``[total, *terms]``) and ``loss_names``."""
-        return dict(losses=raw, loss_names=('loss', ) + tuple(loss_names))
+        return dict(losses=raw, loss_names=('loss',) + tuple(loss_names))
 
     def describe(self):
         """str: one line for the log."""
@@ -64,7 +66,7 @@ class TrainStep(_StepOutputs, nn.TrainOneStepCell):
         losses = self.network(*inputs)
         grads = self.grad(self.network, self.weights)(*inputs, self.sens_vector)
         grads = self.grad_reducer(grads)
-        bad = ops.logical_not(ops.isfinite(losses[0])).astype('float32').reshape((1, ))
+        bad = ops.logical_not(ops.isfinite(losses[0])).astype('float32').reshape((1,))
         losses = ops.depend(losses, ops.assign_add(self.nonfinite_steps, bad))
         losses = ops.depend(losses, self.optimizer(grads))
         return losses
@@ -91,8 +93,12 @@ class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
     def outputs(self, raw, loss_names):
         """dict: ``losses``, ``loss_names``, ``overflow`` and ``loss_scale``."""
         losses, overflow, scale = raw
-        return dict(losses=losses, loss_names=('loss', ) + tuple(loss_names), overflow=overflow,
-                    loss_scale=scale)
+        return dict(
+            losses=losses,
+            loss_names=('loss',) + tuple(loss_names),
+            overflow=overflow,
+            loss_scale=scale,
+        )
 
     def describe(self):
         """str: one line for the log."""
@@ -104,14 +110,16 @@ class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
     def construct(self, *inputs):
         losses = self.network(*inputs)
         scale = self.scale_sense
-        grads = self.grad(self.network, self.weights)(*inputs, self.sens_vector * scale.astype('float32'))
+        grads = self.grad(self.network, self.weights)(
+            *inputs, self.sens_vector * scale.astype('float32')
+        )
         grads = self.hyper_map(ops.partial(_unscale, scale), grads)
         grads = self.grad_reducer(grads)
         overflow = self.get_overflow_status(None, grads)
         overflow = self.process_loss_scale(overflow)
         if not overflow:
             self.optimizer(grads)
-        bad = ops.logical_not(ops.isfinite(losses[0])).astype('float32').reshape((1, ))
+        bad = ops.logical_not(ops.isfinite(losses[0])).astype('float32').reshape((1,))
         losses = ops.depend(losses, ops.assign_add(self.nonfinite_steps, bad))
         return losses, overflow, scale
 
@@ -137,9 +145,11 @@ def build_train_step(model, optimizer, num_terms, amp_cfg=None):
     if amp_cfg.get('enabled', False):
         if amp_cfg.get('level', 'O0') != 'O0':
             net = amp.auto_mixed_precision(net, amp_cfg['level'])
-        manager = amp.DynamicLossScaleManager(amp_cfg.get('init_scale', 2**16),
-                                              amp_cfg.get('scale_factor', 2),
-                                              amp_cfg.get('scale_window', 1000))
+        manager = amp.DynamicLossScaleManager(
+            amp_cfg.get('init_scale', 2**16),
+            amp_cfg.get('scale_factor', 2),
+            amp_cfg.get('scale_window', 1000),
+        )
         step = TrainStepWithLossScale(net, optimizer, num_terms, manager.get_update_cell())
     else:
         step = TrainStep(net, optimizer, num_terms)

@@ -4,6 +4,7 @@ A sample that cannot be read (missing, empty, truncated or corrupt file, maps of
 non-finite values) is never replaced by another one here: it is reported by name, left out of
 every metric, and counted, so a report says "N of M images scored".
 """
+
 import logging
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -70,9 +71,17 @@ class MetricResults(dict):
         failures (list[dict]): this rank's samples left out, with ``index``, ``name``, ``error``.
     """
 
-    def __init__(self, values: Dict[str, float], rules: Dict[str, str], units: Dict[str, str],
-                 protocol: str, convention: str, num_scored: int, num_images: int,
-                 failures: Optional[List[dict]] = None):
+    def __init__(
+        self,
+        values: Dict[str, float],
+        rules: Dict[str, str],
+        units: Dict[str, str],
+        protocol: str,
+        convention: str,
+        num_scored: int,
+        num_images: int,
+        failures: Optional[List[dict]] = None,
+    ):
         super().__init__(values)
         self.rules, self.units = dict(rules), dict(units)
         self.protocol, self.convention = protocol, convention
@@ -88,7 +97,8 @@ class MetricResults(dict):
         """str: ``'N of M images scored'`` plus how many were left out."""
         left = self.num_images - self.num_scored
         return f'{self.num_scored} of {self.num_images} images scored' + (
-            f' ({left} unreadable, left out)' if left else '')
+            f' ({left} unreadable, left out)' if left else ''
+        )
 
 
 class Evaluator:
@@ -101,8 +111,13 @@ class Evaluator:
         convention (str, optional): default convention of the metrics given by name.
     """
 
-    def __init__(self, metrics: Iterable[Any], test_cfg: Optional[dict] = None,
-                 use_gt_trimap: bool = False, convention: Optional[str] = None):
+    def __init__(
+        self,
+        metrics: Iterable[Any],
+        test_cfg: Optional[dict] = None,
+        use_gt_trimap: bool = False,
+        convention: Optional[str] = None,
+    ):
         self.metrics = build_metrics(metrics, convention)
         self.test_cfg = dict(test_cfg or {})
         self.use_gt_trimap = use_gt_trimap
@@ -134,9 +149,15 @@ class Evaluator:
         record['_outputs'] = (alpha, classes)
         return record
 
-    def evaluate(self, model, loader, all_reduce: Optional[Callable] = None,
-                 progress: Optional[Callable] = None, per_image: Optional[list] = None,
-                 on_result: Optional[Callable] = None) -> MetricResults:
+    def evaluate(
+        self,
+        model,
+        loader,
+        all_reduce: Optional[Callable] = None,
+        progress: Optional[Callable] = None,
+        per_image: Optional[list] = None,
+        on_result: Optional[Callable] = None,
+    ) -> MetricResults:
         """Evaluate ``model`` on ``loader`` (an eval loader: batches of one with ``img``,
         ``alpha``, ``trimap``, ``index``, and ``error`` for a sample that could not be read).
 
@@ -192,5 +213,13 @@ class Evaluator:
             state = m.state if all_reduce is None else all_reduce(m.state)
             values[m.key] = m.compute(state)
         units = {m.key: m.description for m in self.metrics}
-        return MetricResults(values, self.rules, units, self.protocol, self.convention,
-                             int(counts[0]), int(counts[1]), failures)
+        return MetricResults(
+            values,
+            self.rules,
+            units,
+            self.protocol,
+            self.convention,
+            int(counts[0]),
+            int(counts[1]),
+            failures,
+        )

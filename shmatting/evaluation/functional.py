@@ -6,21 +6,31 @@
 ``scipy.ndimage.gaussian_filter(order=1)``), ``Conn = sum|phi_pred - phi_gt| / 1000``.
 
 ``'dim'`` (Adobe DIM MATLAB code, Comp-1k): the unknown region of a trimap only; ``SAD = sum_U|d| /
-1000``, ``MSE = sum_U d^2 / |U|``, ``MAD = sum_U|d| / |U|``, ``Grad``: each matte min-max normalised,
-the L2-normalised 9x9 derivative-of-Gaussian kernel (sigma 1.4, replicate border), ``sum_U (...)^2 /
-1000``; ``Conn = sum_U |phi_pred - phi_gt| / 1000``.
+1000``, ``MSE = sum_U d^2 / |U|``, ``MAD = sum_U|d| / |U|``, ``Grad``: each matte min-max
+normalised, the L2-normalised 9x9 derivative-of-Gaussian kernel (sigma 1.4, replicate border),
+``sum_U (...)^2 / 1000``; ``Conn = sum_U |phi_pred - phi_gt| / 1000``.
 
 Connectivity (both): thresholds 0, 0.1, ..., 1 as exact decimals (``k / 10``, so 153/255 counts as
 >= 0.6 as in MATLAB), the largest 4-connected component where both mattes pass the threshold,
 theta 0.15 (``phi = 1 - d * [d >= 0.15]``).
 """
+
 import math
 
 import cv2
 import numpy as np
 
-__all__ = ['CONVENTIONS', 'sad', 'mse', 'mad', 'gradient_error', 'connectivity_error',
-           'unknown_mask', 'p3m_gradient_magnitude', 'dim_gradient_magnitude']
+__all__ = [
+    'CONVENTIONS',
+    'sad',
+    'mse',
+    'mad',
+    'gradient_error',
+    'connectivity_error',
+    'unknown_mask',
+    'p3m_gradient_magnitude',
+    'dim_gradient_magnitude',
+]
 
 CONVENTIONS = ('p3m', 'dim')
 SIGMA = 1.4
@@ -38,8 +48,10 @@ def _region(convention, trimap, shape):
     if convention == 'p3m':
         return np.ones(shape, bool)
     if trimap is None:
-        raise ValueError("the 'dim' convention needs a trimap (the metric makes one from the "
-                         'ground truth when the data has none)')
+        raise ValueError(
+            "the 'dim' convention needs a trimap (the metric makes one from the "
+            'ground truth when the data has none)'
+        )
     mask = unknown_mask(trimap)
     if mask.shape != shape:
         raise ValueError(f'trimap {mask.shape} and matte {shape} differ in size')
@@ -56,7 +68,7 @@ def mse(pred, gt, convention='p3m', trimap=None):
     """Mean squared difference over the region (0 for an empty 'dim' region)."""
     region = _region(convention, trimap, gt.shape)
     n = region.sum()
-    return float(((pred - gt)**2)[region].sum() / n) if n else 0.0
+    return float(((pred - gt) ** 2)[region].sum() / n) if n else 0.0
 
 
 def mad(pred, gt, convention='p3m', trimap=None):
@@ -75,7 +87,7 @@ def _gaussian_derivative_kernel(sigma=SIGMA, truncate=4.0):
 
 
 def p3m_gradient_magnitude(alpha, sigma=SIGMA):
-    """|grad| with true Gaussian derivatives (scipy ``gaussian_filter(order=1)``, reflect border)."""
+    """|grad| with true Gaussian derivatives (``gaussian_filter(order=1)``, reflect border)."""
     smooth, deriv = _gaussian_derivative_kernel(sigma)
     a = np.asarray(alpha, np.float64)
     # filter2D correlates; flipping the taps makes it the convolution scipy computes
@@ -88,7 +100,7 @@ def p3m_gradient_magnitude(alpha, sigma=SIGMA):
 def _dim_kernel(sigma=SIGMA, epsilon=1e-2):
     half = math.ceil(sigma * math.sqrt(-2 * math.log(math.sqrt(2 * math.pi) * sigma * epsilon)))
     u = np.arange(-half, half + 1, dtype=np.float64)
-    gauss = np.exp(-u**2 / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
+    gauss = np.exp(-(u**2) / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
     dgauss = -u * gauss / sigma**2
     hx = np.outer(gauss, dgauss)  # rows: Gaussian, columns: derivative
     return hx / np.sqrt((hx * hx).sum())
@@ -120,7 +132,9 @@ def gradient_error(pred, gt, convention='p3m', trimap=None):
 
 
 def _largest_component(mask):
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=4
+    )
     if count <= 1:
         return np.zeros(mask.shape, bool)
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))

@@ -13,13 +13,22 @@ Each metric is registered under its class name and under its key where they diff
 Every metric keeps a float64 state vector (``[sum, count]``) that is summed over ranks, so N-rank
 numbers equal 1-rank numbers. Inputs are never modified.
 """
+
 import numpy as np
 
 from ..registry import METRICS
 from . import functional as F
 
-__all__ = ['BaseMetric', 'SAD', 'MSE', 'MAD', 'GradientError', 'ConnectivityError', 'TrimapIoU',
-           'to_unit_alpha']
+__all__ = [
+    'BaseMetric',
+    'SAD',
+    'MSE',
+    'MAD',
+    'GradientError',
+    'ConnectivityError',
+    'TrimapIoU',
+    'to_unit_alpha',
+]
 
 
 def to_unit_alpha(alpha):
@@ -48,14 +57,16 @@ class BaseMetric:
 
     key = ''
     rule = 'less'
-    needs = ('alpha', )
+    needs = ('alpha',)
     unit = ''
     func = None
 
     def __init__(self, convention='p3m', trimap_kernel=25):
         if convention not in F.CONVENTIONS:
-            raise ValueError(f'{type(self).__name__}: convention must be one of {F.CONVENTIONS}, '
-                             f'got {convention!r}')
+            raise ValueError(
+                f'{type(self).__name__}: convention must be one of {F.CONVENTIONS}, '
+                f'got {convention!r}'
+            )
         self.convention = convention
         self.trimap_kernel = trimap_kernel
         self.reset()
@@ -76,6 +87,7 @@ class BaseMetric:
                 t = t[0]
             return t
         from ..datasets.transforms.trimap_ops import trimap_from_alpha
+
         return trimap_from_alpha(np.rint(gt * 255).astype(np.uint8), self.trimap_kernel)
 
     def process(self, pred_alpha=None, gt_alpha=None, pred_trimap=None, gt_trimap=None):
@@ -93,8 +105,10 @@ class BaseMetric:
         """
         pred, gt = to_unit_alpha(pred_alpha), to_unit_alpha(gt_alpha)
         if pred.shape != gt.shape:
-            raise ValueError(f'prediction {pred.shape} and ground truth {gt.shape} differ in size; '
-                             'metrics are computed at the original resolution')
+            raise ValueError(
+                f'prediction {pred.shape} and ground truth {gt.shape} differ in size; '
+                'metrics are computed at the original resolution'
+            )
         value = type(self).func(pred, gt, self.convention, self._eval_trimap(gt, gt_trimap))
         self.state += (value, 1.0)
         return value
@@ -106,8 +120,11 @@ class BaseMetric:
 
     @property
     def description(self):
-        region = 'whole image' if self.convention == 'p3m' else \
-            f'unknown region (data trimap, else kernel {self.trimap_kernel})'
+        region = (
+            'whole image'
+            if self.convention == 'p3m'
+            else f'unknown region (data trimap, else kernel {self.trimap_kernel})'
+        )
         return f'{self.unit}, {region}'
 
     def __repr__(self):
@@ -117,24 +134,28 @@ class BaseMetric:
 @METRICS.register_module()
 class SAD(BaseMetric):
     """Sum of absolute differences / 1000 per image, averaged over images."""
+
     key, rule, unit, func = 'SAD', 'less', 'sum|d|/1000', F.sad
 
 
 @METRICS.register_module()
 class MSE(BaseMetric):
     """Mean squared error per image, averaged over images."""
+
     key, rule, unit, func = 'MSE', 'less', 'mean d^2', F.mse
 
 
 @METRICS.register_module()
 class MAD(BaseMetric):
     """Mean absolute difference per image, averaged over images."""
+
     key, rule, unit, func = 'MAD', 'less', 'mean|d|', F.mad
 
 
 @METRICS.register_module(name=['GradientError', 'Grad'])
 class GradientError(BaseMetric):
     """Gradient error (sigma 1.4): p3m /10 with true Gaussian derivatives; dim /1000, DIM kernel."""
+
     key, rule, func = 'Grad', 'less', F.gradient_error
 
     @property
@@ -145,6 +166,7 @@ class GradientError(BaseMetric):
 @METRICS.register_module(name=['ConnectivityError', 'Conn'])
 class ConnectivityError(BaseMetric):
     """Connectivity error (step 0.1, theta 0.15, 4-connectivity) / 1000."""
+
     key, rule, unit, func = 'Conn', 'less', 'sum|d phi|/1000', F.connectivity_error
 
 
@@ -154,8 +176,9 @@ class TrimapIoU(BaseMetric):
 
     State: per-class intersections then unions (summed over images and ranks).
     """
+
     key, rule, unit = 'mIoU', 'greater', 'mean IoU of bg/unknown/fg'
-    needs = ('trimap', )
+    needs = ('trimap',)
 
     def __init__(self, num_classes=3, convention='p3m'):
         self.num_classes = num_classes
@@ -172,6 +195,7 @@ class TrimapIoU(BaseMetric):
             pred = pred[0]
         if gt.max(initial=0) > 2:  # {0, 128, 255} -> {0, 1, 2}
             from ..datasets.transforms.trimap_ops import trimap_to_index
+
             gt = trimap_to_index(gt)
         if pred.shape != gt.shape:
             raise ValueError(f'prediction {pred.shape} and ground truth {gt.shape} differ in size')
@@ -183,7 +207,7 @@ class TrimapIoU(BaseMetric):
 
     def compute(self, state=None):
         s = self.state if state is None else np.asarray(state, np.float64)
-        inter, union = s[:self.num_classes], s[self.num_classes:]
+        inter, union = s[: self.num_classes], s[self.num_classes :]
         valid = union > 0
         return float(np.mean(inter[valid] / union[valid])) if valid.any() else float('nan')
 

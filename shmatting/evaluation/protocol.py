@@ -10,6 +10,7 @@
 
 ``test_cfg.clamp`` (default True) clips alpha to [0, 1] *after* resizing back.
 """
+
 import cv2
 import numpy as np
 
@@ -24,9 +25,12 @@ def protocol_name(test_cfg):
     mode = test_cfg.get('resize', 'pad')
     if mode not in PROTOCOLS:
         raise ValueError(f'test_cfg.resize must be one of {PROTOCOLS}, got {mode!r}')
-    detail = {'pad': '', 'squash': f" {test_cfg.get('size', 320)}",
-              'long_side': f" {test_cfg.get('long_side', 1500)}"}[mode]
-    return f"{mode}{detail}, {'clamp' if test_cfg.get('clamp', True) else 'no clamp'}"
+    detail = {
+        'pad': '',
+        'squash': f' {test_cfg.get("size", 320)}',
+        'long_side': f' {test_cfg.get("long_side", 1500)}',
+    }[mode]
+    return f'{mode}{detail}, {"clamp" if test_cfg.get("clamp", True) else "no clamp"}'
 
 
 def _resize_chw(arr, width, height, interp):
@@ -51,6 +55,7 @@ def predict_image(model, img, test_cfg=None, trimap_onehot=None):
         tuple: ``(alpha H x W float32, trimap classes H x W int32)`` at the input size.
     """
     import mindspore as ms
+
     test_cfg = dict(test_cfg or {})
     mode = test_cfg.get('resize', 'pad')
     if mode not in PROTOCOLS:
@@ -74,21 +79,25 @@ def predict_image(model, img, test_cfg=None, trimap_onehot=None):
     x = img if (net_h, net_w) == (h, w) else _resize_chw(img, net_w, net_h, cv2.INTER_CUBIC)
     t = None
     if extra is not None:
-        t = extra if (net_h, net_w) == (h, w) else _resize_chw(extra, net_w, net_h,
-                                                               cv2.INTER_NEAREST)
+        t = (
+            extra
+            if (net_h, net_w) == (h, w)
+            else _resize_chw(extra, net_w, net_h, cv2.INTER_NEAREST)
+        )
     pad_h, pad_w = (-net_h) % divisor, (-net_w) % divisor
     if pad_h or pad_w:
         x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w)), mode='edge')
         if t is not None:
             t = np.pad(t, ((0, 0), (0, pad_h), (0, pad_w)), mode='edge')
-    args = (ms.Tensor(x[None]), ) if t is None else (ms.Tensor(x[None]), ms.Tensor(t[None]))
+    args = (ms.Tensor(x[None]),) if t is None else (ms.Tensor(x[None]), ms.Tensor(t[None]))
     logits, alpha = model(*args)
     alpha = alpha.asnumpy()[0, 0, :net_h, :net_w]
     classes = logits.asnumpy()[0, :, :net_h, :net_w].argmax(0).astype(np.int32)
     if (net_h, net_w) != (h, w):
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_CUBIC)
-        classes = cv2.resize(classes.astype(np.uint8), (w, h),
-                             interpolation=cv2.INTER_NEAREST).astype(np.int32)
+        classes = cv2.resize(
+            classes.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
+        ).astype(np.int32)
     if test_cfg.get('clamp', True):
         alpha = np.clip(alpha, 0.0, 1.0)
     return alpha.astype(np.float32), classes

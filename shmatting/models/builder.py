@@ -1,4 +1,5 @@
 """Build a model from a config."""
+
 from ..registry import MODELS
 
 __all__ = ['build_model']

@@ -4,13 +4,22 @@ The model-zoo (MindSpore) names equal the PyTorch module paths with BatchNorm re
 nests T-Net and M-Net as backbone + head, so four prefix rewrites map every one of the 355 tensors.
 These functions work on plain ``{name: numpy array}`` dicts, so they need neither torch nor files.
 """
+
 import re
 
 import numpy as np
 
-__all__ = ['ZOO_PREFIX_MAP', 'strip_wrapper_keys', 'torch_to_zoo_names', 'convert_zoo_state',
-           'convert_torch_state', 'ConversionError', 'zoo_to_shm_name', 'shm_to_zoo_name',
-           'shm_to_torch_name']
+__all__ = [
+    'ZOO_PREFIX_MAP',
+    'strip_wrapper_keys',
+    'torch_to_zoo_names',
+    'convert_zoo_state',
+    'convert_torch_state',
+    'ConversionError',
+    'zoo_to_shm_name',
+    'shm_to_zoo_name',
+    'shm_to_torch_name',
+]
 
 ZOO_PREFIX_MAP = (
     ('t_net.feature.', 'tnet.backbone.'),
@@ -20,9 +29,11 @@ ZOO_PREFIX_MAP = (
 )
 
 # optimizer state, step counters and wrapper prefixes that a checkpoint may carry
-_OPTIMIZER_KEY = re.compile(r'^(moment1|moment2|adam_m|adam_v|accum|global_step|learning_rate|'
-                            r'beta1_power|beta2_power|current_iterator_step|last_overflow_iterator_step|'
-                            r'scale_sense|loss_scale|epoch_num|step_num)(\.|$)')
+_OPTIMIZER_KEY = re.compile(
+    r'^(moment1|moment2|adam_m|adam_v|accum|global_step|learning_rate|'
+    r'beta1_power|beta2_power|current_iterator_step|last_overflow_iterator_step|'
+    r'scale_sense|loss_scale|epoch_num|step_num)(\.|$)'
+)
 _WRAPPER_PREFIXES = ('module.', 'network.', '_backbone.', 'net.')
 # the original defines en_conv_bn_relu_5 but never uses it; num_batches_tracked is torch-only
 _TORCH_UNUSED = re.compile(r'(^m_net\.en_conv_bn_relu_5\.|\.num_batches_tracked$)')
@@ -39,7 +50,8 @@ def _report_list(keys, limit=8):
 
 
 def strip_wrapper_keys(state):
-    """Drop optimizer keys and wrapper prefixes (``module.``, ``network.``, a nested ``state_dict``).
+    """Drop optimizer keys and wrapper prefixes (``module.``, ``network.``, a nested
+    ``state_dict``).
 
     Args:
         state (dict): name -> array (or a torch checkpoint dict holding ``state_dict``).
@@ -62,8 +74,10 @@ def strip_wrapper_keys(state):
         while changed:
             changed = False
             for prefix in _WRAPPER_PREFIXES:
-                if new.startswith(prefix) and not new.startswith(('t_net', 'm_net', 'tnet', 'mnet')):
-                    new = new[len(prefix):]
+                if new.startswith(prefix) and not new.startswith(
+                    ('t_net', 'm_net', 'tnet', 'mnet')
+                ):
+                    new = new[len(prefix) :]
                     changed = True
                     if prefix not in report['prefixes']:
                         report['prefixes'].append(prefix)
@@ -87,10 +101,14 @@ def torch_to_zoo_names(state):
     Returns:
         tuple[dict, list]: the renamed state and the dropped keys.
     """
-    bn_prefixes = {k[:-len('running_mean')] for k in state if k.endswith('.running_mean')}
+    bn_prefixes = {k[: -len('running_mean')] for k in state if k.endswith('.running_mean')}
     renamed, dropped = {}, []
-    rename = {'weight': 'gamma', 'bias': 'beta', 'running_mean': 'moving_mean',
-              'running_var': 'moving_variance'}
+    rename = {
+        'weight': 'gamma',
+        'bias': 'beta',
+        'running_mean': 'moving_mean',
+        'running_var': 'moving_variance',
+    }
     for key, value in state.items():
         if _TORCH_UNUSED.search(key):
             dropped.append(key)
@@ -106,21 +124,29 @@ def zoo_to_shm_name(key):
     """A model-zoo (or PyTorch-original) parameter name in shmatting's naming (None if unknown)."""
     for old, new in ZOO_PREFIX_MAP:
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return None
 
 
-_SHM_TO_ZOO = (('tnet.backbone.', 't_net.feature.'), ('tnet.head.', 't_net.'),
-               ('mnet.backbone.', 'm_net.'), ('mnet.head.', 'm_net.'))
-_MS_TO_TORCH_BN = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-                   'moving_variance': 'running_var'}
+_SHM_TO_ZOO = (
+    ('tnet.backbone.', 't_net.feature.'),
+    ('tnet.head.', 't_net.'),
+    ('mnet.backbone.', 'm_net.'),
+    ('mnet.head.', 'm_net.'),
+)
+_MS_TO_TORCH_BN = {
+    'gamma': 'weight',
+    'beta': 'bias',
+    'moving_mean': 'running_mean',
+    'moving_variance': 'running_var',
+}
 
 
 def shm_to_zoo_name(name):
     """A shmatting parameter name in the model zoo's naming (the inverse of the converter)."""
     for new, old in _SHM_TO_ZOO:
         if name.startswith(new):
-            return old + name[len(new):]
+            return old + name[len(new) :]
     return name
 
 
@@ -157,8 +183,11 @@ def convert_zoo_state(state, expected_shapes):
             mismatched.append(f'{key} {tuple(arr.shape)} vs model {tuple(expected_shapes[new])}')
             continue
         converted[new] = arr.astype(np.float32)
-    missing = [k for k in expected_shapes if k not in converted and not any(
-        m.startswith(k) for m in mismatched)]
+    missing = [
+        k
+        for k in expected_shapes
+        if k not in converted and not any(m.startswith(k) for m in mismatched)
+    ]
     problems = []
     if unmapped:
         problems.append(f'{len(unmapped)} keys match no known prefix: {_report_list(unmapped)}')

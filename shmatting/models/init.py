@@ -1,13 +1,15 @@
 """Weight initialisation by ``init_cfg``: PyTorch's default init and loading a checkpoint.
 
-``dict(type='TorchDefault')`` reproduces ``torch.nn`` defaults, which the model zoo's numbers started
-from (its ``init_weight.ckpt`` was converted from an untrained PyTorch model): convolution weights
-and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a=sqrt(5)), BatchNorm gamma=1,
-beta=0, moving mean 0 and variance 1. Draws come from MindSpore's global seed (``ms.set_seed``).
+``dict(type='TorchDefault')`` reproduces ``torch.nn`` defaults, which the model zoo's numbers
+started from (its ``init_weight.ckpt`` was converted from an untrained PyTorch model): convolution
+weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a=sqrt(5)), BatchNorm
+gamma=1, beta=0, moving mean 0 and variance 1. Draws come from MindSpore's global seed
+(``ms.set_seed``).
 
 ``dict(type='Pretrained', checkpoint='x.ckpt', prefix='tnet.')`` loads the checkpoint's parameters
 whose names start with ``prefix`` (all when None) into the same names of the model.
 """
+
 import math
 
 import numpy as np
@@ -51,8 +53,12 @@ def init_torch_default(cell):
             if sub.bias is not None:
                 _uniform_(sub.bias, bound)
         elif isinstance(sub, (nn.BatchNorm2d, nn.BatchNorm1d)):
-            for name, value in (('gamma', 1.0), ('beta', 0.0), ('moving_mean', 0.0),
-                                ('moving_variance', 1.0)):
+            for name, value in (
+                ('gamma', 1.0),
+                ('beta', 0.0),
+                ('moving_mean', 0.0),
+                ('moving_variance', 1.0),
+            ):
                 p = getattr(sub, name)
                 p.set_data(initializer(Constant(value), p.shape, p.dtype))
 
@@ -70,8 +76,10 @@ def load_pretrained(cell, checkpoint, prefix=None, strict=False, logger=None):
     Returns:
         tuple[list, list]: (model parameters not loaded, checkpoint keys not used), under prefix.
     """
-    import mindspore as ms
     import os
+
+    import mindspore as ms
+
     if not os.path.isfile(checkpoint):
         raise FileNotFoundError(f'Pretrained: checkpoint not found: {checkpoint}')
     params = ms.load_checkpoint(checkpoint)
@@ -81,17 +89,24 @@ def load_pretrained(cell, checkpoint, prefix=None, strict=False, logger=None):
     for key, value in usable.items():
         target = dict(cell.parameters_and_names())[key]
         if tuple(value.shape) != tuple(target.shape):
-            raise ValueError(f'Pretrained: {checkpoint}: {key} has shape {tuple(value.shape)} '
-                             f'but the model expects {tuple(target.shape)}')
+            raise ValueError(
+                f'Pretrained: {checkpoint}: {key} has shape {tuple(value.shape)} '
+                f'but the model expects {tuple(target.shape)}'
+            )
     ms.load_param_into_net(cell, usable)
-    missing = sorted(n for n in model_names if (prefix is None or n.startswith(prefix))
-                     and n not in usable)
+    missing = sorted(
+        n for n in model_names if (prefix is None or n.startswith(prefix)) and n not in usable
+    )
     unexpected = sorted(k for k in selected if k not in model_names)
     if strict and missing:
-        raise KeyError(f'Pretrained: {checkpoint} lacks {len(missing)} parameters, e.g. {missing[:5]}')
+        raise KeyError(
+            f'Pretrained: {checkpoint} lacks {len(missing)} parameters, e.g. {missing[:5]}'
+        )
     if logger is not None:
-        logger.info(f'Loaded {len(usable)} tensors from {checkpoint} (prefix {prefix!r}); '
-                    f'missing {len(missing)}, unexpected {len(unexpected)}')
+        logger.info(
+            f'Loaded {len(usable)} tensors from {checkpoint} (prefix {prefix!r}); '
+            f'missing {len(missing)}, unexpected {len(unexpected)}'
+        )
     return missing, unexpected
 
 

@@ -6,6 +6,7 @@ source, the flags and the compiler version, so an edited source or another compi
 file and concurrent processes (``msrun`` ranks) never see a half-written one: each compiles to its
 own temporary name and renames it into place.
 """
+
 import ctypes
 import hashlib
 import os
@@ -18,11 +19,20 @@ import threading
 __all__ = ['KernelBuildError', 'build_kernel_library', 'SOURCE', 'SYMBOLS']
 
 SOURCE = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'cpu_kernels.cc')
-SYMBOLS = ('shm_depthwise3x3_s1', 'shm_depthwise3x3_s1_grad', 'shm_depthwise3x3_s2',
-           'shm_depthwise3x3_s2_grad', 'shm_upsample_bilinear2x', 'shm_upsample_bilinear2x_grad',
-           'shm_maxpool3x3s2', 'shm_maxpool3x3s2_grad') + tuple(
-               f'shm_bn{act}_{kind}' for act in ('', '_relu', '_relu6')
-               for kind in ('train', 'train_grad', 'infer'))
+SYMBOLS = (
+    'shm_depthwise3x3_s1',
+    'shm_depthwise3x3_s1_grad',
+    'shm_depthwise3x3_s2',
+    'shm_depthwise3x3_s2_grad',
+    'shm_upsample_bilinear2x',
+    'shm_upsample_bilinear2x_grad',
+    'shm_maxpool3x3s2',
+    'shm_maxpool3x3s2_grad',
+) + tuple(
+    f'shm_bn{act}_{kind}'
+    for act in ('', '_relu', '_relu6')
+    for kind in ('train', 'train_grad', 'infer')
+)
 _LOCK = threading.Lock()
 
 
@@ -51,7 +61,8 @@ def compile_flags():
 
 def _cache_dir():
     root = os.environ.get('SHMATTING_KERNEL_CACHE') or osp.join(
-        osp.expanduser('~'), '.cache', 'shmatting', 'kernels')
+        osp.expanduser('~'), '.cache', 'shmatting', 'kernels'
+    )
     try:
         os.makedirs(root, exist_ok=True)
         if os.access(root, os.W_OK):
@@ -97,8 +108,9 @@ def build_kernel_library():
     flags = compile_flags()
     with open(SOURCE, 'rb') as f:
         source = f.read()
-    digest = hashlib.sha256(source + ' '.join(flags).encode() +
-                            _compiler_version(compiler).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        source + ' '.join(flags).encode() + _compiler_version(compiler).encode()
+    ).hexdigest()[:16]
     path = osp.join(_cache_dir(), f'shm_cpu_kernels_{digest}.so')
     with _LOCK:
         if not osp.isfile(path):
@@ -113,7 +125,8 @@ def build_kernel_library():
                     os.remove(tmp)
                 tail = ' | '.join(proc.stderr.strip().splitlines()[-3:])
                 raise KernelBuildError(
-                    f'compiling {SOURCE} failed (exit {proc.returncode}): {tail}')
+                    f'compiling {SOURCE} failed (exit {proc.returncode}): {tail}'
+                )
             os.replace(tmp, path)
         _check_loadable(path)
     return path

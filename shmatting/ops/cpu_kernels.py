@@ -7,6 +7,7 @@ operators they replace (the parity tests run through them); they are a speed cho
 MINDIR/ONNX files never contain them (``tools/export_mindir.py`` switches them off first), so an
 exported model runs wherever MindSpore runs.
 """
+
 import os
 import warnings
 
@@ -16,9 +17,16 @@ from mindspore import ops
 from .build import KernelBuildError, build_kernel_library
 
 __all__ = [
-    'cpu_kernel_mode', 'cpu_kernels_enabled', 'cpu_kernel_status', 'depthwise3x3_op',
-    'upsample_bilinear2x_op', 'batch_norm_act_ops', 'maxpool3x3s2_op', 'set_cpu_kernels',
-    'parse_kernel_kinds', 'KERNEL_KINDS'
+    'cpu_kernel_mode',
+    'cpu_kernels_enabled',
+    'cpu_kernel_status',
+    'depthwise3x3_op',
+    'upsample_bilinear2x_op',
+    'batch_norm_act_ops',
+    'maxpool3x3s2_op',
+    'set_cpu_kernels',
+    'parse_kernel_kinds',
+    'KERNEL_KINDS',
 ]
 
 _MODES = ('auto', '0', '1')
@@ -57,15 +65,17 @@ def cpu_kernels_enabled():
     if _library() is not None:
         return True
     if mode == '1':
-        raise RuntimeError(f'SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable: '
-                           f'{_STATE["error"]}')
+        raise RuntimeError(
+            f'SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable: {_STATE["error"]}'
+        )
     if not _STATE['warned']:
         _STATE['warned'] = True
         warnings.warn(
             f'shmatting CPU kernels unavailable, using MindSpore operators '
             f'(slower): {_STATE["error"]}',
             RuntimeWarning,
-            stacklevel=2)
+            stacklevel=2,
+        )
     return False
 
 
@@ -82,11 +92,9 @@ def _aot(name, out_shape, out_dtype, bprop=None):
     path = _library()
     if path is None:
         raise RuntimeError(f'shmatting CPU kernels unavailable: {_STATE["error"]}')
-    return ops.Custom(f'{path}:{name}',
-                      out_shape=out_shape,
-                      out_dtype=out_dtype,
-                      func_type='aot',
-                      bprop=bprop)
+    return ops.Custom(
+        f'{path}:{name}', out_shape=out_shape, out_dtype=out_dtype, func_type='aot', bprop=bprop
+    )
 
 
 def depthwise3x3_op(stride):
@@ -101,8 +109,9 @@ def depthwise3x3_op(stride):
     """
     if stride not in (1, 2):
         raise ValueError(f'depthwise3x3_op supports stride 1 or 2, got {stride}')
-    grad = _aot(f'shm_depthwise3x3_s{stride}_grad', lambda x, w, dy: (x, w), lambda x, w, dy:
-                (x, w))
+    grad = _aot(
+        f'shm_depthwise3x3_s{stride}_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w)
+    )
 
     def bprop(x, w, out, dout):
         dx, dw = grad(x, w, dout)
@@ -120,14 +129,18 @@ def upsample_bilinear2x_op():
     Returns:
         ops.Custom: ``op(x)`` mapping (N, C, H, W) float32 to (N, C, 2H, 2W).
     """
-    grad = _aot('shm_upsample_bilinear2x_grad', lambda dy: [dy[0], dy[1], dy[2] // 2, dy[3] // 2],
-                lambda dy: dy)
+    grad = _aot(
+        'shm_upsample_bilinear2x_grad',
+        lambda dy: [dy[0], dy[1], dy[2] // 2, dy[3] // 2],
+        lambda dy: dy,
+    )
 
     def bprop(x, out, dout):
-        return (grad(dout), )
+        return (grad(dout),)
 
-    return _aot('shm_upsample_bilinear2x', lambda x: [x[0], x[1], 2 * x[2], 2 * x[3]], lambda x: x,
-                bprop)
+    return _aot(
+        'shm_upsample_bilinear2x', lambda x: [x[0], x[1], 2 * x[2], 2 * x[3]], lambda x: x, bprop
+    )
 
 
 def maxpool3x3s2_op():
@@ -140,11 +153,14 @@ def maxpool3x3s2_op():
     grad = _aot('shm_maxpool3x3s2_grad', lambda x, y, dy: x, lambda x, y, dy: x)
 
     def bprop(x, out, dout):
-        return (grad(x, out, dout), )
+        return (grad(x, out, dout),)
 
-    return _aot('shm_maxpool3x3s2',
-                lambda x: [x[0], x[1], (x[2] - 1) // 2 + 1,
-                           (x[3] - 1) // 2 + 1], lambda x: x, bprop)
+    return _aot(
+        'shm_maxpool3x3s2',
+        lambda x: [x[0], x[1], (x[2] - 1) // 2 + 1, (x[3] - 1) // 2 + 1],
+        lambda x: x,
+        bprop,
+    )
 
 
 _BN_ACTS = {None: '', 'relu': '_relu', 'relu6': '_relu6'}
@@ -165,16 +181,20 @@ def batch_norm_act_ops(act=None):
     if act not in _BN_ACTS:
         raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     name = f'shm_bn{_BN_ACTS[act]}'
-    grad = _aot(f'{name}_train_grad', lambda x, g, m, s, y, dy: (x, g, g), lambda x, g, m, s, y, dy:
-                (x, g, g))
+    grad = _aot(
+        f'{name}_train_grad',
+        lambda x, g, m, s, y, dy: (x, g, g),
+        lambda x, g, m, s, y, dy: (x, g, g),
+    )
 
     def bprop(x, gamma, beta, eps, out, dout):
         y, mean, invstd, _ = out
         dx, dgamma, dbeta = grad(x, gamma, mean, invstd, y, dout[0])
         return dx, dgamma, dbeta, ops.zeros_like(eps)
 
-    train = _aot(f'{name}_train', lambda x, g, b, e: (x, g, g, g), lambda x, g, b, e: (x, g, g, g),
-                 bprop)
+    train = _aot(
+        f'{name}_train', lambda x, g, b, e: (x, g, g, g), lambda x, g, b, e: (x, g, g, g), bprop
+    )
 
     def infer_bprop(x, gamma, beta, mean, var, eps, out, dout):
         # rarely needed (gradients through a network in eval mode): plain MindSpore ops
@@ -184,11 +204,18 @@ def batch_norm_act_ops(act=None):
         invstd = ops.rsqrt(var + eps)
         xhat = (x - mean.reshape(1, -1, 1, 1)) * invstd.reshape(1, -1, 1, 1)
         dx = g * (gamma * invstd).reshape(1, -1, 1, 1)
-        return (dx, (g * xhat).sum((0, 2, 3)), g.sum(
-            (0, 2, 3)), ops.zeros_like(mean), ops.zeros_like(var), ops.zeros_like(eps))
+        return (
+            dx,
+            (g * xhat).sum((0, 2, 3)),
+            g.sum((0, 2, 3)),
+            ops.zeros_like(mean),
+            ops.zeros_like(var),
+            ops.zeros_like(eps),
+        )
 
-    infer = _aot(f'{name}_infer', lambda x, g, b, m, v, e: x, lambda x, g, b, m, v, e: x,
-                 infer_bprop)
+    infer = _aot(
+        f'{name}_infer', lambda x, g, b, m, v, e: x, lambda x, g, b, m, v, e: x, infer_bprop
+    )
     return train, infer
 
 
@@ -212,8 +239,10 @@ def parse_kernel_kinds(spec):
     kinds = {k.strip() for k in spec.split(',') if k.strip()}
     unknown = sorted(kinds - set(KERNEL_KINDS))
     if unknown:
-        raise ValueError(f'unknown CPU kernel kind(s) {", ".join(unknown)}; choose from '
-                         f'{", ".join(KERNEL_KINDS)}, all or none')
+        raise ValueError(
+            f'unknown CPU kernel kind(s) {", ".join(unknown)}; choose from '
+            f'{", ".join(KERNEL_KINDS)}, all or none'
+        )
     return kinds
 
 

@@ -1,5 +1,6 @@
 """What every command-line tool shares: one ``error: ...`` line for a user's mistake, no
 traceback (``SHMATTING_DEBUG=1`` shows it), and configs loaded with their overrides."""
+
 import os
 import sys
 from typing import Any, Callable, List, Optional
@@ -29,7 +30,10 @@ def error_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     line = lines[0]
-    if isinstance(exc, (OSError, ImportError, RecursionError, SyntaxError)) or not line[:1].isalnum():
+    if (
+        isinstance(exc, (OSError, ImportError, RecursionError, SyntaxError))
+        or not line[:1].isalnum()
+    ):
         return f'{type(exc).__name__}: {line}' if type(exc).__name__ not in line else line
     return line
 
@@ -68,6 +72,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
         Config: the config.
     """
     from ..config import Config
+
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -1,4 +1,5 @@
 """Facts about the software environment, logged at the start of every run."""
+
 import os
 import os.path as osp
 import platform
@@ -20,12 +21,18 @@ def get_git_hash(digits=7):
     """
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     try:
-        sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True,
-                             timeout=5)
+        sha = subprocess.run(
+            ['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True, text=True, timeout=5
+        )
         if sha.returncode != 0:
             return 'unknown'
-        status = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root,
-                                capture_output=True, text=True, timeout=5)
+        status = subprocess.run(
+            ['git', 'status', '--porcelain', '--untracked-files=no'],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         dirty = '+dirty' if status.stdout.strip() else ''
         return sha.stdout.strip()[:digits] + dirty
     except (OSError, subprocess.SubprocessError):
@@ -36,6 +43,7 @@ def _device_targets():
     """Device targets this MindSpore build can run on (without starting a device)."""
     try:
         import mindspore as ms
+
         found = []
         for target in ('Ascend', 'GPU'):
             try:
@@ -56,20 +64,24 @@ def collect_env():
         OrderedDict: name -> value strings.
     """
     from .. import __version__
+
     env = OrderedDict()
     env['sys.platform'] = sys.platform
     env['Python'] = sys.version.replace('\n', ' ')
     env['Machine'] = f'{platform.machine()}, {os.cpu_count()} CPUs'
     try:
         import mindspore
+
         env['MindSpore'] = mindspore.__version__
     except ImportError:
         env['MindSpore'] = 'not installed'
     env['Device targets'] = _device_targets()
     import numpy
+
     env['NumPy'] = numpy.__version__
     try:
         import cv2
+
         env['OpenCV'] = cv2.__version__
     except ImportError:
         env['OpenCV'] = 'not installed'
@@ -77,6 +89,7 @@ def collect_env():
     env['ONEDNN_MAX_CPU_ISA'] = os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')
     try:
         from ..ops import cpu_kernel_status
+
         env['CPU kernels'] = cpu_kernel_status()
     except (ImportError, ValueError) as err:
         env['CPU kernels'] = f'error: {err}'
@@ -93,6 +106,7 @@ def env_table(env=None):
         str: the table.
     """
     from terminaltables import AsciiTable
+
     env = collect_env() if env is None else env
     rows = [['Item', 'Value']] + [[k, str(v)] for k, v in env.items()]
     return AsciiTable(rows, title=' Environment ').table

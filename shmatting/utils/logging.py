@@ -1,4 +1,5 @@
 """One logger for the whole package: console + optional file, rank aware."""
+
 import logging
 import os
 import sys
@@ -9,7 +10,7 @@ _initialized = set()
 
 
 def get_env_rank():
-    """Return the process rank announced by the launcher (``RANK_ID``; msrun and rank tables set it).
+    """The process rank announced by the launcher (``RANK_ID``, set by msrun and rank tables).
 
     Returns:
         int: the rank, 0 when the process was not started by a launcher.
@@ -29,7 +30,8 @@ def get_logger(name='shmatting', log_file=None, log_level=logging.INFO, rank=Non
 
     Args:
         name (str): logger name; children (``shmatting.xxx``) share its handlers.
-        log_file (str, optional): file to log to (rank 0 only). A later call with a new file adds it.
+        log_file (str, optional): file to log to (rank 0 only); a later call with a new file
+            adds it.
         log_level (int | str): level on rank 0.
         rank (int, optional): defaults to :func:`get_env_rank`.
         file_mode (str): ``'a'`` or ``'w'``.
@@ -55,8 +57,10 @@ def get_logger(name='shmatting', log_file=None, log_level=logging.INFO, rank=Non
         h.setLevel(level)
     if log_file is not None and rank == 0:
         log_file = os.path.abspath(log_file)
-        if not any(isinstance(h, logging.FileHandler) and h.baseFilename == log_file
-                   for h in logger.handlers):
+        if not any(
+            isinstance(h, logging.FileHandler) and h.baseFilename == log_file
+            for h in logger.handlers
+        ):
             os.makedirs(os.path.dirname(log_file), exist_ok=True)
             fh = logging.FileHandler(log_file, file_mode, encoding='utf-8')
             fh.setFormatter(fmt)
@@ -66,7 +70,7 @@ def get_logger(name='shmatting', log_file=None, log_level=logging.INFO, rank=Non
 
 
 def print_log(msg, logger=None, level=logging.INFO):
-    """Log ``msg`` through ``logger`` (a Logger, a name, ``'silent'`` or None for the package logger).
+    """Log ``msg`` through ``logger`` (a Logger, a name, ``'silent'``, or None: the package's).
 
     Args:
         msg (str): the message.

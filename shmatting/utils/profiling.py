@@ -1,4 +1,5 @@
 """Small helpers for benchmarks."""
+
 import resource
 
 import numpy as np
@@ -14,8 +15,10 @@ def peak_rss_gb():
 def random_batch(batch, h, w, seed=0):
     """Random model inputs of one batch: normalised image, trimap classes, alpha, fg, bg."""
     rng = np.random.default_rng(seed)
-    return dict(img=rng.uniform(-0.5, 0.5, (batch, 3, h, w)).astype(np.float32),
-                trimap=rng.integers(0, 3, (batch, 1, h, w)).astype(np.int32),
-                alpha=rng.uniform(0, 1, (batch, 1, h, w)).astype(np.float32),
-                fg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32),
-                bg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32))
+    return dict(
+        img=rng.uniform(-0.5, 0.5, (batch, 3, h, w)).astype(np.float32),
+        trimap=rng.integers(0, 3, (batch, 1, h, w)).astype(np.int32),
+        alpha=rng.uniform(0, 1, (batch, 1, h, w)).astype(np.float32),
+        fg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32),
+        bg=rng.uniform(0, 1, (batch, 3, h, w)).astype(np.float32),
+    )

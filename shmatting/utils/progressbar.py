@@ -1,4 +1,5 @@
 """A dependency-free progress bar: redrawn on a terminal, periodic plain lines otherwise."""
+
 import sys
 import time
 
@@ -37,9 +38,13 @@ class ProgressBar:
             frac = min(self.completed / self.total, 1.0)
             eta = (self.total - self.completed) / rate if rate > 0 else 0.0
             bar = '>' * int(self.width * frac) + ' ' * (self.width - int(self.width * frac))
-            return (f'{self.desc}[{bar}] {self.completed}/{self.total}, {rate:.1f} task/s, '
-                    f'elapsed: {elapsed:.0f}s, ETA: {eta:.0f}s')
-        return f'{self.desc}completed: {self.completed}, elapsed: {elapsed:.0f}s, {rate:.1f} tasks/s'
+            return (
+                f'{self.desc}[{bar}] {self.completed}/{self.total}, {rate:.1f} task/s, '
+                f'elapsed: {elapsed:.0f}s, ETA: {eta:.0f}s'
+            )
+        return (
+            f'{self.desc}completed: {self.completed}, elapsed: {elapsed:.0f}s, {rate:.1f} tasks/s'
+        )
 
     def update(self, num=1):
         """Mark ``num`` more tasks done and redraw (or print a line if one is due)."""

@@ -26,10 +26,22 @@ def raw_copy(raw_synthetic, tmp_path):
 def prepared(raw_synthetic, tmp_path_factory):
     import subprocess
     import sys
+
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = str(tmp_path_factory.mktemp('prep') / 'prep')
-    res = subprocess.run([sys.executable, 'tools/dataset_converters/human_matting.py', raw_synthetic,
-                          out, '--workers', '1'], cwd=root, capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            'tools/dataset_converters/human_matting.py',
+            raw_synthetic,
+            out,
+            '--workers',
+            '1',
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     return out

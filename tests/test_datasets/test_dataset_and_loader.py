@@ -5,16 +5,33 @@ import numpy as np
 import pytest
 
 from shmatting.config import Config
-from shmatting.datasets import (EvalSampler, HumanMattingDataset, MattingDataset, TrainSampler,
-                                build_dataloader, build_dataset)
+from shmatting.datasets import (
+    EvalSampler,
+    HumanMattingDataset,
+    MattingDataset,
+    TrainSampler,
+    build_dataloader,
+    build_dataset,
+)
 
 
 @pytest.fixture
 def synth_cfg(repo_root, prepared):
     cfg = Config.fromfile(os.path.join(repo_root, 'configs/_base_/datasets/synthetic_portraits.py'))
-    cfg.merge_from_dict({'data_root': prepared, 'data.train.pipeline.5.crop_size': 32,
-                         'data.train.pipeline.4.scale_range': (0.5, 0.6)})
+    cfg.merge_from_dict(
+        {
+            'data_root': prepared,
+            'data.train.pipeline.5.crop_size': 32,
+            'data.train.pipeline.4.scale_range': (0.5, 0.6),
+        }
+    )
     return cfg
+
+
+def zoo_line(rel):
+    """A prepared ``<date>/clip_<n>/<stem>`` as the zoo lists it, relative to matting/."""
+    date, clip, stem = rel.split('/')
+    return f'{date}/{clip.replace("clip", "matting")}/{stem}'
 
 
 def test_prepared_layout_and_data_root_from_top_level(synth_cfg, prepared):
@@ -40,26 +57,37 @@ def test_zoo_layout(tmp_path, prepared):
         rels = [line.strip() for line in f]
     for rel in rels:
         date, group, stem = rel.split('/')
-        mrel = f"{date}/{group.replace('clip', 'matting')}/{stem}.png"
-        for sub, src_sub, ext in (('clip_img', 'image', '.jpg'), ('alpha', 'alpha', '.png'),
-                                  ('trimap', 'trimap', '.png')):
-            dst_rel = mrel.replace('matting', 'clip').replace('.png', '.jpg') if sub == 'clip_img' else mrel
+        mrel = f'{date}/{group.replace("clip", "matting")}/{stem}.png'
+        for sub, src_sub, ext in (
+            ('clip_img', 'image', '.jpg'),
+            ('alpha', 'alpha', '.png'),
+            ('trimap', 'trimap', '.png'),
+        ):
+            dst_rel = (
+                mrel.replace('matting', 'clip').replace('.png', '.jpg')
+                if sub == 'clip_img'
+                else mrel
+            )
             dst = root / 'eval' / sub / dst_rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(os.path.join(prepared, 'val', src_sub, rel + ext), dst)
-    (root / 'eval' / 'eval.txt').write_text(''.join(
-        f"{r.split('/')[0]}/{r.split('/')[1].replace('clip', 'matting')}/{r.split('/')[2]}.png\n"
-        for r in rels))
-    ds = HumanMattingDataset(str(root), split='val',
-                             pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAlphaFromFile'),
-                                       dict(type='LoadTrimapFromFile')])
+    (root / 'eval' / 'eval.txt').write_text(''.join(f'{zoo_line(r)}.png\n' for r in rels))
+    ds = HumanMattingDataset(
+        str(root),
+        split='val',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAlphaFromFile'),
+            dict(type='LoadTrimapFromFile'),
+        ],
+    )
     assert ds.layout == 'zoo' and ds.split_dir == 'eval' and len(ds) == 4
     s = ds.get_sample(0)
     assert s['img'].shape == (80, 64, 3) and s['trimap'].shape == (80, 64)
 
 
 def test_missing_split_and_list_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match='no \'train\' split'):
+    with pytest.raises(FileNotFoundError, match="no 'train' split"):
         HumanMattingDataset(str(tmp_path))
     with pytest.raises(FileNotFoundError, match='list file not found'):
         MattingDataset('nope.txt', str(tmp_path))
@@ -69,8 +97,11 @@ def test_matting_dataset_with_explicit_paths(tmp_path, prepared):
     with open(os.path.join(prepared, 'test.txt')) as f:
         rel = f.readline().strip()
     (tmp_path / 'list.txt').write_text(f'test/image/{rel}.jpg test/alpha/{rel}.png\n')
-    ds = MattingDataset(str(tmp_path / 'list.txt'), prepared,
-                        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAlphaFromFile')])
+    ds = MattingDataset(
+        str(tmp_path / 'list.txt'),
+        prepared,
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAlphaFromFile')],
+    )
     assert ds.get_sample(0)['alpha'].shape == (80, 64)
 
 
@@ -121,8 +152,10 @@ def test_train_sampler_equal_batches(n, world, batch):
     assert len(lengths) == 1 and lengths.pop() == len(samplers[0]) * batch
     idx = np.concatenate([s.indices(3) for s in samplers])
     assert len(set(idx.tolist())) == len(idx)  # disjoint across ranks
-    padded = [TrainSampler(n, batch, seed=1, rank=r, world_size=world, drop_last=False)
-              for r in range(world)]
+    padded = [
+        TrainSampler(n, batch, seed=1, rank=r, world_size=world, drop_last=False)
+        for r in range(world)
+    ]
     assert len({len(s) for s in padded}) == 1
     assert set(np.concatenate([s.indices(0) for s in padded]).tolist()) == set(range(n))
 

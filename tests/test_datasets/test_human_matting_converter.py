@@ -1,4 +1,5 @@
 """tools/dataset_converters/human_matting.py end to end on small synthetic raw trees."""
+
 import hashlib
 import json
 import os
@@ -18,8 +19,13 @@ TOOL = 'tools/dataset_converters/human_matting.py'
 
 
 def run(repo_root, *args, timeout=300):
-    return subprocess.run([sys.executable, TOOL, *args], cwd=repo_root, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, TOOL, *args],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def tree_digest(root):
@@ -46,8 +52,12 @@ def add_junk(raw):
     open(os.path.join(date_dir, '._1803151818-00000001.jpg'), 'wb').write(b'\x00\x05\x16\x07')
     os.makedirs(os.path.join(raw, 'matting', '1803201916'), exist_ok=True)
     open(os.path.join(raw, 'matting', '1803201916', '._matting_00000000'), 'wb').write(b'x')
-    os.remove(os.path.join(raw, 'matting', '1803151818', 'matting_00000000', '1803151818-00000002.png'))
-    os.remove(os.path.join(raw, 'clip_img', '1803151818', 'clip_00000000', '1803151818-00000004.jpg'))
+    os.remove(
+        os.path.join(raw, 'matting', '1803151818', 'matting_00000000', '1803151818-00000002.png')
+    )
+    os.remove(
+        os.path.join(raw, 'clip_img', '1803151818', 'clip_00000000', '1803151818-00000004.jpg')
+    )
     with open(os.path.join(date_dir, '1803151818-00000005.jpg'), 'wb') as f:
         f.write(b'not a jpeg at all')
     os.makedirs(os.path.join(raw, 'matting_human_half', 'x'), exist_ok=True)
@@ -73,7 +83,12 @@ def test_pairing_junk_split_and_untouched_source(raw_copy, tmp_path, repo_root):
     assert sum(got) == 17 and sum(p - g for p, g in zip(planned, got)) == 1
     for split in ('train', 'val', 'test'):
         for rel in read_list(out, split):
-            for sub, ext in (('image', '.jpg'), ('alpha', '.png'), ('trimap', '.png'), ('fg', '.png')):
+            for sub, ext in (
+                ('image', '.jpg'),
+                ('alpha', '.png'),
+                ('trimap', '.png'),
+                ('fg', '.png'),
+            ):
                 assert os.path.isfile(os.path.join(out, split, sub, rel + ext))
     assert 'skipped: unreadable image' in res.stdout and 'pairs found' in res.stdout
     stats = json.load(open(os.path.join(out, 'mean_std.json')))
@@ -95,7 +110,10 @@ def test_split_is_seeded_and_deterministic(raw_synthetic, tmp_path, repo_root):
 
 def test_any_ratios(raw_synthetic, tmp_path, repo_root):
     out = str(tmp_path / 'r')
-    assert run(repo_root, raw_synthetic, out, '--ratios', '8', '1', '1', '--workers', '1').returncode == 0
+    assert (
+        run(repo_root, raw_synthetic, out, '--ratios', '8', '1', '1', '--workers', '1').returncode
+        == 0
+    )
     assert [len(read_list(out, s)) for s in ('train', 'val', 'test')] == [16, 2, 2]
 
 
@@ -104,8 +122,11 @@ def test_zoo_compat_split_and_trimap_rule(raw_synthetic, tmp_path, repo_root):
     assert run(repo_root, raw_synthetic, out, '--zoo-compat', '--workers', '1').returncode == 0
     rels = sum((read_list(out, s) for s in ('train', 'val', 'test')), [])
     assert rels == sorted(rels)  # sorted order, no shuffling
-    assert [len(read_list(out, s)) for s in ('train', 'val', 'test')] == [20 * 6 // 10, 20 * 2 // 10,
-                                                                          20 - 12 - 4]
+    assert [len(read_list(out, s)) for s in ('train', 'val', 'test')] == [
+        20 * 6 // 10,
+        20 * 2 // 10,
+        20 - 12 - 4,
+    ]
     rel = read_list(out, 'train')[0]
     alpha = cv2.imread(os.path.join(out, 'train', 'alpha', rel + '.png'), cv2.IMREAD_GRAYSCALE)
     trimap = cv2.imread(os.path.join(out, 'train', 'trimap', rel + '.png'), cv2.IMREAD_GRAYSCALE)
@@ -119,8 +140,12 @@ def test_resume_after_kill_gives_the_same_result(tmp_path, repo_root):
     clean = str(tmp_path / 'clean')
     assert run(repo_root, raw, clean, '--workers', '1').returncode == 0
     killed = str(tmp_path / 'killed')
-    proc = subprocess.Popen([sys.executable, TOOL, raw, killed, '--workers', '1'], cwd=repo_root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, TOOL, raw, killed, '--workers', '1'],
+        cwd=repo_root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -146,14 +171,26 @@ def test_resume_after_kill_gives_the_same_result(tmp_path, repo_root):
 
 def test_debug_subset_and_random_kernel(raw_synthetic, tmp_path, repo_root):
     out = str(tmp_path / 'dbg')
-    res = run(repo_root, raw_synthetic, out, '--debug-num', '10', '--random-kernel', '3', '9',
-              '--workers', '1')
+    res = run(
+        repo_root,
+        raw_synthetic,
+        out,
+        '--debug-num',
+        '10',
+        '--random-kernel',
+        '3',
+        '9',
+        '--workers',
+        '1',
+    )
     assert res.returncode == 0, res.stderr
     assert [len(read_list(out, s)) for s in ('train', 'val', 'test')] == [6, 2, 2]
 
 
-@pytest.mark.parametrize('args,match', [(('--ratios', '0', '0', '0'), 'positive sum'),
-                                        (('--random-kernel', '5', '3'), 'MIN <= MAX')])
+@pytest.mark.parametrize(
+    'args,match',
+    [(('--ratios', '0', '0', '0'), 'positive sum'), (('--random-kernel', '5', '3'), 'MIN <= MAX')],
+)
 def test_bad_arguments(raw_synthetic, tmp_path, repo_root, args, match):
     res = run(repo_root, raw_synthetic, str(tmp_path / 'x'), *args)
     assert res.returncode != 0 and match in res.stderr

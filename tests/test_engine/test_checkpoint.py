@@ -4,18 +4,32 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from shmatting.engine.checkpoint import (find_latest_full_state, load_weights, read_meta,
-                                         save_checkpoint_atomic, save_with_meta)
+from shmatting.engine.checkpoint import (
+    find_latest_full_state,
+    load_weights,
+    read_meta,
+    save_checkpoint_atomic,
+    save_with_meta,
+)
 from shmatting.engine.hooks import is_better
 from shmatting.models import build_model
 from tests.test_models.utils import zoo_config
 
 
-@pytest.mark.parametrize('score,best,rule,expected', [
-    (1.0, None, 'less', True), (0.0, None, 'less', True), (0.0, 0.5, 'less', True),
-    (0.5, 0.0, 'less', False), (0.5, 0.5, 'less', True), (0.4, 0.5, 'greater', False),
-    (0.6, 0.5, 'greater', True), (0.0, 0.0, 'greater', True), (float('nan'), None, 'less', False)
-])
+@pytest.mark.parametrize(
+    'score,best,rule,expected',
+    [
+        (1.0, None, 'less', True),
+        (0.0, None, 'less', True),
+        (0.0, 0.5, 'less', True),
+        (0.5, 0.0, 'less', False),
+        (0.5, 0.5, 'less', True),
+        (0.4, 0.5, 'greater', False),
+        (0.6, 0.5, 'greater', True),
+        (0.0, 0.0, 'greater', True),
+        (float('nan'), None, 'less', False),
+    ],
+)
 def test_is_better(score, best, rule, expected):
     assert is_better(score, best, rule) is expected
 

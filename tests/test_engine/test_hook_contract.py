@@ -1,5 +1,6 @@
 """The hook contract: every stage is called, in order, with the documented arguments; hooks keep
 their own state (through checkpoints too) and read only the runner's documented surface."""
+
 import ast
 import glob
 import os
@@ -21,7 +22,7 @@ class RecordStages(Hook):
         self.calls, self.saved_counter, self.restored = [], 0, None
 
     def before_run(self, runner):
-        self.calls.append(('before_run', ))
+        self.calls.append(('before_run',))
 
     def after_load_checkpoint(self, runner, meta):
         self.restored = meta.get('record_stages_counter')
@@ -35,8 +36,16 @@ class RecordStages(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch, outputs):
         losses = outputs['losses'].asnumpy()
-        self.calls.append(('after_train_iter', batch_idx, runner.iter, tuple(outputs['loss_names']),
-                           losses.shape, bool(np.isfinite(losses).all())))
+        self.calls.append(
+            (
+                'after_train_iter',
+                batch_idx,
+                runner.iter,
+                tuple(outputs['loss_names']),
+                losses.shape,
+                bool(np.isfinite(losses).all()),
+            )
+        )
 
     def after_train_epoch(self, runner):
         self.calls.append(('after_train_epoch', runner.epoch))
@@ -45,8 +54,16 @@ class RecordStages(Hook):
         self.calls.append(('before_val_epoch', runner.epoch))
 
     def after_val_epoch(self, runner, metrics):
-        self.calls.append(('after_val_epoch', type(metrics), dict(metrics), dict(metrics.rules),
-                           metrics.num_scored, metrics.num_images))
+        self.calls.append(
+            (
+                'after_val_epoch',
+                type(metrics),
+                dict(metrics),
+                dict(metrics.rules),
+                metrics.num_scored,
+                metrics.num_images,
+            )
+        )
 
     def before_save_checkpoint(self, runner, meta):
         self.saved_counter += 1
@@ -68,14 +85,26 @@ def test_every_stage_gets_its_documented_arguments_in_order(tiny_data, tmp_path)
     runner.register_hook(probe, priority='LOWEST')  # after the checkpoint hook's stages
     runner.run()
     seq = stage_sequence(probe.calls)
-    epoch = (['before_train_epoch'] + ['before_train_iter', 'after_train_iter'] * 7
-             + ['before_val_epoch', 'before_save_checkpoint', 'after_val_epoch',
-                'before_save_checkpoint', 'after_train_epoch'])
+    epoch = (
+        ['before_train_epoch']
+        + ['before_train_iter', 'after_train_iter'] * 7
+        + [
+            'before_val_epoch',
+            'before_save_checkpoint',
+            'after_val_epoch',
+            'before_save_checkpoint',
+            'after_train_epoch',
+        ]
+    )
     assert seq == ['before_run'] + epoch + epoch + ['after_run']
     iters = [c for c in probe.calls if c[0] == 'after_train_iter']
-    assert [c[1] for c in iters] == list(range(7)) * 2 and [c[2] for c in iters] == list(range(1, 15))
-    assert all(c[3] == ('loss', 'loss_alpha', 'loss_comp', 'loss_trimap') and c[4] == (4, ) and c[5]
-               for c in iters)
+    assert [c[1] for c in iters] == list(range(7)) * 2 and [c[2] for c in iters] == list(
+        range(1, 15)
+    )
+    assert all(
+        c[3] == ('loss', 'loss_alpha', 'loss_comp', 'loss_trimap') and c[4] == (4,) and c[5]
+        for c in iters
+    )
     before = [c for c in probe.calls if c[0] == 'before_train_iter']
     assert all(c[2] == (2, 3, 64, 64) for c in before) and before[7][3] == 7
     val = [c for c in probe.calls if c[0] == 'after_val_epoch']
@@ -88,10 +117,16 @@ def test_every_stage_gets_its_documented_arguments_in_order(tiny_data, tmp_path)
 
 def test_hook_state_goes_through_checkpoints_and_comes_back_on_resume(tiny_data, tmp_path):
     from shmatting.registry import HOOKS
+
     HOOKS.register_module(name='RecordStagesForTest', module=RecordStages, force=True)
-    cfg_path = tiny_config(tmp_path / 'h.py', tiny_data, phase='tnet', epochs=1,
-                           extra="default_hooks = dict(eval=None)\n"
-                                 "custom_hooks = [dict(type='RecordStagesForTest')]\n")
+    cfg_path = tiny_config(
+        tmp_path / 'h.py',
+        tiny_data,
+        phase='tnet',
+        epochs=1,
+        extra='default_hooks = dict(eval=None)\n'
+        "custom_hooks = [dict(type='RecordStagesForTest')]\n",
+    )
 
     def probe_of(runner):
         return next(h for _, _, h in runner.hooks if isinstance(h, RecordStages))
@@ -99,8 +134,7 @@ def test_hook_state_goes_through_checkpoints_and_comes_back_on_resume(tiny_data,
     first = Runner(Config.fromfile(cfg_path), work_dir=str(tmp_path / 'wd'))
     first.run()
     assert probe_of(first).saved_counter == 1
-    resumed = Runner(Config.fromfile(cfg_path).copy(), work_dir=str(tmp_path / 'wd'),
-                     resume='auto')
+    resumed = Runner(Config.fromfile(cfg_path).copy(), work_dir=str(tmp_path / 'wd'), resume='auto')
     probe = probe_of(resumed)
     assert probe.restored == 1 and probe.calls == [('after_load_checkpoint', 'full', 1)]
 
@@ -110,17 +144,16 @@ def test_a_method_named_like_an_old_or_misspelt_stage_is_refused(tiny_data, tmp_
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
 
     class OldStyle(Hook):
-
         def after_iter(self, runner):
             pass
 
     class Typo(Hook):
-
         def after_train_itter(self, runner, batch_idx, data_batch, outputs):
             pass
 
-    with pytest.raises(AttributeError, match='after_iter is not a hook stage; did you mean '
-                       'after_train_iter'):
+    with pytest.raises(
+        AttributeError, match='after_iter is not a hook stage; did you mean after_train_iter'
+    ):
         runner.register_hook(OldStyle())
     with pytest.raises(AttributeError, match='did you mean after_train_iter'):
         runner.register_hook(Typo())
@@ -132,15 +165,23 @@ def test_a_method_named_like_an_old_or_misspelt_stage_is_refused(tiny_data, tmp_
 def runner_attributes_read(path):
     """Every ``runner.<name>`` a module reads (attribute loads on a name called ``runner``)."""
     tree = ast.parse(open(path).read())
-    return {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            and node.value.id == 'runner'}
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == 'runner'
+    }
 
 
-@pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(ROOT, 'shmatting/engine/hooks/*.py'))
-                                        + glob.glob(os.path.join(ROOT, 'examples/**/*.py'),
-                                                    recursive=True)),
-                         ids=os.path.basename)
+@pytest.mark.parametrize(
+    'path',
+    sorted(
+        glob.glob(os.path.join(ROOT, 'shmatting/engine/hooks/*.py'))
+        + glob.glob(os.path.join(ROOT, 'examples/**/*.py'), recursive=True)
+    ),
+    ids=os.path.basename,
+)
 def test_hooks_read_only_the_runners_documented_surface(path):
     extra = runner_attributes_read(path) - set(HOOK_SURFACE)
     assert not extra, f'{path} reads undocumented runner attributes {sorted(extra)}'

@@ -1,4 +1,5 @@
-"""Resume: N epochs straight == N/2 + kill -9 + --resume auto + N/2 (workers and augmentation on)."""
+"""Resume: N epochs straight == N/2 + kill -9 + --resume auto + N/2 (workers, augmentation on)."""
+
 import os
 
 import mindspore as ms
@@ -6,7 +7,7 @@ import numpy as np
 
 from tests.helpers import ROOT, run_tool, tiny_config
 
-PLUGIN = f"custom_imports = dict(imports=['tests.test_engine.plugins.engine_test_hooks'])\n"
+PLUGIN = "custom_imports = dict(imports=['tests.test_engine.plugins.engine_test_hooks'])\n"
 
 
 def params_of(path):
@@ -22,8 +23,15 @@ def test_kill_and_resume_auto_matches_an_uninterrupted_run(tiny_data, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
 
     killed = tmp_path / 'killed'
-    res = run_tool('tools/train.py', cfg, '--work-dir', str(killed), '--cfg-options',
-                   'custom_hooks=[{"type": "KillAfterEpochHook", "epoch": 2}]', env=env)
+    res = run_tool(
+        'tools/train.py',
+        cfg,
+        '--work-dir',
+        str(killed),
+        '--cfg-options',
+        'custom_hooks=[{"type": "KillAfterEpochHook", "epoch": 2}]',
+        env=env,
+    )
     assert res.returncode == 137
     assert not (killed / 'epoch_3.ckpt').exists() and (killed / 'epoch_2.ckpt').exists()
     res = run_tool('tools/train.py', cfg, '--work-dir', str(killed), '--resume', 'auto', env=env)
@@ -43,8 +51,9 @@ def test_resume_rejects_a_weights_only_file(tiny_data, tmp_path):
     cfg = tiny_config(tmp_path / 'w.py', tiny_data, phase='tnet', epochs=1)
     wd = tmp_path / 'wd'
     assert run_tool('tools/train.py', cfg, '--work-dir', str(wd)).returncode == 0
-    res = run_tool('tools/train.py', cfg, '--work-dir', str(wd), '--resume',
-                   str(wd / 'best_mIoU.ckpt'))
+    res = run_tool(
+        'tools/train.py', cfg, '--work-dir', str(wd), '--resume', str(wd / 'best_mIoU.ckpt')
+    )
     assert res.returncode != 0 and 'not a full-state checkpoint' in res.stderr
     res = run_tool('tools/train.py', cfg, '--resume', str(tmp_path / 'missing.ckpt'))
     assert res.returncode != 0 and 'checkpoint not found' in res.stderr

@@ -1,4 +1,5 @@
 """Short real training runs (PyNative, 64x64) of each phase: the loss goes down."""
+
 import json
 import os
 
@@ -18,8 +19,13 @@ def train_losses(work_dir):
 
 @pytest.mark.parametrize('phase,metric', [('tnet', 'mIoU'), ('mnet', 'SAD'), ('e2e', 'SAD')])
 def test_phase_trains_and_loss_goes_down(phase, metric, tiny_data, tmp_path):
-    cfg_path = tiny_config(tmp_path / f'{phase}.py', tiny_data, phase=phase, epochs=6,
-                           extra="default_hooks = dict(eval=dict(interval=3))\n")
+    cfg_path = tiny_config(
+        tmp_path / f'{phase}.py',
+        tiny_data,
+        phase=phase,
+        epochs=6,
+        extra='default_hooks = dict(eval=dict(interval=3))\n',
+    )
     cfg = Config.fromfile(cfg_path)
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     metrics = runner.run()
@@ -33,13 +39,15 @@ def test_phase_trains_and_loss_goes_down(phase, metric, tiny_data, tmp_path):
     assert 'epoch_4.ckpt' not in names  # max_keep_ckpts=2
     assert any(n.startswith(f'best_{metric}_epoch_') for n in names)
     assert 'phase.py' not in names and f'{phase}.py' in names  # the dumped config
-    assert all(k in train[0] for k in ('lr', 'time', 'data_time', 'eta_s', 'img_per_s', 'epoch',
-                                       'iter'))
+    assert all(
+        k in train[0] for k in ('lr', 'time', 'data_time', 'eta_s', 'img_per_s', 'epoch', 'iter')
+    )
     assert set(runner.loss_names) <= set(train[0])
 
 
 def test_hooks_run_in_priority_order(tiny_data, tmp_path):
     from shmatting.engine import Hook
+
     cfg = Config.fromfile(tiny_config(tmp_path / 'c.py', tiny_data, phase='tnet', epochs=1))
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     names = [name for _, name, _ in runner.hooks]
@@ -47,7 +55,6 @@ def test_hooks_run_in_priority_order(tiny_data, tmp_path):
     calls = []
 
     class Probe(Hook):
-
         def __init__(self, tag):
             self.tag = tag
 
@@ -64,16 +71,37 @@ def test_hooks_run_in_priority_order(tiny_data, tmp_path):
 
 
 def test_default_hooks_can_be_switched_off_and_typos_fail(tiny_data, tmp_path):
-    cfg = Config.fromfile(tiny_config(tmp_path / 'c.py', tiny_data, phase='tnet', epochs=1,
-                                      extra='default_hooks = dict(eval=None, checkpoint=None)\n'))
+    cfg = Config.fromfile(
+        tiny_config(
+            tmp_path / 'c.py',
+            tiny_data,
+            phase='tnet',
+            epochs=1,
+            extra='default_hooks = dict(eval=None, checkpoint=None)\n',
+        )
+    )
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     assert [n for _, n, _ in runner.hooks] == ['nan_guard', 'logger']
-    bad = Config.fromfile(tiny_config(tmp_path / 'd.py', tiny_data, phase='tnet', epochs=1,
-                                      extra='default_hooks = dict(evall=None)\n'))
+    bad = Config.fromfile(
+        tiny_config(
+            tmp_path / 'd.py',
+            tiny_data,
+            phase='tnet',
+            epochs=1,
+            extra='default_hooks = dict(evall=None)\n',
+        )
+    )
     with pytest.raises(KeyError, match='unknown names'):
         Runner(bad, work_dir=str(tmp_path / 'wd2'))
-    typo = Config.fromfile(tiny_config(tmp_path / 'e.py', tiny_data, phase='tnet', epochs=1,
-                                       extra='default_hooks = dict(checkpoint=dict(intervall=1))\n'))
+    typo = Config.fromfile(
+        tiny_config(
+            tmp_path / 'e.py',
+            tiny_data,
+            phase='tnet',
+            epochs=1,
+            extra='default_hooks = dict(checkpoint=dict(intervall=1))\n',
+        )
+    )
     with pytest.raises(TypeError, match='CheckpointHook'):
         Runner(typo, work_dir=str(tmp_path / 'wd3'))
     cfg = Config.fromfile(tiny_config(tmp_path / 'f.py', tiny_data, phase='tnet', epochs=1))
@@ -84,28 +112,39 @@ def test_default_hooks_can_be_switched_off_and_typos_fail(tiny_data, tmp_path):
 
 
 def test_graph_mode_e2e_run(tiny_data, tmp_path):
-    cfg = Config.fromfile(tiny_config(tmp_path / 'g.py', tiny_data, phase='e2e', mode='GRAPH',
-                                      epochs=1))
+    cfg = Config.fromfile(
+        tiny_config(tmp_path / 'g.py', tiny_data, phase='e2e', mode='GRAPH', epochs=1)
+    )
     metrics = Runner(cfg, work_dir=str(tmp_path / 'wd')).run()
     assert np.isfinite(metrics['SAD'])
 
 
 def test_recompute_option(tiny_data, tmp_path):
     from shmatting.engine import Hook
+
     extra = "recompute = ['tnet.backbone.block_2', 'mnet.head.deconv_4']\n"
-    cfg = Config.fromfile(tiny_config(tmp_path / 'r.py', tiny_data, phase='e2e', mode='GRAPH',
-                                      epochs=1, extra=extra + "default_hooks = dict(eval=None)\n"))
+    cfg = Config.fromfile(
+        tiny_config(
+            tmp_path / 'r.py',
+            tiny_data,
+            phase='e2e',
+            mode='GRAPH',
+            epochs=1,
+            extra=extra + 'default_hooks = dict(eval=None)\n',
+        )
+    )
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     losses = []
 
     class LastLoss(Hook):
-
         def after_train_iter(self, runner, batch_idx, data_batch, outputs):
             losses.append(float(outputs['losses'].asnumpy()[0]))
 
     runner.register_hook(LastLoss())
     runner.run()
     assert len(losses) == 7 and np.isfinite(losses).all()
-    bad = Config.fromfile(tiny_config(tmp_path / 'b.py', tiny_data, extra="recompute = ['tnet.bakbone']\n"))
+    bad = Config.fromfile(
+        tiny_config(tmp_path / 'b.py', tiny_data, extra="recompute = ['tnet.bakbone']\n")
+    )
     with pytest.raises(KeyError, match="no cell named 'tnet.bakbone'.*tnet.backbone"):
         Runner(bad, work_dir=str(tmp_path / 'wd2'))

@@ -8,8 +8,10 @@ from tests.test_models.utils import zoo_config
 
 
 def batch(rng):
-    return (ms.Tensor(rng.uniform(-0.5, 0.5, (2, 3, 32, 32)).astype(np.float32)),
-            ms.Tensor(rng.integers(0, 3, (2, 1, 32, 32)).astype(np.int32)))
+    return (
+        ms.Tensor(rng.uniform(-0.5, 0.5, (2, 3, 32, 32)).astype(np.float32)),
+        ms.Tensor(rng.integers(0, 3, (2, 1, 32, 32)).astype(np.int32)),
+    )
 
 
 def test_step_returns_total_and_terms_and_updates_only_active_params():
@@ -19,7 +21,7 @@ def test_step_returns_total_and_terms_and_updates_only_active_params():
     step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
     before = {p.name: p.asnumpy().copy() for p in model.get_parameters()}
     losses = step(*batch(np.random.default_rng(0)))
-    assert losses.shape == (2, ) and float(losses[0]) == float(losses[1])
+    assert losses.shape == (2,) and float(losses[0]) == float(losses[1])
     after = {p.name: p.asnumpy() for p in model.get_parameters()}
     changed = {n for n in before if not np.array_equal(before[n], after[n])}
     assert any(n.startswith('tnet.') for n in changed)
@@ -41,8 +43,12 @@ def test_forced_overflow_skips_the_update_and_lowers_the_scale():
     assert bool(overflow.asnumpy())
     assert all(np.array_equal(before[p.name], p.asnumpy()) for p in model.trainable_params())
     assert float(step.scale_sense.asnumpy()) == 2.0**15
-    fine = TrainStepWithLossScale(MattorWithLoss(model), nn.Adam(model.phase_trainable_params(), 1e-3),
-                                  1, amp.DynamicLossScaleManager(1024.0, 2, 1000).get_update_cell())
+    fine = TrainStepWithLossScale(
+        MattorWithLoss(model),
+        nn.Adam(model.phase_trainable_params(), 1e-3),
+        1,
+        amp.DynamicLossScaleManager(1024.0, 2, 1000).get_update_cell(),
+    )
     _, overflow, _ = fine(*batch(np.random.default_rng(1)))
     assert not bool(overflow.asnumpy())
     assert any(not np.array_equal(before[p.name], p.asnumpy()) for p in model.trainable_params())

@@ -1,9 +1,17 @@
 """Golden values of the metrics on hand-built mattes, in both conventions."""
+
 import numpy as np
 import pytest
 
-from shmatting.evaluation import (MAD, MSE, SAD, ConnectivityError, GradientError, TrimapIoU,
-                                  build_metrics)
+from shmatting.evaluation import (
+    MAD,
+    MSE,
+    SAD,
+    ConnectivityError,
+    GradientError,
+    TrimapIoU,
+    build_metrics,
+)
 from shmatting.evaluation import functional as F
 
 H, W = 40, 50
@@ -52,8 +60,10 @@ def test_ramp_gradient_in_both_conventions():
     dmag = F.dim_gradient_magnitude(x)
     assert dmag[H // 2, W // 2] / slope == pytest.approx(9.68, abs=0.01)
     tri = trimap_with_unknown()
-    expected_dim = (dmag[tri == 128]**2).sum() / 1000
-    assert GradientError(convention='dim').process(flat, x, gt_trimap=tri) == pytest.approx(expected_dim)
+    expected_dim = (dmag[tri == 128] ** 2).sum() / 1000
+    assert GradientError(convention='dim').process(flat, x, gt_trimap=tri) == pytest.approx(
+        expected_dim
+    )
 
 
 def test_p3m_gradient_matches_scipy():
@@ -86,8 +96,9 @@ def test_hole_connectivity():
     assert ConnectivityError().process(pred, gt) == pytest.approx(expected)
     tri = np.zeros((H, W), np.uint8)
     tri[15:25, 20:25] = 128
-    assert ConnectivityError(convention='dim').process(pred, gt, gt_trimap=tri) == \
-        pytest.approx(50 * 0.5 / 1000)
+    assert ConnectivityError(convention='dim').process(pred, gt, gt_trimap=tri) == pytest.approx(
+        50 * 0.5 / 1000
+    )
 
 
 def test_153_over_255_passes_the_0_6_threshold():
@@ -140,8 +151,9 @@ def test_trimap_iou():
     m = TrimapIoU()
     assert m.process(pred_trimap=pred, gt_trimap=gt) == pytest.approx((1 + 0.5 + 0.5) / 3)
     assert m.rule == 'greater' and SAD.rule == 'less'
-    assert TrimapIoU().process(pred_trimap=pred, gt_trimap=np.array([[0, 128, 255, 255]])) == \
-        pytest.approx((1 + 0.5 + 0.5) / 3)
+    assert TrimapIoU().process(
+        pred_trimap=pred, gt_trimap=np.array([[0, 128, 255, 255]])
+    ) == pytest.approx((1 + 0.5 + 0.5) / 3)
 
 
 def test_shape_mismatch_and_bad_convention():

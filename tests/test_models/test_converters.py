@@ -1,9 +1,14 @@
 """Converters on synthetic state dicts built from the zoo's parameter list."""
+
 import numpy as np
 import pytest
 
-from shmatting.models.converters import (ConversionError, convert_torch_state, convert_zoo_state,
-                                         strip_wrapper_keys)
+from shmatting.models.converters import (
+    ConversionError,
+    convert_torch_state,
+    convert_zoo_state,
+    strip_wrapper_keys,
+)
 from shmatting.models.converters import zoo_to_shm_name as shm_name
 from tests.test_models.utils import zoo_param_shapes
 
@@ -29,8 +34,12 @@ def test_zoo_state_with_optimizer_keys(zoo_shapes, expected):
     for k in list(state)[:10]:
         mixed['moment1.' + k] = state[k]
         mixed['moment2.' + k] = state[k]
-    mixed.update(global_step=np.array(5), learning_rate=np.array(1e-3, np.float32),
-                 beta1_power=np.array(0.9), epoch_num=np.array(3))
+    mixed.update(
+        global_step=np.array(5),
+        learning_rate=np.array(1e-3, np.float32),
+        beta1_power=np.array(0.9),
+        epoch_num=np.array(3),
+    )
     cleaned, report = strip_wrapper_keys(mixed)
     assert len(report['optimizer']) == 24
     converted = convert_zoo_state(cleaned, expected)
@@ -60,16 +69,25 @@ def test_mismatch_and_unmapped_keys_are_listed(zoo_shapes, expected):
 
 def test_torch_state_dict_conversion(zoo_shapes, expected):
     rng = np.random.default_rng(1)
-    rename = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-              'moving_variance': 'running_var'}
+    rename = {
+        'gamma': 'weight',
+        'beta': 'bias',
+        'moving_mean': 'running_mean',
+        'moving_variance': 'running_var',
+    }
     torch_state = {}
     for k, s in zoo_shapes.items():
         prefix, _, leaf = k.rpartition('.')
         torch_state[f'{prefix}.{rename.get(leaf, leaf)}'] = rng.normal(size=s).astype(np.float32)
         if leaf == 'moving_variance':
             torch_state[f'{prefix}.num_batches_tracked'] = np.array(7)
-    for leaf, shape in (('0.weight', (128, 128, 3, 3)), ('1.weight', (128, )), ('1.bias', (128, )),
-                        ('1.running_mean', (128, )), ('1.running_var', (128, ))):
+    for leaf, shape in (
+        ('0.weight', (128, 128, 3, 3)),
+        ('1.weight', (128,)),
+        ('1.bias', (128,)),
+        ('1.running_mean', (128,)),
+        ('1.running_var', (128,)),
+    ):
         torch_state[f'm_net.en_conv_bn_relu_5.{leaf}'] = np.zeros(shape, np.float32)
     torch_state['m_net.en_conv_bn_relu_5.1.num_batches_tracked'] = np.array(7)
     assert len(torch_state) == 429  # as the PyTorch original's state_dict
@@ -80,5 +98,6 @@ def test_torch_state_dict_conversion(zoo_shapes, expected):
     assert len(dropped) == 69 + 5
     bn = converted['tnet.backbone.head_conv.1.gamma']
     assert np.array_equal(bn, torch_state['module.t_net.feature.head_conv.1.weight'])
-    assert np.array_equal(converted['mnet.head.deconv_2.weight'],
-                          torch_state['module.m_net.deconv_2.weight'])
+    assert np.array_equal(
+        converted['mnet.head.deconv_2.weight'], torch_state['module.m_net.deconv_2.weight']
+    )

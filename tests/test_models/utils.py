@@ -1,11 +1,14 @@
 """Helpers for model tests."""
+
 import numpy as np
 
 
 def zoo_config(**overrides):
     """The zoo network's model config (from the base config file)."""
-    from shmatting.config import Config
     import os
+
+    from shmatting.config import Config
+
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     cfg = Config.fromfile(os.path.join(root, 'configs/_base_/models/shm_mobilenetv2.py')).model
     cfg = cfg.to_dict()
@@ -16,6 +19,7 @@ def zoo_config(**overrides):
 def randomize_bn_stats(model, seed=0):
     """Give every BatchNorm non-trivial moving statistics and affine parameters."""
     import mindspore as ms
+
     rng = np.random.default_rng(seed)
     for p in model.get_parameters():
         if p.name.endswith(('moving_mean', 'beta')):
@@ -27,6 +31,7 @@ def randomize_bn_stats(model, seed=0):
 def zoo_named_params(model):
     """shmatting parameters renamed to model-zoo names, as float64 numpy arrays."""
     from shmatting.models.converters import shm_to_zoo_name
+
     return {shm_to_zoo_name(p.name): p.asnumpy().astype(np.float64) for p in model.get_parameters()}
 
 

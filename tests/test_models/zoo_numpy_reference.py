@@ -3,6 +3,7 @@
 Written from the reference spec (t_net / m_net layer lists), not from shmatting's code, so that the
 MindSpore model can be checked against it.
 """
+
 import numpy as np
 
 BN_EPS = 1e-5
@@ -17,12 +18,12 @@ def conv2d(x, w, b=None, stride=1, pad=0, groups=1):
     out = np.zeros((n, o, ho, wo), np.float64)
     og = o // groups
     for g in range(groups):
-        xs = xp[:, g * cg:(g + 1) * cg]
-        ws = w[g * og:(g + 1) * og]
+        xs = xp[:, g * cg : (g + 1) * cg]
+        ws = w[g * og : (g + 1) * og]
         for i in range(k):
             for j in range(k):
-                patch = xs[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride]
-                out[:, g * og:(g + 1) * og] += np.einsum('nchw,oc->nohw', patch, ws[:, :, i, j])
+                patch = xs[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride]
+                out[:, g * og : (g + 1) * og] += np.einsum('nchw,oc->nohw', patch, ws[:, :, i, j])
     if b is not None:
         out += b[None, :, None, None]
     return out
@@ -35,16 +36,19 @@ def depthwise(x, w, stride):
     out = np.zeros((n, c, ho, wo), np.float64)
     for i in range(3):
         for j in range(3):
-            out += xp[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride] * \
-                w[None, :, 0, i, j, None, None]
+            out += (
+                xp[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride]
+                * w[None, :, 0, i, j, None, None]
+            )
     return out
 
 
 def bn(x, p, name):
     g, b = p[name + '.gamma'], p[name + '.beta']
     m, v = p[name + '.moving_mean'], p[name + '.moving_variance']
-    return (x - m[None, :, None, None]) / np.sqrt(v[None, :, None, None] + BN_EPS) * \
-        g[None, :, None, None] + b[None, :, None, None]
+    return (x - m[None, :, None, None]) / np.sqrt(v[None, :, None, None] + BN_EPS) * g[
+        None, :, None, None
+    ] + b[None, :, None, None]
 
 
 def relu(x):
@@ -57,12 +61,14 @@ def relu6(x):
 
 def upsample_bilinear2x(x):
     """torch nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False)."""
+
     def axis_weights(size):
         out = np.arange(2 * size)
         src = np.maximum((out + 0.5) / 2 - 0.5, 0)
         i0 = np.floor(src).astype(int)
         i1 = np.minimum(i0 + 1, size - 1)
         return i0, i1, src - i0
+
     h0, h1, lh = axis_weights(x.shape[2])
     w0, w1, lw = axis_weights(x.shape[3])
     rows = x[:, :, h0] * (1 - lh)[None, None, :, None] + x[:, :, h1] * lh[None, None, :, None]
@@ -76,7 +82,7 @@ def maxpool3s2p1(x):
     out = np.full((n, c, ho, wo), -np.inf)
     for i in range(3):
         for j in range(3):
-            out = np.maximum(out, xp[:, :, i:i + 2 * ho:2, j:j + 2 * wo:2])
+            out = np.maximum(out, xp[:, :, i : i + 2 * ho : 2, j : j + 2 * wo : 2])
     return out
 
 
@@ -87,8 +93,10 @@ def conv_transpose_k5s2p2op1(x, w):
     full = np.zeros((n, co, 2 * h + 3, 2 * wd + 3), np.float64)
     for i in range(5):
         for j in range(5):
-            full[:, :, i:i + 2 * h:2, j:j + 2 * wd:2] += np.einsum('nchw,co->nohw', x, w[:, :, i, j])
-    return full[:, :, 2:2 + 2 * h, 2:2 + 2 * wd]
+            full[:, :, i : i + 2 * h : 2, j : j + 2 * wd : 2] += np.einsum(
+                'nchw,co->nohw', x, w[:, :, i, j]
+            )
+    return full[:, :, 2 : 2 + 2 * h, 2 : 2 + 2 * wd]
 
 
 def inverted_residual(x, p, name, stride, use_res):
@@ -98,13 +106,21 @@ def inverted_residual(x, p, name, stride, use_res):
     return x + y if use_res else y
 
 
-SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-            (6, 160, 3, 2), (6, 320, 1, 1))
+SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 def tnet(x, p):
-    x = relu(bn(conv2d(x, p['t_net.feature.head_conv.0.weight'], pad=1), p,
-                't_net.feature.head_conv.1'))
+    x = relu(
+        bn(conv2d(x, p['t_net.feature.head_conv.0.weight'], pad=1), p, 't_net.feature.head_conv.1')
+    )
     feats, c_in = [], 32
     for i, (_, c, n, s) in enumerate(SETTINGS, start=1):
         for j in range(n):

@@ -1,4 +1,5 @@
 """The CPU kernels against MindSpore's operators, their build cache and the on/off policy."""
+
 import os
 
 import mindspore as ms
@@ -16,12 +17,14 @@ from tests.helpers import squared_sum_loss
 
 pytestmark = pytest.mark.skipif(
     not cpu_kernels.cpu_kernels_enabled(),
-    reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}')
+    reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}',
+)
 
 
 def forward_and_grads(net, x):
-    grad_fn = ms.value_and_grad(squared_sum_loss(net), grad_position=0,
-                                weights=net.trainable_params())
+    grad_fn = ms.value_and_grad(
+        squared_sum_loss(net), grad_position=0, weights=net.trainable_params()
+    )
     _, (dx, dws) = grad_fn(x)
     return net(x).asnumpy(), dx.asnumpy(), [d.asnumpy() for d in dws]
 
@@ -39,8 +42,9 @@ def assert_same_function(kernel_net, reference_net, shape, seed=0):
 
 
 @pytest.mark.parametrize('stride', [1, 2])
-@pytest.mark.parametrize('shape', [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5),
-                                   (3, 5, 17, 16)])
+@pytest.mark.parametrize(
+    'shape', [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)]
+)
 def test_depthwise_kernel_matches_conv2d(stride, shape):
     kernel = DepthwiseConv3x3(shape[1], stride)
     reference = DepthwiseConv3x3(shape[1], stride)
@@ -102,10 +106,12 @@ def test_batch_norm_act_kernel_matches_batchnorm_then_activation(act, shape):
     for _ in range(3):  # moving statistics, updated once per forward
         kernel(x)
         reference(x)
-    np.testing.assert_allclose(kernel.moving_mean.asnumpy(), reference.moving_mean.asnumpy(),
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(kernel.moving_variance.asnumpy(),
-                               reference.moving_variance.asnumpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        kernel.moving_mean.asnumpy(), reference.moving_mean.asnumpy(), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        kernel.moving_variance.asnumpy(), reference.moving_variance.asnumpy(), rtol=1e-5, atol=1e-6
+    )
     for net in (kernel, reference):
         net.set_train(False)
     np.testing.assert_allclose(kernel(x).asnumpy(), reference(x).asnumpy(), rtol=1e-5, atol=1e-5)
@@ -136,12 +142,15 @@ def test_batch_norm_act_trains_in_graph_mode_with_one_moving_update_per_step():
     try:
         results = []
         for use_kernel in (True, False):
-            net = nn.SequentialCell([nn.Conv2d(3, 4, 3, has_bias=False, weight_init='ones'),
-                                     BatchNormAct2d(4, act='relu6')])
+            net = nn.SequentialCell(
+                [
+                    nn.Conv2d(3, 4, 3, has_bias=False, weight_init='ones'),
+                    BatchNormAct2d(4, act='relu6'),
+                ]
+            )
             net[1].set_cpu_kernel(use_kernel)
             net.set_train(True)
-            step = nn.TrainOneStepCell(squared_sum_loss(net),
-                                       nn.SGD(net.trainable_params(), 0.01))
+            step = nn.TrainOneStepCell(squared_sum_loss(net), nn.SGD(net.trainable_params(), 0.01))
             x = ms.Tensor(np.random.default_rng(3).random((2, 3, 8, 8)).astype(np.float32))
             for _ in range(2):
                 step(x)
@@ -195,8 +204,9 @@ def test_set_cpu_kernels_by_kind():
 
 
 def test_set_cpu_kernels_switches_every_capable_layer():
-    net = nn.SequentialCell([DepthwiseConv3x3(4), BilinearUpsample2x(4), BatchNormAct2d(4),
-                             MaxPool3x3S2(), nn.ReLU()])
+    net = nn.SequentialCell(
+        [DepthwiseConv3x3(4), BilinearUpsample2x(4), BatchNormAct2d(4), MaxPool3x3S2(), nn.ReLU()]
+    )
     assert cpu_kernels.set_cpu_kernels(net, False) == 4
     assert not any(cell.use_cpu_kernel for cell in list(net)[:4])
     cpu_kernels.set_cpu_kernels(net, True)

@@ -1,4 +1,5 @@
 """The whole SHM network trains the same with the CPU kernels as with MindSpore's operators."""
+
 import mindspore as ms
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """export_mindir.py, the 310-style offline flow, test.py options, apis, publish_model, demos."""
+
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ def trained(tiny_data, tmp_path_factory):
     ms.set_context(mode=ms.PYNATIVE_MODE)
     ms.set_seed(0)
     from shmatting.config import Config
+
     model = build_model(Config.fromfile(cfg).model)
     randomize_bn_stats(model)
     ckpt = str(base / 'w.ckpt')
@@ -32,8 +34,18 @@ def trained(tiny_data, tmp_path_factory):
 
 def test_export_mindir_round_trip_and_sidecar(trained):
     cfg, ckpt, base = trained
-    res = run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '64', '64',
-                   '--out', str(base / 'm' / 'shm'))
+    res = run_tool(
+        'tools/export_mindir.py',
+        cfg,
+        ckpt,
+        '--input-shape',
+        '1',
+        '3',
+        '64',
+        '64',
+        '--out',
+        str(base / 'm' / 'shm'),
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'max abs diff 0' in res.stdout
     # portable: MindSpore's own operators only, none of this machine's CPU kernels
@@ -60,35 +72,80 @@ def test_export_onnx_runs_in_onnxruntime(trained):
     pytest.importorskip('onnx')
     pytest.importorskip('onnxruntime')
     cfg, ckpt, base = trained
-    res = run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '64', '64',
-                   '--format', 'ONNX', '--out', str(base / 'o' / 'shm'))
+    res = run_tool(
+        'tools/export_mindir.py',
+        cfg,
+        ckpt,
+        '--input-shape',
+        '1',
+        '3',
+        '64',
+        '64',
+        '--format',
+        'ONNX',
+        '--out',
+        str(base / 'o' / 'shm'),
+    )
     assert res.returncode == 0, res.stderr[-2000:]
-    line = [l for l in res.stdout.splitlines() if 'onnxruntime vs network' in l][0]
+    line = [ln for ln in res.stdout.splitlines() if 'onnxruntime vs network' in ln][0]
     assert float(line.rsplit(' ', 1)[1]) < 1e-4
 
 
 def test_offline_flow_matches_test_py_in_squash_mode(trained, tmp_path):
     cfg, ckpt, base = trained
     model = str(base / 'flow' / 'shm.mindir')
-    assert run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '64', '64',
-                    '--out', model[:-7]).returncode == 0
+    assert (
+        run_tool(
+            'tools/export_mindir.py',
+            cfg,
+            ckpt,
+            '--input-shape',
+            '1',
+            '3',
+            '64',
+            '64',
+            '--out',
+            model[:-7],
+        ).returncode
+        == 0
+    )
     env = {**os.environ, 'PYTHON': sys.executable}
-    res = subprocess.run(['bash', f'{ROOT}/tools/deploy/run_infer.sh', model, 'CPU', '0'],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    res = subprocess.run(
+        ['bash', f'{ROOT}/tools/deploy/run_infer.sh', model, 'CPU', '0'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
-    for folder in ('preprocess_Result/img_data', 'preprocess_Result/label',
-                   'preprocess_Result/clip_data', 'result_Files', 'postprocess_Result'):
+    for folder in (
+        'preprocess_Result/img_data',
+        'preprocess_Result/label',
+        'preprocess_Result/clip_data',
+        'result_Files',
+        'postprocess_Result',
+    ):
         assert os.listdir(tmp_path / folder), folder
     names = sorted(os.listdir(tmp_path / 'result_Files'))
     assert names[0].startswith('matting_0000_') and names[0].endswith('_0.bin')
-    assert os.path.getsize(tmp_path / 'preprocess_Result' / 'img_data' / (names[0][:-6] + '.bin')) == 64 * 64 * 3 * 4
+    assert (
+        os.path.getsize(tmp_path / 'preprocess_Result' / 'img_data' / (names[0][:-6] + '.bin'))
+        == 64 * 64 * 3 * 4
+    )
     timing = open(tmp_path / 'time_Result' / 'test_perform_static.txt').read()
     assert timing.startswith('NN inference cost average time:') and 'infer_count 6' in timing
     acc = open(tmp_path / 'acc.log').read().strip().splitlines()
     assert acc[-1].startswith('Total images: 6, total sad:')
     flow_sad = float(acc[-1].rsplit(' ', 1)[1])
-    res = run_tool('tools/test.py', cfg, ckpt, '--cfg-options', 'model.test_cfg.resize=squash',
-                   'model.test_cfg.size=64')
+    res = run_tool(
+        'tools/test.py',
+        cfg,
+        ckpt,
+        '--cfg-options',
+        'model.test_cfg.resize=squash',
+        'model.test_cfg.size=64',
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'squash 64' in res.stdout
     test_sad = float(res.stdout.strip().splitlines()[-1].split(':')[1])
@@ -98,6 +155,7 @@ def test_offline_flow_matches_test_py_in_squash_mode(trained, tmp_path):
 def test_infer_lite_backend_message(trained, tmp_path):
     try:
         import mindspore_lite  # noqa: F401
+
         pytest.skip('MindSpore Lite is installed: the missing-package message cannot be shown')
     except ImportError:
         pass
@@ -106,15 +164,33 @@ def test_infer_lite_backend_message(trained, tmp_path):
     model = tmp_path / 'm.mindir'
     model.write_bytes(b'x')
     (tmp_path / 'm.mindir.json').write_text(json.dumps({'input': {'shape': [1, 3, 64, 64]}}))
-    res = run_tool('tools/deploy/infer.py', str(model), '--input-dir', str(tmp_path / 'in'),
-                   '--backend', 'lite')
+    res = run_tool(
+        'tools/deploy/infer.py',
+        str(model),
+        '--input-dir',
+        str(tmp_path / 'in'),
+        '--backend',
+        'lite',
+    )
     assert res.returncode != 0 and 'MindSpore Lite' in res.stderr
 
 
 def test_test_py_outputs_and_metrics(trained, tmp_path):
     cfg, ckpt, base = trained
-    res = run_tool('tools/test.py', cfg, ckpt, '--metrics', 'SAD', 'MSE', 'Grad', 'Conn',
-                   '--out', str(tmp_path / 'r.json'), '--show-dir', str(tmp_path / 'show'))
+    res = run_tool(
+        'tools/test.py',
+        cfg,
+        ckpt,
+        '--metrics',
+        'SAD',
+        'MSE',
+        'Grad',
+        'Conn',
+        '--out',
+        str(tmp_path / 'r.json'),
+        '--show-dir',
+        str(tmp_path / 'show'),
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'protocol pad, clamp' in res.stdout and 'p3m convention' in res.stdout
     assert res.stdout.strip().splitlines()[-1].startswith('ave_sad: ')
@@ -123,13 +199,21 @@ def test_test_py_outputs_and_metrics(trained, tmp_path):
     shown = [f for _, _, fs in os.walk(tmp_path / 'show') for f in fs]
     assert len([f for f in shown if f.endswith('_alpha.png')]) == 6
     assert len([f for f in shown if f.endswith('_composite.jpg')]) == 6
-    res = run_tool('tools/test.py', cfg, ckpt, '--metrics', 'SAD', '--cfg-options',
-                   'default_hooks.eval.convention=dim')
+    res = run_tool(
+        'tools/test.py',
+        cfg,
+        ckpt,
+        '--metrics',
+        'SAD',
+        '--cfg-options',
+        'default_hooks.eval.convention=dim',
+    )
     assert res.returncode == 0 and 'dim convention' in res.stdout
 
 
 def test_apis_any_size(trained, tiny_data):
     from shmatting.apis import inference_mattor, init_mattor
+
     cfg, ckpt, _ = trained
     model = init_mattor(cfg, ckpt)
     image = np.random.default_rng(0).integers(0, 255, (37, 53, 3), dtype=np.uint8)
@@ -147,6 +231,7 @@ def test_publish_model(trained, tmp_path):
     files = [f for f in os.listdir(tmp_path) if f.startswith('shm_e2e-')]
     assert len(files) == 1 and len(files[0]) == len('shm_e2e-12345678.ckpt')
     import hashlib
+
     digest = hashlib.sha256(open(tmp_path / files[0], 'rb').read()).hexdigest()
     assert files[0][8:16] == digest[:8]
 
@@ -155,16 +240,36 @@ def test_image_and_video_demos(trained, tmp_path):
     cfg, ckpt, _ = trained
     img = np.random.default_rng(0).integers(0, 255, (40, 30, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / 'p.jpg'), img)
-    res = run_tool('tools/demo/image_demo.py', str(tmp_path / 'p.jpg'), '--config', cfg,
-                   '--checkpoint', ckpt, '--out', str(tmp_path / 'o'), '--background', '0,0,255')
+    res = run_tool(
+        'tools/demo/image_demo.py',
+        str(tmp_path / 'p.jpg'),
+        '--config',
+        cfg,
+        '--checkpoint',
+        ckpt,
+        '--out',
+        str(tmp_path / 'o'),
+        '--background',
+        '0,0,255',
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert cv2.imread(str(tmp_path / 'o' / 'p_alpha.png'), cv2.IMREAD_GRAYSCALE).shape == (40, 30)
     writer = cv2.VideoWriter(str(tmp_path / 'v.mp4'), cv2.VideoWriter_fourcc(*'mp4v'), 10, (48, 32))
     for i in range(5):
         writer.write(np.full((32, 48, 3), i * 40, np.uint8))
     writer.release()
-    res = run_tool('tools/demo/video_demo.py', str(tmp_path / 'v.mp4'), '--config', cfg,
-                   '--checkpoint', ckpt, '--out', str(tmp_path / 'vo'), '--max-frames', '3')
+    res = run_tool(
+        'tools/demo/video_demo.py',
+        str(tmp_path / 'v.mp4'),
+        '--config',
+        cfg,
+        '--checkpoint',
+        ckpt,
+        '--out',
+        str(tmp_path / 'vo'),
+        '--max-frames',
+        '3',
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert '3 frames' in res.stdout
     cap = cv2.VideoCapture(str(tmp_path / 'vo' / 'composite.mp4'))

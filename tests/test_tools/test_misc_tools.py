@@ -1,22 +1,27 @@
-import os
 import subprocess
 import sys
-import textwrap
 
 
 def run_tool(repo_root, *args):
-    out = subprocess.run([sys.executable, *args], cwd=repo_root, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, *args], cwd=repo_root, capture_output=True, text=True, timeout=300
+    )
     return out
 
 
 def test_print_config_with_overrides(repo_root, tmp_path):
     (tmp_path / 'base.py').write_text('model = dict(type="SHM", widen=1.0)\nlr = 0.1\n')
     (tmp_path / 'leaf.py').write_text("_base_ = 'base.py'\nlr = 0.2\n")
-    out = run_tool(repo_root, 'tools/misc/print_config.py', str(tmp_path / 'leaf.py'),
-                   '--cfg-options', 'model.widen=0.5', 'extra=[1,2]')
+    out = run_tool(
+        repo_root,
+        'tools/misc/print_config.py',
+        str(tmp_path / 'leaf.py'),
+        '--cfg-options',
+        'model.widen=0.5',
+        'extra=[1,2]',
+    )
     assert out.returncode == 0, out.stderr
-    assert "widen=0.5" in out.stdout and 'lr = 0.2' in out.stdout and 'extra = [1, 2]' in out.stdout
+    assert 'widen=0.5' in out.stdout and 'lr = 0.2' in out.stdout and 'extra = [1, 2]' in out.stdout
 
 
 def test_print_registry(repo_root):

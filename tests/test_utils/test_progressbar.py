@@ -4,7 +4,6 @@ from shmatting.utils import ProgressBar, track_progress
 
 
 class FakeTTY(io.StringIO):
-
     def isatty(self):
         return True
 

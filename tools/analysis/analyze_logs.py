@@ -8,6 +8,7 @@ Usage:
 ``plot_curve`` needs matplotlib (``pip install -e ".[optional]"``); train keys are plotted against
 the iteration, val keys (SAD, MSE, mIoU...) against the iteration of their evaluation.
 """
+
 import argparse
 import json
 import sys
@@ -30,11 +31,14 @@ def load_log(path):
 def plot_curve(args):
     try:
         import matplotlib
+
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except ImportError:
-        sys.exit('error: plot_curve needs matplotlib: pip install matplotlib '
-                 '(or pip install -e ".[optional]")')
+        sys.exit(
+            'error: plot_curve needs matplotlib: pip install matplotlib '
+            '(or pip install -e ".[optional]")'
+        )
     fig, axes = plt.subplots(len(args.keys), 1, figsize=(8, 3 * len(args.keys)), squeeze=False)
     plotted = 0
     for ax, key in zip(axes[:, 0], args.keys):
@@ -44,8 +48,12 @@ def plot_curve(args):
                 points = [(r['iter'], r[key]) for r in log[mode] if key in r]
                 if points:
                     xs, ys = zip(*points)
-                    ax.plot(xs, ys, marker='o' if mode == 'val' else None,
-                            label=f'{path.split("/")[-1]} {mode}')
+                    ax.plot(
+                        xs,
+                        ys,
+                        marker='o' if mode == 'val' else None,
+                        label=f'{path.split("/")[-1]} {mode}',
+                    )
                     plotted += 1
         ax.set_xlabel('iteration')
         ax.set_ylabel(key)
@@ -69,9 +77,11 @@ def cal_train_time(args):
             continue
         # the first window includes the graph compilation and the first-touch allocations
         steady = times[1:] if len(times) > 1 else times
-        print(f'{path}\n  slowest window: {times.max():.3f} s/iter, fastest: {times.min():.3f}\n'
-              f'  average (without the first window): {steady.mean():.3f} s/iter, '
-              f'std {steady.std():.3f}')
+        print(
+            f'{path}\n  slowest window: {times.max():.3f} s/iter, fastest: {times.min():.3f}\n'
+            f'  average (without the first window): {steady.mean():.3f} s/iter, '
+            f'std {steady.std():.3f}'
+        )
 
 
 def main(argv=None):

@@ -11,6 +11,7 @@ Inputs are random tensors of the requested shape, so no data is needed. The phas
 context (GRAPH/PyNative) and model come from the config. Prints seconds per step, images/s and
 the peak resident memory of the process.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -38,22 +39,30 @@ def select_kernels(model, kinds):
     """Use the CPU kernels of ``kinds`` only (None: leave the default, all available)."""
     if kinds is not None:
         from shmatting.ops import set_cpu_kernels
+
         set_cpu_kernels(model, True, kinds)
 
 
 def kernel_label(model):
     """Which CPU kernels the model's layers run on, for the printed line."""
-    kinds = sorted({cell.cpu_kernel_kind for _, cell in model.cells_and_names()
-                    if getattr(cell, 'use_cpu_kernel', False)})
+    kinds = sorted(
+        {
+            cell.cpu_kernel_kind
+            for _, cell in model.cells_and_names()
+            if getattr(cell, 'use_cpu_kernel', False)
+        }
+    )
     return 'CPU kernels: ' + (','.join(kinds) if kinds else 'none')
 
 
 def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     import mindspore as ms
-    from shmatting.engine.optimizers import build_optimizer
+
     from shmatting.engine.context import apply_context, apply_recompute
+    from shmatting.engine.optimizers import build_optimizer
     from shmatting.engine.train_step import MattorWithLoss, TrainStep
     from shmatting.models import build_model
+
     ctx = apply_context(cfg.get('context'))
     model = build_model(cfg.model)
     select_kernels(model, kinds)
@@ -71,16 +80,20 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     for _ in range(warmup):
         step(*inputs).asnumpy()
     med, times = median_time(lambda: step(*inputs).asnumpy(), steps)
-    print(f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
-          f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
-          f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})')
+    print(
+        f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
+        f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
+        f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})'
+    )
     return med
 
 
 def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
     import mindspore as ms
+
     from shmatting.engine.context import apply_context
     from shmatting.models import build_model
+
     ctx = apply_context(cfg.get('context'))
     model = build_model(cfg.model)
     select_kernels(model, kinds)
@@ -94,13 +107,18 @@ def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
     for _ in range(warmup):
         model(x)[1].asnumpy()
     med, times = median_time(lambda: model(x)[1].asnumpy(), steps)
-    print(f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
-          f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), '
-          f'peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})')
+    print(
+        f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
+        f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), '
+        f'peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})'
+    )
     if mindir:
         import tempfile
+
         from mindspore import nn
+
         from shmatting.ops import set_cpu_kernels
+
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             set_cpu_kernels(model, False)  # as tools/export_mindir.py exports
@@ -110,8 +128,10 @@ def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
             for _ in range(warmup):
                 graph(x)[1].asnumpy()
             med_m, times_m = median_time(lambda: graph(x)[1].asnumpy(), steps)
-        print(f'infer MINDIR (GraphCell) batch 1 {shape[0]}x{shape[1]}: export+load {export_s:.1f}s, '
-              f'{med_m * 1000:.1f} ms/image (min {min(times_m) * 1000:.1f})')
+        print(
+            f'infer MINDIR (GraphCell) batch 1 {shape[0]}x{shape[1]}: export+load {export_s:.1f}s, '
+            f'{med_m * 1000:.1f} ms/image (min {min(times_m) * 1000:.1f})'
+        )
     return med
 
 
@@ -124,16 +144,24 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=[320, 320], metavar=('H', 'W'))
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--mindir', action='store_true', help='with --infer: also time the exported '
-                        'MINDIR through nn.GraphCell')
-    parser.add_argument('--cpu-kernels', default=None, metavar='KINDS',
-                        help="CPU kernels to use: 'all' (the default where they build), 'none', or "
-                        "a comma list of depthwise, upsample, norm, pool")
+    parser.add_argument(
+        '--mindir',
+        action='store_true',
+        help='with --infer: also time the exported MINDIR through nn.GraphCell',
+    )
+    parser.add_argument(
+        '--cpu-kernels',
+        default=None,
+        metavar='KINDS',
+        help="CPU kernels to use: 'all' (the default where they build), 'none', or "
+        'a comma list of depthwise, upsample, norm, pool',
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     kinds = None
     if args.cpu_kernels is not None:
         from shmatting.ops import parse_kernel_kinds
+
         try:
             kinds = parse_kernel_kinds(args.cpu_kernels)
         except ValueError as exc:

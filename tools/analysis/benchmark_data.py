@@ -1,10 +1,12 @@
 """Samples per second of a config's training data pipeline and loader.
 
-Usage: python tools/analysis/benchmark_data.py CONFIG [--workers N] [--batches 20] [--cfg-options ...]
+Usage: python tools/analysis/benchmark_data.py CONFIG [--workers N] [--batches 20] [--cfg-options
+...]
 
 Compare the figure with the training step's consumption (samples_per_device / seconds per step):
 the loader should deliver several times more.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -18,6 +20,7 @@ from shmatting.config import Config, DictAction  # noqa: E402
 
 def main(argv=None):
     from shmatting.datasets import build_dataloader, build_dataset
+
     parser = argparse.ArgumentParser(description='benchmark the training data loader')
     parser.add_argument('config')
     parser.add_argument('--workers', type=int, default=None, help='default: the config value')
@@ -40,8 +43,10 @@ def main(argv=None):
                 break
         took = time.perf_counter() - start
         tag = 'warm-up' if epoch == 0 and args.epochs > 1 else 'measured'
-        print(f'epoch {epoch} ({tag}): {n} samples in {took:.2f}s = {n / took:.1f} samples/s '
-              f'(workers={loader.workers}, batch={data.samples_per_device})')
+        print(
+            f'epoch {epoch} ({tag}): {n} samples in {took:.2f}s = {n / took:.1f} samples/s '
+            f'(workers={loader.workers}, batch={data.samples_per_device})'
+        )
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ Usage: python tools/analysis/browse_dataset.py CONFIG [--num 8] [--epoch 0] [--o
 Each row is one sample after the train pipeline (de-normalised image, trimap classes as
 0/128/255, alpha), to check crops, flips, compositing and trimap widths.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -22,6 +23,7 @@ from shmatting.config import Config, DictAction  # noqa: E402
 def main(argv=None):
     from shmatting.apis import get_norm_cfg
     from shmatting.datasets import build_dataset
+
     parser = argparse.ArgumentParser(description='grid of training samples after the pipeline')
     parser.add_argument('config')
     parser.add_argument('--num', type=int, default=8)
@@ -41,8 +43,15 @@ def main(argv=None):
         tri = inputs['trimap'][0]
         tri = (tri * 127.5).round().astype(np.uint8) if tri.max() <= 2 else tri.astype(np.uint8)
         alpha = (inputs['alpha'][0] * 255).round().astype(np.uint8)
-        rows.append(np.hstack([img, cv2.cvtColor(tri, cv2.COLOR_GRAY2BGR),
-                               cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR)]))
+        rows.append(
+            np.hstack(
+                [
+                    img,
+                    cv2.cvtColor(tri, cv2.COLOR_GRAY2BGR),
+                    cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR),
+                ]
+            )
+        )
     if not rows:
         sys.exit('error: the dataset is empty')
     height = max(r.shape[0] for r in rows)

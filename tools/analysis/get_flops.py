@@ -6,6 +6,7 @@ MACs are counted per layer with forward hooks in PyNative mode: convolutions, tr
 convolutions and dense layers (the learned layers, as PyTorch counters report them); the fixed
 depthwise kernels of the exact bilinear upsampling are listed on their own line.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -22,8 +23,10 @@ def count_macs(model, shape):
     """Return ``{'tnet': macs, 'mnet': macs, 'upsample': macs}`` for one forward at ``shape``."""
     import mindspore as ms
     from mindspore import nn
+
     from shmatting.models.layers.deconv import ConvTranspose2dK5S2
     from shmatting.models.layers.upsample import BilinearUpsample2x
+
     ms.set_context(mode=ms.PYNATIVE_MODE)
     totals = {'tnet': 0, 'mnet': 0, 'upsample': 0}
     handles = []
@@ -40,12 +43,14 @@ def count_macs(model, shape):
                 totals[part] += int(np.prod(output.shape)) * k
             elif isinstance(cell, nn.Dense):
                 totals[part] += int(np.prod(output.shape)) * cell.weight.shape[1]
+
         return hook
 
     for name, cell in model.cells_and_names():
         part = name.split('.', 1)[0]
         if part in ('tnet', 'mnet') and isinstance(
-                cell, (nn.Conv2d, nn.Dense, ConvTranspose2dK5S2, BilinearUpsample2x)):
+            cell, (nn.Conv2d, nn.Dense, ConvTranspose2dK5S2, BilinearUpsample2x)
+        ):
             handles.append(cell.register_forward_hook(make_hook(part, cell)))
     model.set_train(False)
     model(ms.Tensor(np.zeros(shape, np.float32)))
@@ -60,7 +65,9 @@ def count_params(model, prefix):
 
 def main(argv=None):
     from terminaltables import AsciiTable
+
     from shmatting.models import build_model
+
     parser = argparse.ArgumentParser(description='Parameters and MACs of an SHM config')
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[320, 320], metavar=('H', 'W'))
@@ -79,9 +86,15 @@ def main(argv=None):
     total = macs['tnet'] + macs['mnet']
     rows.append(['total', f'{count_params(model, ""):,}', f'{total / 1e9:.3f}'])
     rows.append(['(bilinear upsampling kernels)', '0', f'{macs["upsample"] / 1e9:.3f}'])
-    print(AsciiTable(rows, title=f' {osp.basename(args.config)} @ {args.shape[0]}x{args.shape[1]} ').table)
-    print(f'Total: {total / 1e9:.2f} GMAC ({2 * total / 1e9:.2f} GFLOP) per '
-          f'{args.shape[0]}x{args.shape[1]} image')
+    print(
+        AsciiTable(
+            rows, title=f' {osp.basename(args.config)} @ {args.shape[0]}x{args.shape[1]} '
+        ).table
+    )
+    print(
+        f'Total: {total / 1e9:.2f} GMAC ({2 * total / 1e9:.2f} GFLOP) per '
+        f'{args.shape[0]}x{args.shape[1]} image'
+    )
 
 
 if __name__ == '__main__':

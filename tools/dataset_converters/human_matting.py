@@ -18,10 +18,11 @@ skipped and reported with a count per reason. Nothing under RAW_ROOT is modified
 written to a temp name that keeps its extension (``x.tmp.png``) and renamed, so a killed run leaves
 no half-written file and a rerun skips what is done.
 
-``--zoo-compat`` reproduces the model zoo: sorted-order split (N*6//10, N*2//10, rest) and its trimap
-(soft-alpha morphology with a 10x10 ellipse, quantised by its loader: 0 -> 0, >= 250 -> 255,
+``--zoo-compat`` reproduces the model zoo: sorted-order split (N*6//10, N*2//10, rest) and its
+trimap (soft-alpha morphology with a 10x10 ellipse, quantised by its loader: 0 -> 0, >= 250 -> 255,
 else 128).
 """
+
 import argparse
 import json
 import os
@@ -37,8 +38,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from shmatting.datasets.transforms.trimap_ops import (trimap_from_alpha,  # noqa: E402
-                                                      zoo_trimap_from_alpha)
+from shmatting.datasets.transforms.trimap_ops import (
+    trimap_from_alpha,  # noqa: E402
+    zoo_trimap_from_alpha,
+)
 from shmatting.utils import ProgressBar  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
@@ -62,9 +65,11 @@ def list_raw(raw_root):
     for sub, ext in (('clip_img', '.jpg'), ('matting', '.png')):
         top = osp.join(raw_root, sub)
         if not osp.isdir(top):
-            raise FileNotFoundError(f'{raw_root} has no {sub}/ folder (expected the AISegment '
-                                    'layout clip_img/<date>/clip_<n>/*.jpg, matting/<date>/'
-                                    'matting_<n>/*.png)')
+            raise FileNotFoundError(
+                f'{raw_root} has no {sub}/ folder (expected the AISegment '
+                'layout clip_img/<date>/clip_<n>/*.jpg, matting/<date>/'
+                'matting_<n>/*.png)'
+            )
         table = found[sub] = {}
         for root, dirs, files in os.walk(top):
             dirs.sort()
@@ -110,7 +115,7 @@ def split_pairs(pairs, ratios, seed, zoo_compat):
     counts.append(n - sum(counts))
     out, start = OrderedDict(), 0
     for name, count in zip(SPLITS, counts):
-        out[name] = order[start:start + count]
+        out[name] = order[start : start + count]
         start += count
     return out
 
@@ -140,7 +145,9 @@ def _atomic_copy(src, dst):
 
 
 def output_paths(out_root, split, rel):
-    return {m: osp.join(out_root, split, m, rel + ('.jpg' if m == 'image' else '.png')) for m in MAPS}
+    return {
+        m: osp.join(out_root, split, m, rel + ('.jpg' if m == 'image' else '.png')) for m in MAPS
+    }
 
 
 def process_sample(job):
@@ -192,18 +199,30 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='prepare the AISegment Matting Human Datasets')
     parser.add_argument('raw_root', help='folder with clip_img/ and matting/')
     parser.add_argument('out_root', help='output folder (prepared layout)')
-    parser.add_argument('--ratios', type=float, nargs=3, default=[6, 2, 2],
-                        metavar=('TRAIN', 'VAL', 'TEST'))
+    parser.add_argument(
+        '--ratios', type=float, nargs=3, default=[6, 2, 2], metavar=('TRAIN', 'VAL', 'TEST')
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of the shuffled split')
     parser.add_argument('--kernel-size', type=int, default=10, help='trimap ellipse size')
-    parser.add_argument('--random-kernel', type=int, nargs=2, metavar=('MIN', 'MAX'),
-                        help='draw the trimap kernel per image in [MIN, MAX]')
-    parser.add_argument('--fg-threshold', type=int, default=255,
-                        help='alpha at or above it is opaque foreground')
-    parser.add_argument('--zoo-compat', action='store_true',
-                        help="the model zoo's sorted split and trimap rule")
-    parser.add_argument('--debug-num', type=int, default=None,
-                        help='only the first N pairs (split in the same ratios)')
+    parser.add_argument(
+        '--random-kernel',
+        type=int,
+        nargs=2,
+        metavar=('MIN', 'MAX'),
+        help='draw the trimap kernel per image in [MIN, MAX]',
+    )
+    parser.add_argument(
+        '--fg-threshold', type=int, default=255, help='alpha at or above it is opaque foreground'
+    )
+    parser.add_argument(
+        '--zoo-compat', action='store_true', help="the model zoo's sorted split and trimap rule"
+    )
+    parser.add_argument(
+        '--debug-num',
+        type=int,
+        default=None,
+        help='only the first N pairs (split in the same ratios)',
+    )
     parser.add_argument('--workers', type=int, default=None, help='processes (default: CPUs)')
     args = parser.parse_args(argv)
     if any(r < 0 for r in args.ratios) or sum(args.ratios) <= 0:
@@ -213,8 +232,11 @@ def parse_args(argv=None):
     if args.zoo_compat and args.random_kernel:
         parser.error('--zoo-compat uses the fixed 10x10 kernel; drop --random-kernel')
     raw, out = osp.realpath(args.raw_root), osp.realpath(args.out_root)
-    if out == raw or out.startswith(raw + os.sep) and \
-            osp.relpath(out, raw).split(os.sep)[0] in ('clip_img', 'matting'):
+    if (
+        out == raw
+        or out.startswith(raw + os.sep)
+        and osp.relpath(out, raw).split(os.sep)[0] in ('clip_img', 'matting')
+    ):
         parser.error('OUT_ROOT must not be RAW_ROOT or inside its clip_img/ or matting/')
     return args
 
@@ -222,6 +244,7 @@ def parse_args(argv=None):
 def remove_stale_temp_files(out_root):
     """Delete temp files a killed run left behind (``<name>.<hex>.tmp<ext>``)."""
     import re
+
     pattern = re.compile(r'\.[0-9a-f]{6}\.tmp(\.[A-Za-z]+)?$')
     count = 0
     for root, _, files in os.walk(out_root):
@@ -258,7 +281,9 @@ def _write_text_atomic(path, text):
 
 def main(argv=None):
     from multiprocessing import get_context
+
     from terminaltables import AsciiTable
+
     args = parse_args(argv)
     start = time.perf_counter()
     pairs, skipped = list_raw(args.raw_root)
@@ -267,8 +292,13 @@ def main(argv=None):
     splits = split_pairs(pairs, list(args.ratios), args.seed, args.zoo_compat)
     if args.debug_num:
         splits = debug_subset(splits, min(args.debug_num, len(pairs)), list(args.ratios))
-    opts = dict(zoo_compat=args.zoo_compat, kernel_size=args.kernel_size,
-                random_kernel=args.random_kernel, fg_threshold=args.fg_threshold, seed=args.seed)
+    opts = dict(
+        zoo_compat=args.zoo_compat,
+        kernel_size=args.kernel_size,
+        random_kernel=args.random_kernel,
+        fg_threshold=args.fg_threshold,
+        seed=args.seed,
+    )
     jobs = []
     for split, items in splits.items():
         for stem, rel, clip, matting in items:
@@ -283,7 +313,9 @@ def main(argv=None):
     workers = max(1, min(args.workers or os.cpu_count() or 1, os.cpu_count() or 1))
     pool = get_context('fork').Pool(workers) if workers > 1 else None
     try:
-        results = pool.imap(process_sample, jobs, chunksize=4) if pool else map(process_sample, jobs)
+        results = (
+            pool.imap(process_sample, jobs, chunksize=4) if pool else map(process_sample, jobs)
+        )
         for job, (status, detail, stats) in zip(jobs, results):
             bar.update()
             if status in ('written', 'exists'):
@@ -303,20 +335,37 @@ def main(argv=None):
 
     copied_bg = copy_backgrounds(args.raw_root, args.out_root)
     for split in SPLITS:
-        _write_text_atomic(osp.join(args.out_root, f'{split}.txt'),
-                           ''.join(f'{rel}\n' for rel in done[split]))
+        _write_text_atomic(
+            osp.join(args.out_root, f'{split}.txt'), ''.join(f'{rel}\n' for rel in done[split])
+        )
     if pixels:
         mean = sums / pixels
         std = np.sqrt(np.maximum(sq_sums / pixels - mean * mean, 0))
-        _write_text_atomic(osp.join(args.out_root, 'mean_std.json'), json.dumps(
-            dict(order='BGR', scale='0-255', mean=mean.round(3).tolist(), std=std.round(3).tolist(),
-                 num_images=len(done['train'])), indent=2))
+        _write_text_atomic(
+            osp.join(args.out_root, 'mean_std.json'),
+            json.dumps(
+                dict(
+                    order='BGR',
+                    scale='0-255',
+                    mean=mean.round(3).tolist(),
+                    std=std.round(3).tolist(),
+                    num_images=len(done['train']),
+                ),
+                indent=2,
+            ),
+        )
     took = time.perf_counter() - start
-    info = dict(raw_root=osp.abspath(args.raw_root), options=vars(args), pairs_found=len(pairs),
-                split_counts={s: len(done[s]) for s in SPLITS},
-                skipped={k: len(v) for k, v in skipped.items()},
-                skipped_examples={k: v[:SHOW_PATHS] for k, v in skipped.items()},
-                written=written, already_done=existing, seconds=round(took, 2))
+    info = dict(
+        raw_root=osp.abspath(args.raw_root),
+        options=vars(args),
+        pairs_found=len(pairs),
+        split_counts={s: len(done[s]) for s in SPLITS},
+        skipped={k: len(v) for k, v in skipped.items()},
+        skipped_examples={k: v[:SHOW_PATHS] for k, v in skipped.items()},
+        written=written,
+        already_done=existing,
+        seconds=round(took, 2),
+    )
     _write_text_atomic(osp.join(args.out_root, 'prepare_info.json'), json.dumps(info, indent=2))
 
     rows = [['Item', 'Value'], ['pairs found', str(len(pairs))]]

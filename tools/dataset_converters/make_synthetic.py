@@ -2,6 +2,7 @@
 
 Usage: python tools/dataset_converters/make_synthetic.py OUT_ROOT --num 200 --size 600 800 --seed 0
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -27,11 +28,20 @@ def main(argv=None):
         parser.error('--num must be >= 1 and --size at least 16 x 16')
     bar = ProgressBar(args.num, desc='synthetic')
     start = time.perf_counter()
-    counts = write_synthetic_dataset(args.out_root, args.num, tuple(args.size), args.seed,
-                                     args.num_backgrounds, args.workers, progress=bar.update)
+    counts = write_synthetic_dataset(
+        args.out_root,
+        args.num,
+        tuple(args.size),
+        args.seed,
+        args.num_backgrounds,
+        args.workers,
+        progress=bar.update,
+    )
     took = time.perf_counter() - start
-    print(f"wrote {counts['portraits']} portraits and {counts['backgrounds']} backgrounds "
-          f'({args.size[0]}x{args.size[1]}) to {args.out_root} in {took:.1f}s')
+    print(
+        f'wrote {counts["portraits"]} portraits and {counts["backgrounds"]} backgrounds '
+        f'({args.size[0]}x{args.size[1]}) to {args.out_root} in {took:.1f}s'
+    )
 
 
 if __name__ == '__main__':

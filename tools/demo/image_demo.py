@@ -3,6 +3,7 @@
 
 Writes ``<name>_alpha.png`` and ``<name>_composite.jpg`` per image, at the image's own size.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -19,6 +20,7 @@ import shmatting  # noqa: E402,F401
 def main(argv=None):
     from shmatting.apis import inference_mattor, init_mattor
     from shmatting.visualization import composite, parse_background
+
     parser = argparse.ArgumentParser(description='alpha mattes and composites of images')
     parser.add_argument('images', nargs='+')
     parser.add_argument('--config', required=True)
@@ -37,8 +39,10 @@ def main(argv=None):
         alpha = inference_mattor(model, image)
         stem = osp.splitext(osp.basename(path))[0]
         cv2.imwrite(osp.join(args.out, stem + '_alpha.png'), np.rint(alpha * 255).astype(np.uint8))
-        cv2.imwrite(osp.join(args.out, stem + '_composite.jpg'),
-                    composite(image, alpha, parse_background(args.background, image.shape[:2])))
+        cv2.imwrite(
+            osp.join(args.out, stem + '_composite.jpg'),
+            composite(image, alpha, parse_background(args.background, image.shape[:2])),
+        )
         print(f'{path} -> {osp.join(args.out, stem)}_alpha.png, _composite.jpg')
 
 

@@ -3,6 +3,7 @@
 
 SOURCE is a video path or a camera index (0, 1, ...). Writes ``alpha.mp4`` and ``composite.mp4``.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -20,6 +21,7 @@ import shmatting  # noqa: E402,F401
 def main(argv=None):
     from shmatting.apis import inference_mattor, init_mattor
     from shmatting.visualization import composite, parse_background
+
     parser = argparse.ArgumentParser(description='alpha matte and composite of a video')
     parser.add_argument('source', help='video file or camera index')
     parser.add_argument('--config', required=True)
@@ -48,8 +50,10 @@ def main(argv=None):
             h, w = frame.shape[:2]
             if writers is None:
                 fourcc = cv2.VideoWriter_fourcc(*'mp4v')
-                writers = [cv2.VideoWriter(osp.join(args.out, n), fourcc, fps, (w, h))
-                           for n in ('alpha.mp4', 'composite.mp4')]
+                writers = [
+                    cv2.VideoWriter(osp.join(args.out, n), fourcc, fps, (w, h))
+                    for n in ('alpha.mp4', 'composite.mp4')
+                ]
                 background = parse_background(args.background, (h, w))
             a8 = np.rint(alpha * 255).astype(np.uint8)
             writers[0].write(cv2.cvtColor(a8, cv2.COLOR_GRAY2BGR))
@@ -60,8 +64,10 @@ def main(argv=None):
         for wr in writers or []:
             wr.release()
     took = time.perf_counter() - start
-    print(f'{frames} frames in {took:.1f}s ({frames / max(took, 1e-9):.1f} fps) -> '
-          f'{args.out}/alpha.mp4, composite.mp4')
+    print(
+        f'{frames} frames in {took:.1f}s ({frames / max(took, 1e-9):.1f} fps) -> '
+        f'{args.out}/alpha.mp4, composite.mp4'
+    )
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 """Shared by the offline inference flow: file names and the export sidecar."""
+
 import json
 import os.path as osp
 import sys
@@ -10,8 +11,10 @@ sys.path.insert(0, ROOT)
 def load_sidecar(path):
     """The JSON written next to an exported model (``<model>.json``)."""
     if not osp.isfile(path):
-        raise SystemExit(f'error: sidecar not found: {path} (tools/export_mindir.py writes '
-                         '<model file>.json next to the model)')
+        raise SystemExit(
+            f'error: sidecar not found: {path} (tools/export_mindir.py writes '
+            '<model file>.json next to the model)'
+        )
     with open(path, encoding='utf-8') as f:
         return json.load(f)
 

@@ -8,8 +8,10 @@ Backends: ``mindspore`` loads the MINDIR with ``ms.load`` + ``nn.GraphCell`` (CP
 ``lite`` uses MindSpore Lite (``mindspore_lite``, for the Ascend 310 / an OM or MINDIR model),
 imported only when chosen. Each input's outputs go to ``<name>_0.bin`` (trimap logits) and
 ``<name>_1.bin`` (alpha); only the predict call is timed, and
-``time_Result/test_perform_static.txt`` reads ``NN inference cost average time: X ms of infer_count N``.
+``time_Result/test_perform_static.txt`` reads
+``NN inference cost average time: X ms of infer_count N``.
 """
+
 import argparse
 import json
 import os
@@ -24,10 +26,10 @@ import shmatting  # noqa: E402,F401
 
 
 class MindSporeBackend:
-
     def __init__(self, model, device_target, device_id):
         import mindspore as ms
         from mindspore import nn
+
         ms.set_device(device_target, device_id)
         ms.set_context(mode=ms.GRAPH_MODE)
         self.ms = ms
@@ -38,14 +40,15 @@ class MindSporeBackend:
 
 
 class LiteBackend:
-
     def __init__(self, model, device_target, device_id):
         try:
             import mindspore_lite as mslite
         except ImportError:
-            raise SystemExit('error: --backend lite needs MindSpore Lite (the mindspore_lite '
-                             'package of the Ascend 310 / Lite release); it is not installed here. '
-                             'Use --backend mindspore for a MINDIR on CPU/GPU/Ascend.') from None
+            raise SystemExit(
+                'error: --backend lite needs MindSpore Lite (the mindspore_lite '
+                'package of the Ascend 310 / Lite release); it is not installed here. '
+                'Use --backend mindspore for a MINDIR on CPU/GPU/Ascend.'
+            ) from None
         context = mslite.Context()
         target = {'CPU': 'cpu', 'GPU': 'gpu', 'Ascend': 'ascend'}[device_target]
         context.target = [target]
@@ -81,7 +84,8 @@ def main(argv=None):
     if not files:
         sys.exit(f'error: no .bin files in {args.input_dir}')
     backend = (LiteBackend if args.backend == 'lite' else MindSporeBackend)(
-        args.model, args.device_target, args.device_id)
+        args.model, args.device_target, args.device_id
+    )
     os.makedirs(args.output_dir, exist_ok=True)
     os.makedirs(args.time_dir, exist_ok=True)
     expected = int(np.prod(shape)) * 4
@@ -89,15 +93,19 @@ def main(argv=None):
     for name in files:
         path = osp.join(args.input_dir, name)
         if osp.getsize(path) != expected:
-            sys.exit(f'error: {path} has {osp.getsize(path)} bytes, the model expects {expected} '
-                     f'(float32 {shape})')
+            sys.exit(
+                f'error: {path} has {osp.getsize(path)} bytes, the model expects {expected} '
+                f'(float32 {shape})'
+            )
         x = np.fromfile(path, '<f4').reshape(shape)
         start = time.perf_counter()
         outputs = backend.predict(x)
         times.append((time.perf_counter() - start) * 1000)
         stem = name[:-4]
         for k, out in enumerate(outputs):
-            np.ascontiguousarray(out, np.float32).tofile(osp.join(args.output_dir, f'{stem}_{k}.bin'))
+            np.ascontiguousarray(out, np.float32).tofile(
+                osp.join(args.output_dir, f'{stem}_{k}.bin')
+            )
     avg = float(np.mean(times))
     line = f'NN inference cost average time: {avg:.3f} ms of infer_count {len(files)}'
     with open(osp.join(args.time_dir, 'test_perform_static.txt'), 'w') as f:

@@ -8,14 +8,14 @@ to [0, 1] when the sidecar's protocol says so, prints ``{path}\tsad\t{sad}`` per
 |alpha - label/255| / 1000) and ``Total images: N, total sad: S, ave sad: A``, and writes
 ``alpha * image`` composites to ``postprocess_Result/<name>.jpg``.
 """
+
 import argparse
 import os
 import os.path as osp
 
-from _common import load_sidecar
-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import load_sidecar
 
 
 def main(argv=None):
@@ -34,12 +34,14 @@ def main(argv=None):
         raise SystemExit(f'error: no *_1.bin results in {args.result_dir}')
     sads = []
     for name in files:
-        stem = name[:-len('_1.bin')]
+        stem = name[: -len('_1.bin')]
         alpha = np.fromfile(osp.join(args.result_dir, name), '<f4').reshape(h, w)
         image = cv2.imread(osp.join(args.data_dir, 'clip_data', stem + '.jpg'), cv2.IMREAD_COLOR)
         label = cv2.imread(osp.join(args.data_dir, 'label', stem + '.png'), cv2.IMREAD_GRAYSCALE)
         if image is None or label is None:
-            raise SystemExit(f'error: missing clip_data/{stem}.jpg or label/{stem}.png in {args.data_dir}')
+            raise SystemExit(
+                f'error: missing clip_data/{stem}.jpg or label/{stem}.png in {args.data_dir}'
+            )
         alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
         if clamp:
             alpha = np.clip(alpha, 0, 1)

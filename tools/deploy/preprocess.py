@@ -10,15 +10,15 @@ For line ``i`` of the split, writes (same names and formats as the zoo):
 The image is normalised with the sidecar's mean/std, then resized bicubically to the export size:
 the same arithmetic as ``tools/test.py`` with ``test_cfg.resize='squash'``.
 """
+
 import argparse
 import os
 import os.path as osp
 import shutil
 
-from _common import load_sidecar, sample_name
-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import load_sidecar, sample_name
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
@@ -27,6 +27,7 @@ from shmatting.config import Config, DictAction  # noqa: E402
 def main(argv=None):
     from shmatting.datasets import build_dataset
     from shmatting.utils import ProgressBar
+
     parser = argparse.ArgumentParser(description='test split -> .bin model inputs')
     parser.add_argument('sidecar', help='<exported model>.json from tools/export_mindir.py')
     parser.add_argument('--out', default='preprocess_Result')
@@ -52,10 +53,12 @@ def main(argv=None):
         name = sample_name(i, sample['rel'])
         img = cv2.imread(sample['img_path'], cv2.IMREAD_COLOR)
         if img is None:
-            raise SystemExit(f"error: unreadable image {sample['img_path']}")
+            raise SystemExit(f'error: unreadable image {sample["img_path"]}')
         x = (img.astype(np.float32) - mean) / std
         x = cv2.resize(x, (w, h), interpolation=cv2.INTER_CUBIC)
-        x.transpose(2, 0, 1)[None].astype('<f4').tofile(osp.join(args.out, 'img_data', name + '.bin'))
+        x.transpose(2, 0, 1)[None].astype('<f4').tofile(
+            osp.join(args.out, 'img_data', name + '.bin')
+        )
         shutil.copyfile(sample['alpha_path'], osp.join(args.out, 'label', name + '.png'))
         shutil.copyfile(sample['img_path'], osp.join(args.out, 'clip_data', name + '.jpg'))
         bar.update()

@@ -1,4 +1,5 @@
 """Print the environment table: ``python tools/misc/collect_env.py``."""
+
 import os.path as osp
 import sys
 

@@ -1,4 +1,8 @@
-"""Print the resolved config: ``python tools/misc/print_config.py CONFIG [--cfg-options k=v ...]``."""
+"""Print the resolved config.
+
+Usage: python tools/misc/print_config.py CONFIG [--cfg-options k=v ...]
+"""
+
 import argparse
 import os.path as osp
 import sys
@@ -11,8 +15,13 @@ from shmatting.config import Config, DictAction  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Print a config with its bases resolved')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override settings, e.g. model.tnet.backbone.widen=1.0 a=[1,2]')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override settings, e.g. model.tnet.backbone.widen=1.0 a=[1,2]',
+    )
     return parser.parse_args(argv)
 
 

@@ -1,4 +1,5 @@
 """List registered names: ``python tools/misc/print_registry.py [REGISTRY]`` (e.g. BACKBONES)."""
+
 import argparse
 import os.path as osp
 import sys
@@ -10,7 +11,9 @@ from shmatting.registry import ALL_REGISTRIES  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Print the contents of the registries')
-    parser.add_argument('name', nargs='?', help=f'one of {", ".join(ALL_REGISTRIES)} (default: all)')
+    parser.add_argument(
+        'name', nargs='?', help=f'one of {", ".join(ALL_REGISTRIES)} (default: all)'
+    )
     args = parser.parse_args(argv)
     if args.name is None:
         names = list(ALL_REGISTRIES)

@@ -2,6 +2,7 @@
 
 Usage: python tools/misc/publish_model.py IN_CKPT OUT_PREFIX  ->  OUT_PREFIX-<sha256[:8]>.ckpt
 """
+
 import argparse
 import hashlib
 import os
@@ -15,6 +16,7 @@ import shmatting  # noqa: E402,F401
 
 def main(argv=None):
     from shmatting.engine.checkpoint import load_checkpoint_arrays, save_checkpoint_atomic
+
     parser = argparse.ArgumentParser(description='strip a checkpoint to weights and hash it')
     parser.add_argument('in_file')
     parser.add_argument('out_prefix', help='e.g. work_dirs/shm_e2e_aisegment')
@@ -33,8 +35,10 @@ def main(argv=None):
         digest = hashlib.sha256(f.read()).hexdigest()
     final = f'{args.out_prefix}-{digest[:8]}.ckpt'
     os.replace(tmp, final)
-    print(f'{final}: {len(weights)} tensors, {dropped} optimizer/meta entries dropped, '
-          f'sha256 {digest}')
+    print(
+        f'{final}: {len(weights)} tensors, {dropped} optimizer/meta entries dropped, '
+        f'sha256 {digest}'
+    )
 
 
 if __name__ == '__main__':

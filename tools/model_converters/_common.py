@@ -1,4 +1,5 @@
 """Shared by the weight converters: the target model's shapes and the report."""
+
 import os.path as osp
 import sys
 
@@ -14,7 +15,9 @@ DEFAULT_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models', 'shm_mobilenetv2.
 def expected_shapes(config=DEFAULT_CONFIG):
     """Parameter name -> shape of the model described by ``config``."""
     import mindspore as ms
+
     from shmatting.models import build_model
+
     ms.set_context(mode=ms.PYNATIVE_MODE)
     cfg = Config.fromfile(config)
     model_cfg = cfg.model.to_dict()
@@ -25,11 +28,15 @@ def expected_shapes(config=DEFAULT_CONFIG):
 
 def print_report(report, dropped=()):
     if report['optimizer']:
-        print(f"stripped {len(report['optimizer'])} optimizer keys "
-              f"(e.g. {', '.join(report['optimizer'][:3])})")
+        print(
+            f'stripped {len(report["optimizer"])} optimizer keys '
+            f'(e.g. {", ".join(report["optimizer"][:3])})'
+        )
     if report['prefixes']:
-        print(f"stripped wrapper prefixes: {', '.join(report['prefixes'])}")
+        print(f'stripped wrapper prefixes: {", ".join(report["prefixes"])}')
     if report['other']:
-        print(f"ignored {len(report['other'])} non-tensor entries ({', '.join(report['other'][:5])})")
+        print(
+            f'ignored {len(report["other"])} non-tensor entries ({", ".join(report["other"][:5])})'
+        )
     if dropped:
         print(f'dropped {len(dropped)} keys the model does not use (e.g. {", ".join(dropped[:3])})')

@@ -1,13 +1,14 @@
-"""Convert a state_dict of the PyTorch original (lizhengwei1992/Semantic_Human_Matting) to shmatting.
+"""Convert a state_dict of the PyTorch original (lizhengwei1992/Semantic_Human_Matting).
 
 Usage: python tools/model_converters/torch2shmatting.py SRC.pth DST.ckpt [--config CONFIG]
 
 SRC is a ``.pth`` state_dict (read with ``torch.load(..., weights_only=True)``; torch must be
 installed) or an ``.npz`` of the same names (no torch needed). BatchNorm tensors are renamed,
-``num_batches_tracked`` and the unused ``m_net.en_conv_bn_relu_5.*`` dropped, ``module.`` prefixes and
-optimizer entries stripped. A pickled whole model (``model_obj.pth``) is refused: save its
+``num_batches_tracked`` and the unused ``m_net.en_conv_bn_relu_5.*`` dropped, ``module.`` prefixes
+and optimizer entries stripped. A pickled whole model (``model_obj.pth``) is refused: save its
 ``state_dict()`` first.
 """
+
 import argparse
 import sys
 
@@ -17,8 +18,10 @@ from _common import DEFAULT_CONFIG, expected_shapes, print_report
 from shmatting.engine.checkpoint import save_checkpoint_atomic
 from shmatting.models.converters import ConversionError, convert_torch_state, strip_wrapper_keys
 
-PICKLE_HINT = ('{src} holds a pickled model object, not a state_dict; in the PyTorch repo run '
-               "torch.save(torch.load('{src}').state_dict(), 'state_dict.pth') and convert that")
+PICKLE_HINT = (
+    '{src} holds a pickled model object, not a state_dict; in the PyTorch repo run '
+    "torch.save(torch.load('{src}').state_dict(), 'state_dict.pth') and convert that"
+)
 
 
 def read_torch(path):
@@ -26,9 +29,11 @@ def read_torch(path):
     try:
         import torch
     except ImportError:
-        raise SystemExit(f'error: reading {path} needs PyTorch (pip install torch); torch is an '
-                         'optional dependency. Alternatively convert the state_dict to .npz '
-                         'with numpy where torch is available.') from None
+        raise SystemExit(
+            f'error: reading {path} needs PyTorch (pip install torch); torch is an '
+            'optional dependency. Alternatively convert the state_dict to .npz '
+            'with numpy where torch is available.'
+        ) from None
     try:
         obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # weights_only refuses pickled classes

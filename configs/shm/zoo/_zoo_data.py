@@ -27,4 +27,5 @@ data = dict(
     shuffle=False,
     train=dict(pipeline=train_pipeline, use_fg=False),
     val=dict(pipeline=test_pipeline),
-    test=dict(pipeline=test_pipeline))
+    test=dict(pipeline=test_pipeline),
+)

@@ -3,15 +3,20 @@
 Registering it is all a plugin needs: the stock T-Net head wires itself from ``out_channels`` and
 ``out_strides``, and SHM derives the test-time size divisor (32) from the largest stride.
 """
+
 from mindspore import nn
 
 from shmatting.registry import BACKBONES
 
 
 def conv_bn_relu(cin, cout, stride):
-    return nn.SequentialCell([
-        nn.Conv2d(cin, cout, 3, stride=stride, pad_mode='pad', padding=1, has_bias=False),
-        nn.BatchNorm2d(cout, momentum=0.9), nn.ReLU()])
+    return nn.SequentialCell(
+        [
+            nn.Conv2d(cin, cout, 3, stride=stride, pad_mode='pad', padding=1, has_bias=False),
+            nn.BatchNorm2d(cout, momentum=0.9),
+            nn.ReLU(),
+        ]
+    )
 
 
 class BasicBlock(nn.Cell):
@@ -20,11 +25,22 @@ class BasicBlock(nn.Cell):
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.conv1 = conv_bn_relu(cin, cout, stride)
-        self.conv2 = nn.SequentialCell([
-            nn.Conv2d(cout, cout, 3, pad_mode='pad', padding=1, has_bias=False),
-            nn.BatchNorm2d(cout, momentum=0.9)])
-        self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.SequentialCell([
-            nn.Conv2d(cin, cout, 1, stride=stride, has_bias=False), nn.BatchNorm2d(cout, momentum=0.9)])
+        self.conv2 = nn.SequentialCell(
+            [
+                nn.Conv2d(cout, cout, 3, pad_mode='pad', padding=1, has_bias=False),
+                nn.BatchNorm2d(cout, momentum=0.9),
+            ]
+        )
+        self.shortcut = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.SequentialCell(
+                [
+                    nn.Conv2d(cin, cout, 1, stride=stride, has_bias=False),
+                    nn.BatchNorm2d(cout, momentum=0.9),
+                ]
+            )
+        )
         self.relu = nn.ReLU()
 
     def construct(self, x):

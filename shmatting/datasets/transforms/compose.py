@@ -1,4 +1,5 @@
 """Compose transforms built from configs."""
+
 from ...registry import TRANSFORMS
 
 __all__ = ['Compose']

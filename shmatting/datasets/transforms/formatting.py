@@ -1,4 +1,5 @@
 """Formatting: normalisation, class-index trimaps and packing to CHW float32 arrays."""
+
 import numpy as np
 
 from ...registry import TRANSFORMS
@@ -22,7 +23,7 @@ class Normalize:
     def __init__(self, mean=(114.0, 121.0, 134.0), std=(255.0, 255.0, 255.0)):
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
-        if self.mean.shape != (3, ) or self.std.shape != (3, ) or np.any(self.std == 0):
+        if self.mean.shape != (3,) or self.std.shape != (3,) or np.any(self.std == 0):
             raise ValueError(f'mean and std must be 3 BGR values with std != 0, got {mean}, {std}')
 
     def __call__(self, results):
@@ -70,18 +71,26 @@ class PackInputs:
         inputs = {}
         for key in self.keys:
             if results.get(key) is None:
-                raise KeyError(f'PackInputs: the sample has no {key!r} (keys: '
-                               f'{sorted(k for k, v in results.items() if v is not None)})')
+                raise KeyError(
+                    f'PackInputs: the sample has no {key!r} (keys: '
+                    f'{sorted(k for k, v in results.items() if v is not None)})'
+                )
             arr = results[key]
             if key == 'trimap':
                 arr = arr.astype(np.int32)
             elif key == 'img':
                 arr = arr.astype(np.float32)
             else:
-                arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+                arr = (
+                    arr.astype(np.float32) / 255.0
+                    if arr.dtype == np.uint8
+                    else arr.astype(np.float32)
+                )
             if arr.dtype.kind == 'f' and not np.isfinite(arr).all():
-                raise CorruptSampleError(f"non-finite values in {key} of sample "
-                                         f"{results.get('img_path') or results.get('index')}")
+                raise CorruptSampleError(
+                    f'non-finite values in {key} of sample '
+                    f'{results.get("img_path") or results.get("index")}'
+                )
             arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
             inputs[key] = np.ascontiguousarray(arr)
         results['inputs'] = inputs

@@ -1,9 +1,10 @@
 """Geometric transforms applied consistently to every map of a sample.
 
 Maps: ``img``, ``fg``, ``bg`` (BGR uint8, cubic), ``alpha`` (uint8, cubic), ``trimap`` (uint8,
-nearest). Randomness comes from ``results['rng']`` (a ``numpy.random.Generator`` seeded per sample by
-the dataset), never from global state.
+nearest). Randomness comes from ``results['rng']`` (a ``numpy.random.Generator`` seeded per sample
+by the dataset), never from global state.
 """
+
 import cv2
 import numpy as np
 
@@ -11,8 +12,13 @@ from ...registry import TRANSFORMS
 
 __all__ = ['RandomScale', 'RandomCrop', 'Resize', 'RandomFlip', 'ZooCropOrSquash', 'MAP_INTERP']
 
-MAP_INTERP = {'img': cv2.INTER_CUBIC, 'fg': cv2.INTER_CUBIC, 'bg': cv2.INTER_CUBIC,
-              'alpha': cv2.INTER_CUBIC, 'trimap': cv2.INTER_NEAREST}
+MAP_INTERP = {
+    'img': cv2.INTER_CUBIC,
+    'fg': cv2.INTER_CUBIC,
+    'bg': cv2.INTER_CUBIC,
+    'alpha': cv2.INTER_CUBIC,
+    'trimap': cv2.INTER_NEAREST,
+}
 
 
 def _present(results):
@@ -90,8 +96,11 @@ class RandomCrop:
         h, w = results['img'].shape[:2]
         if h < self.crop_h or w < self.crop_w:
             s = max(self.crop_h / h, self.crop_w / w)
-            results = _resize_all(results, max(self.crop_w, int(np.ceil(w * s))),
-                                  max(self.crop_h, int(np.ceil(h * s))))
+            results = _resize_all(
+                results,
+                max(self.crop_w, int(np.ceil(w * s))),
+                max(self.crop_h, int(np.ceil(h * s))),
+            )
             h, w = results['img'].shape[:2]
         x0 = y0 = None
         if self.unknown_prob > 0 and rng.random() < self.unknown_prob:
@@ -109,13 +118,16 @@ class RandomCrop:
             x0 = int(rng.integers(0, w - self.crop_w + 1))
             y0 = int(rng.integers(0, h - self.crop_h + 1))
         for key in _present(results):
-            results[key] = np.ascontiguousarray(results[key][y0:y0 + self.crop_h,
-                                                             x0:x0 + self.crop_w])
+            results[key] = np.ascontiguousarray(
+                results[key][y0 : y0 + self.crop_h, x0 : x0 + self.crop_w]
+            )
         return results
 
     def __repr__(self):
-        return (f'RandomCrop(crop_size=({self.crop_w}, {self.crop_h}), '
-                f'unknown_prob={self.unknown_prob})')
+        return (
+            f'RandomCrop(crop_size=({self.crop_w}, {self.crop_h}), '
+            f'unknown_prob={self.unknown_prob})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -211,7 +223,7 @@ class ZooCropOrSquash:
         if rng.random() < self.crop_prob and h > s and w > s:
             x0, y0 = int(rng.integers(0, w - s)), int(rng.integers(0, h - s))
             for key in _present(results):
-                results[key] = np.ascontiguousarray(results[key][y0:y0 + s, x0:x0 + s])
+                results[key] = np.ascontiguousarray(results[key][y0 : y0 + s, x0 : x0 + s])
             return results
         return _resize_all(results, s, s)
 

@@ -1,4 +1,5 @@
 """Matting-specific transforms: online trimaps and compositing onto new backgrounds."""
+
 import os
 
 import cv2
@@ -10,6 +11,7 @@ from .trimap_ops import trimap_from_alpha, zoo_trimap_from_alpha
 
 __all__ = ['GenerateTrimap', 'CompositeBackground', 'random_background']
 
+
 @TRANSFORMS.register_module()
 class GenerateTrimap:
     """Make ``trimap`` ({0, 128, 255}) from ``alpha`` with an elliptic kernel.
@@ -17,8 +19,8 @@ class GenerateTrimap:
     Required keys: ``alpha``. Added: ``trimap``.
 
     Args:
-        kernel_size (int | tuple[int]): a size, or an inclusive ``(min, max)`` range drawn per sample
-            (the paper: random kernels make M-Net robust to trimap widths).
+        kernel_size (int | tuple[int]): a size, or an inclusive ``(min, max)`` range drawn per
+            sample (the paper: random kernels make M-Net robust to trimap widths).
         fg_threshold (int): alpha at or above it is opaque foreground.
         zoo_compat (bool): the model zoo's soft-alpha morphology and loader quantisation.
     """
@@ -26,8 +28,9 @@ class GenerateTrimap:
     def __init__(self, kernel_size=10, fg_threshold=255, zoo_compat=False):
         if isinstance(kernel_size, (list, tuple)):
             if len(kernel_size) != 2 or kernel_size[0] > kernel_size[1] or kernel_size[0] < 1:
-                raise ValueError(f'kernel_size range must be (min, max) with 1 <= min <= max, '
-                                 f'got {kernel_size}')
+                raise ValueError(
+                    f'kernel_size range must be (min, max) with 1 <= min <= max, got {kernel_size}'
+                )
             self.kernel_size = (int(kernel_size[0]), int(kernel_size[1]))
         else:
             self.kernel_size = int(kernel_size)
@@ -45,8 +48,10 @@ class GenerateTrimap:
         return results
 
     def __repr__(self):
-        return (f'GenerateTrimap(kernel_size={self.kernel_size}, fg_threshold={self.fg_threshold}, '
-                f'zoo_compat={self.zoo_compat})')
+        return (
+            f'GenerateTrimap(kernel_size={self.kernel_size}, fg_threshold={self.fg_threshold}, '
+            f'zoo_compat={self.zoo_compat})'
+        )
 
 
 def random_background(rng, height, width):
@@ -60,9 +65,20 @@ def random_background(rng, height, width):
     small = (c0 * (1 - t) + c1 * t) * np.ones((1, sw, 1), np.float32)
     for _ in range(int(rng.integers(2, 6))):
         center = (int(rng.integers(0, sw)), int(rng.integers(0, sh)))
-        axes = (int(rng.integers(sw // 10 + 1, sw // 2 + 2)), int(rng.integers(sh // 10 + 1, sh // 2 + 2)))
-        cv2.ellipse(small, center, axes, float(rng.uniform(0, 180)), 0, 360,
-                    tuple(float(v) for v in rng.uniform(0, 255, 3)), -1)
+        axes = (
+            int(rng.integers(sw // 10 + 1, sw // 2 + 2)),
+            int(rng.integers(sh // 10 + 1, sh // 2 + 2)),
+        )
+        cv2.ellipse(
+            small,
+            center,
+            axes,
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            tuple(float(v) for v in rng.uniform(0, 255, 3)),
+            -1,
+        )
     small = cv2.GaussianBlur(small, (0, 0), max(0.5, sw / 60))
     bg = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     bg += 6 * rng.standard_normal(bg.shape, dtype=np.float32)
@@ -95,8 +111,11 @@ class CompositeBackground:
                 raise FileNotFoundError(f'CompositeBackground: bg_dir not found: {bg_dir}')
             files = []
             for root, _, names in os.walk(bg_dir):
-                files += [os.path.join(root, n) for n in names
-                          if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith('.')]
+                files += [
+                    os.path.join(root, n)
+                    for n in names
+                    if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith('.')
+                ]
             if not files:
                 raise FileNotFoundError(f'CompositeBackground: no images in bg_dir {bg_dir}')
             self._files = sorted(files)
@@ -107,11 +126,14 @@ class CompositeBackground:
         bg = read_image(self._files[int(rng.integers(len(self._files)))])
         bh, bw = bg.shape[:2]
         s = max(h / bh, w / bw)
-        bg = cv2.resize(bg, (max(w, int(np.ceil(bw * s))), max(h, int(np.ceil(bh * s)))),
-                        interpolation=cv2.INTER_LINEAR)
+        bg = cv2.resize(
+            bg,
+            (max(w, int(np.ceil(bw * s))), max(h, int(np.ceil(bh * s)))),
+            interpolation=cv2.INTER_LINEAR,
+        )
         y0 = int(rng.integers(0, bg.shape[0] - h + 1))
         x0 = int(rng.integers(0, bg.shape[1] - w + 1))
-        return np.ascontiguousarray(bg[y0:y0 + h, x0:x0 + w])
+        return np.ascontiguousarray(bg[y0 : y0 + h, x0 : x0 + w])
 
     def __call__(self, results):
         rng = results['rng']

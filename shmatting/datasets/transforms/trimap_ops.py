@@ -1,9 +1,17 @@
 """Trimap generation from an alpha matte (uint8 {0 bg, 128 unknown, 255 fg})."""
+
 import cv2
 import numpy as np
 
-__all__ = ['ellipse_kernel', 'trimap_from_alpha', 'zoo_trimap_from_alpha', 'trimap_to_index',
-           'TRIMAP_BG', 'TRIMAP_UNKNOWN', 'TRIMAP_FG']
+__all__ = [
+    'ellipse_kernel',
+    'trimap_from_alpha',
+    'zoo_trimap_from_alpha',
+    'trimap_to_index',
+    'TRIMAP_BG',
+    'TRIMAP_UNKNOWN',
+    'TRIMAP_FG',
+]
 
 TRIMAP_BG, TRIMAP_UNKNOWN, TRIMAP_FG = 0, 128, 255
 
@@ -19,9 +27,10 @@ def ellipse_kernel(size):
 def trimap_from_alpha(alpha, kernel_size=10, fg_threshold=255):
     """The fixed trimap: eroded certain foreground, dilated support, unknown in between.
 
-    ``fg = erode(alpha >= fg_threshold)``, ``unknown = dilate(alpha > 0) - fg``, background elsewhere,
-    both with an elliptic kernel of ``kernel_size``. Faint background noise is not "fg", semi-
-    transparent regions are "unknown" (the model zoo's soft-alpha morphology mislabelled both).
+    ``fg = erode(alpha >= fg_threshold)``, ``unknown = dilate(alpha > 0) - fg``, background
+    elsewhere, both with an elliptic kernel of ``kernel_size``. Faint background noise is not "fg",
+    semi-transparent regions are "unknown" (the model zoo's soft-alpha morphology mislabelled
+    both).
 
     Args:
         alpha (np.ndarray): ``H x W`` uint8 alpha.

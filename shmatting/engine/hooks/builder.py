@@ -6,6 +6,7 @@ save_best='SAD'))`` (dicts merge into the base) and switches a hook off with ``N
 is also the one place that reads the older keys ``log_config``, ``checkpoint_config`` and
 ``evaluation``: they are mapped onto ``default_hooks`` with a deprecation warning.
 """
+
 import difflib
 import warnings
 from typing import Any, Dict, Optional
@@ -13,8 +14,12 @@ from typing import Any, Dict, Optional
 __all__ = ['DEFAULT_HOOKS', 'LEGACY_HOOK_KEYS', 'resolve_default_hooks', 'eval_settings']
 
 # name -> the hook type used when a config gives settings without a type
-DEFAULT_HOOKS = {'nan_guard': 'NaNGuardHook', 'logger': 'LoggerHook', 'eval': 'EvalHook',
-                 'checkpoint': 'CheckpointHook'}
+DEFAULT_HOOKS = {
+    'nan_guard': 'NaNGuardHook',
+    'logger': 'LoggerHook',
+    'eval': 'EvalHook',
+    'checkpoint': 'CheckpointHook',
+}
 LEGACY_HOOK_KEYS = {'log_config': 'logger', 'checkpoint_config': 'checkpoint', 'evaluation': 'eval'}
 
 
@@ -45,17 +50,25 @@ def resolve_default_hooks(cfg: Any) -> Dict[str, Optional[dict]]:
     unknown = sorted(set(given) - set(DEFAULT_HOOKS))
     if unknown:
         close = {u: difflib.get_close_matches(u, list(DEFAULT_HOOKS), n=1) for u in unknown}
-        hint = '; '.join(f'{u!r} (did you mean {c[0]!r}?)' if c else repr(u) for u, c in close.items())
-        raise KeyError(f'default_hooks: unknown names {hint}; use {list(DEFAULT_HOOKS)} and put '
-                       'other hooks in custom_hooks')
+        hint = '; '.join(
+            f'{u!r} (did you mean {c[0]!r}?)' if c else repr(u) for u, c in close.items()
+        )
+        raise KeyError(
+            f'default_hooks: unknown names {hint}; use {list(DEFAULT_HOOKS)} and put '
+            'other hooks in custom_hooks'
+        )
     for key, name in LEGACY_HOOK_KEYS.items():
         if key in cfg:
-            warnings.warn(f'config key {key!r} is deprecated: write default_hooks=dict({name}='
-                          f'...) instead (it is applied as default_hooks.{name})',
-                          ConfigDeprecationWarning, stacklevel=2)
+            warnings.warn(
+                f'config key {key!r} is deprecated: write default_hooks=dict({name}='
+                f'...) instead (it is applied as default_hooks.{name})',
+                ConfigDeprecationWarning,
+                stacklevel=2,
+            )
             legacy = cfg.get(key)
-            given[name] = None if legacy is None else {**(given.get(name) or {}),
-                                                       **_as_dict(legacy, key)}
+            given[name] = (
+                None if legacy is None else {**(given.get(name) or {}), **_as_dict(legacy, key)}
+            )
     for name, value in given.items():
         value = _as_dict(value, f'default_hooks.{name}')
         hooks[name] = None if value is None else {**hooks[name], **value}

@@ -1,4 +1,5 @@
-"""Checkpoints: full state every N epochs, the best model by a metric, atomic writes, rank 0 only."""
+"""Checkpoints: full state every N epochs, the best model by a metric; atomic, rank 0 writes."""
+
 import os
 import os.path as osp
 import re
@@ -61,17 +62,25 @@ class CheckpointHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, interval: int = 1, max_keep_ckpts: int = 3, save_best: Optional[str] = 'auto',
-                 rule: Optional[str] = None):
+    def __init__(
+        self,
+        interval: int = 1,
+        max_keep_ckpts: int = 3,
+        save_best: Optional[str] = 'auto',
+        rule: Optional[str] = None,
+    ):
         self.interval = int(interval)
         if self.interval < 1:
             raise ValueError(f'CheckpointHook: interval must be >= 1, got {interval!r}')
         self.max_keep_ckpts = int(max_keep_ckpts)
         if self.max_keep_ckpts == 0 or self.max_keep_ckpts < -1:
-            raise ValueError(f'CheckpointHook: max_keep_ckpts must be >= 1 or -1 (all), '
-                             f'got {max_keep_ckpts!r}')
+            raise ValueError(
+                f'CheckpointHook: max_keep_ckpts must be >= 1 or -1 (all), got {max_keep_ckpts!r}'
+            )
         if rule not in (None, 'less', 'greater'):
-            raise ValueError(f"CheckpointHook: rule must be 'less', 'greater' or None, got {rule!r}")
+            raise ValueError(
+                f"CheckpointHook: rule must be 'less', 'greater' or None, got {rule!r}"
+            )
         self.save_best = save_best
         self.rule = rule
         self.best: Dict[str, Any] = dict.fromkeys(BEST_KEYS)
@@ -83,8 +92,10 @@ class CheckpointHook(Hook):
             return
         key = next(iter(metrics)) if self.save_best == 'auto' else self.save_best
         if key not in metrics:
-            raise KeyError(f'CheckpointHook: save_best={key!r} is not among the evaluated metrics '
-                           f'{list(metrics)}')
+            raise KeyError(
+                f'CheckpointHook: save_best={key!r} is not among the evaluated metrics '
+                f'{list(metrics)}'
+            )
         rule = self.rule or metrics.rules.get(key) or 'less'
         score = float(metrics[key])
         if not is_better(score, self.best['best_score'], rule):
@@ -92,8 +103,9 @@ class CheckpointHook(Hook):
         epoch = runner.epoch + 1
         path = osp.join(runner.work_dir, f'best_{key}_epoch_{epoch}.ckpt')
         old = self.best['best_ckpt']
-        self.best.update(best_score=score, best_key=key, best_epoch=epoch, best_ckpt=path,
-                         best_rule=rule)
+        self.best.update(
+            best_score=score, best_key=key, best_epoch=epoch, best_ckpt=path, best_rule=rule
+        )
         runner.save_checkpoint(path, kind='weights')
         if runner.rank == 0:
             atomic_copy(path, osp.join(runner.work_dir, f'best_{key}.ckpt'))
@@ -109,7 +121,7 @@ class CheckpointHook(Hook):
         kept = [p for p in self.saved if p != path] + [path]
         stale = []
         if self.max_keep_ckpts > 0:
-            stale, kept = kept[:-self.max_keep_ckpts], kept[-self.max_keep_ckpts:]
+            stale, kept = kept[: -self.max_keep_ckpts], kept[-self.max_keep_ckpts :]
         self.saved = kept
         runner.save_checkpoint(path, kind='full')
         if runner.rank == 0:
@@ -141,6 +153,10 @@ class CheckpointHook(Hook):
         pattern = re.compile(r'^(epoch|best_\w+_epoch)_(\d+)\.ckpt$')
         for name in os.listdir(work_dir):
             m = pattern.match(name)
-            if m and int(m.group(2)) <= epoch and name not in keep and (
-                    m.group(1) == 'epoch' or self.best['best_key']):
+            if (
+                m
+                and int(m.group(2)) <= epoch
+                and name not in keep
+                and (m.group(1) == 'epoch' or self.best['best_key'])
+            ):
                 os.remove(osp.join(work_dir, name))

@@ -1,4 +1,5 @@
 """Evaluation during training, on every rank with all-reduced metric states."""
+
 from typing import Any, List, Optional, Union
 
 from ...registry import HOOKS
@@ -27,8 +28,12 @@ class EvalHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, interval: int = 1, metrics: Optional[List[Union[str, dict]]] = None,
-                 convention: str = 'p3m'):
+    def __init__(
+        self,
+        interval: int = 1,
+        metrics: Optional[List[Union[str, dict]]] = None,
+        convention: str = 'p3m',
+    ):
         self.interval = int(interval)
         if self.interval < 1:
             raise ValueError(f'EvalHook: interval must be >= 1, got {interval!r}')
@@ -38,10 +43,14 @@ class EvalHook(Hook):
 
     def before_run(self, runner: Any) -> None:
         from ...evaluation import Evaluator
+
         model = runner.model
-        self.evaluator = Evaluator(self.metrics or model.default_metrics(), model.test_cfg,
-                                   use_gt_trimap=model.eval_uses_gt_trimap,
-                                   convention=self.convention)
+        self.evaluator = Evaluator(
+            self.metrics or model.default_metrics(),
+            model.test_cfg,
+            use_gt_trimap=model.eval_uses_gt_trimap,
+            convention=self.convention,
+        )
 
     def after_train_epoch(self, runner: Any) -> None:
         if runner.val_loader is None:

@@ -2,16 +2,27 @@
 
 The contract (what each stage receives and when it is called) is the docstring of :class:`Hook`.
 """
+
 from typing import Any, Dict, Optional, Union
 
 __all__ = ['Hook', 'PRIORITIES', 'get_priority', 'STAGES']
 
-# a few bands; lower runs first. NaN guard (HIGH) -> logger (NORMAL) -> eval (LOW) -> checkpoint (LOWEST)
+# a few bands; lower runs first. NaN guard (HIGH) -> logger (NORMAL) -> eval (LOW) -> checkpoint
+# (LOWEST)
 PRIORITIES = {'HIGHEST': 0, 'HIGH': 20, 'NORMAL': 50, 'LOW': 70, 'LOWEST': 90}
 
-STAGES = ('before_run', 'after_load_checkpoint', 'before_train_epoch', 'before_train_iter',
-          'after_train_iter', 'after_train_epoch', 'before_val_epoch', 'after_val_epoch',
-          'before_save_checkpoint', 'after_run')
+STAGES = (
+    'before_run',
+    'after_load_checkpoint',
+    'before_train_epoch',
+    'before_train_iter',
+    'after_train_iter',
+    'after_train_epoch',
+    'before_val_epoch',
+    'after_val_epoch',
+    'before_save_checkpoint',
+    'after_run',
+)
 
 
 def get_priority(priority: Union[str, int]) -> int:
@@ -26,7 +37,9 @@ def get_priority(priority: Union[str, int]) -> int:
     """
     if isinstance(priority, str):
         if priority.upper() not in PRIORITIES:
-            raise ValueError(f'priority must be one of {list(PRIORITIES)} or 0-100, got {priority!r}')
+            raise ValueError(
+                f'priority must be one of {list(PRIORITIES)} or 0-100, got {priority!r}'
+            )
         return PRIORITIES[priority.upper()]
     if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 100:
         return priority
@@ -88,8 +101,9 @@ class Hook:
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Dict[str, Any]) -> None:
         """Before each training step."""
 
-    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Dict[str, Any],
-                         outputs: Dict[str, Any]) -> None:
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Dict[str, Any], outputs: Dict[str, Any]
+    ) -> None:
         """After each training step."""
 
     def after_train_epoch(self, runner: Any) -> None:
@@ -133,9 +147,15 @@ def check_stage_names(hook: Hook, name: Optional[str] = None) -> None:
         AttributeError: naming the method and the closest stage.
     """
     import difflib
-    renamed = {'before_epoch': 'before_train_epoch', 'after_epoch': 'after_train_epoch',
-               'before_iter': 'before_train_iter', 'after_iter': 'after_train_iter',
-               'after_val': 'after_val_epoch', 'before_val': 'before_val_epoch'}
+
+    renamed = {
+        'before_epoch': 'before_train_epoch',
+        'after_epoch': 'after_train_epoch',
+        'before_iter': 'before_train_iter',
+        'after_iter': 'after_train_iter',
+        'after_val': 'after_val_epoch',
+        'before_val': 'before_val_epoch',
+    }
     for attr in dir(type(hook)):
         if not attr.startswith(('before_', 'after_')) or attr in STAGES:
             continue
@@ -143,5 +163,7 @@ def check_stage_names(hook: Hook, name: Optional[str] = None) -> None:
             continue
         close = renamed.get(attr) or next(iter(difflib.get_close_matches(attr, STAGES, n=1)), None)
         hint = f'; did you mean {close}?' if close else ''
-        raise AttributeError(f'hook {name or type(hook).__name__}: {attr} is not a hook stage{hint} '
-                             f'(stages: {", ".join(STAGES)})')
+        raise AttributeError(
+            f'hook {name or type(hook).__name__}: {attr} is not a hook stage{hint} '
+            f'(stages: {", ".join(STAGES)})'
+        )

@@ -1,4 +1,5 @@
 """Text and JSON-lines training logs."""
+
 import json
 import os.path as osp
 import time
@@ -22,6 +23,7 @@ def format_metrics_table(metrics: Any) -> str:
         str: the table.
     """
     from terminaltables import AsciiTable
+
     rows = [['Metric', 'Value', 'Rule', 'Unit / region']]
     for key, value in metrics.items():
         rows.append([key, f'{value:.5f}', metrics.rules.get(key, ''), metrics.units.get(key, '')])
@@ -73,43 +75,61 @@ class LoggerHook(Hook):
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Dict[str, Any]) -> None:
         self._data_time += time.perf_counter() - self._iter_end
 
-    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Dict[str, Any],
-                         outputs: Dict[str, Any]) -> None:
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Dict[str, Any], outputs: Dict[str, Any]
+    ) -> None:
         self._losses.append(outputs['losses'])
         self._images += len(data_batch['img'])
         self._iter_end = time.perf_counter()
         if len(self._losses) < self.interval and batch_idx + 1 != runner.iters_per_epoch:
             return
-        losses = np.stack([np.asarray(x.asnumpy() if hasattr(x, 'asnumpy') else x)
-                           for x in self._losses]).mean(0)
+        losses = np.stack(
+            [np.asarray(x.asnumpy() if hasattr(x, 'asnumpy') else x) for x in self._losses]
+        ).mean(0)
         n, now = len(self._losses), time.perf_counter()
         iter_time = (now - self._window_start) / n
         done = runner.iter - self._start_iter
         eta = (now - self._start) / max(done, 1) * (runner.max_iters - runner.iter)
-        record = dict(mode='train', epoch=runner.epoch + 1, iter=runner.iter,
-                      lr=float(runner.current_lr()))
+        record = dict(
+            mode='train', epoch=runner.epoch + 1, iter=runner.iter, lr=float(runner.current_lr())
+        )
         record.update(zip(outputs['loss_names'], (float(v) for v in losses)))
-        record.update(time=round(iter_time, 4), data_time=round(self._data_time / n, 4),
-                      eta_s=round(eta, 1),
-                      img_per_s=round(self._images * runner.world_size / (now - self._window_start), 2))
+        record.update(
+            time=round(iter_time, 4),
+            data_time=round(self._data_time / n, 4),
+            eta_s=round(eta, 1),
+            img_per_s=round(self._images * runner.world_size / (now - self._window_start), 2),
+        )
         if 'loss_scale' in outputs:
             record['loss_scale'] = float(np.asarray(outputs['loss_scale'].asnumpy()).reshape(-1)[0])
         terms = ', '.join(f'{k}: {record[k]:.5f}' for k in outputs['loss_names'])
         runner.logger.info(
-            f"Epoch [{record['epoch']}/{runner.max_epochs}][{batch_idx + 1}/"
-            f"{runner.iters_per_epoch}] lr: {record['lr']:.3e}, eta: {_fmt(eta)}, "
-            f"time: {iter_time:.3f}, data_time: {record['data_time']:.3f}, "
-            f"img/s: {record['img_per_s']:.1f}, {terms}")
+            f'Epoch [{record["epoch"]}/{runner.max_epochs}][{batch_idx + 1}/'
+            f'{runner.iters_per_epoch}] lr: {record["lr"]:.3e}, eta: {_fmt(eta)}, '
+            f'time: {iter_time:.3f}, data_time: {record["data_time"]:.3f}, '
+            f'img/s: {record["img_per_s"]:.1f}, {terms}'
+        )
         if runner.rank == 0:
             self.write_json(record)
         self._losses, self._data_time, self._images = [], 0.0, 0
         self._window_start = time.perf_counter()
 
     def after_val_epoch(self, runner: Any, metrics: Dict[str, float]) -> None:
-        runner.logger.info(f'val epoch {runner.epoch + 1} ({metrics.protocol}, '
-                           f'{metrics.convention} convention, {metrics.coverage_line()}):\n'
-                           + format_metrics_table(metrics))
+        runner.logger.info(
+            f'val epoch {runner.epoch + 1} ({metrics.protocol}, '
+            f'{metrics.convention} convention, {metrics.coverage_line()}):\n'
+            + format_metrics_table(metrics)
+        )
         if runner.rank == 0:
-            self.write_json(dict(mode='val', epoch=runner.epoch + 1, iter=runner.iter,
-                                 protocol=metrics.protocol, convention=metrics.convention,
-                                 scored=metrics.num_scored, images=metrics.num_images, **metrics))
+            self.write_json(
+                dict(
+                    mode='val',
+                    epoch=runner.epoch + 1,
+                    iter=runner.iter,
+                    protocol=metrics.protocol,
+                    convention=metrics.convention,
+                    scored=metrics.num_scored,
+                    images=metrics.num_images,
+                    **metrics,
+                )
+            )

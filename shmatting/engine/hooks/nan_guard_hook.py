@@ -1,4 +1,5 @@
 """Stop every rank together on a non-finite loss, before anything is saved."""
+
 from typing import Any, Dict
 
 from ...registry import HOOKS
@@ -35,10 +36,12 @@ class NaNGuardHook(Hook):
                 f'non-finite loss in {total} step(s) by epoch {runner.epoch + 1}, iteration '
                 f'{runner.iter} (all ranks stop; nothing is saved after this point; the last good '
                 f'checkpoint is {runner.last_checkpoint or "none"}). Lower the learning rate or '
-                'check the data.')
+                'check the data.'
+            )
 
-    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Dict[str, Any],
-                         outputs: Dict[str, Any]) -> None:
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Dict[str, Any], outputs: Dict[str, Any]
+    ) -> None:
         if runner.iter % self.interval == 0:
             self._check(runner)
 

@@ -1,4 +1,5 @@
 """The light M-Net encoder of SHM's public implementations."""
+
 from mindspore import nn
 
 from ...registry import BACKBONES
@@ -37,12 +38,12 @@ class MNetEncoder(nn.Cell):
         self.max_pooling_3 = MaxPool3x3S2(pool_impl)
         self.en_conv_bn_relu_4 = conv_bn_act(c3, c4, 3)
         self.max_pooling_4 = MaxPool3x3S2(pool_impl)
-        self.out_channels = (c4, )
-        self.out_strides = (16, )
+        self.out_channels = (c4,)
+        self.out_strides = (16,)
 
     def construct(self, x):
         x = self.max_pooling_1(self.en_conv_bn_relu_1(x))
         x = self.max_pooling_2(self.en_conv_bn_relu_2(x))
         x = self.max_pooling_3(self.en_conv_bn_relu_3(x))
         x = self.max_pooling_4(self.en_conv_bn_relu_4(x))
-        return (x, )
+        return (x,)

@@ -1,4 +1,5 @@
 """MobileNetV2 encoder, with the options that reproduce SHM's T-Net encoder exactly."""
+
 from mindspore import nn
 
 from ...registry import BACKBONES
@@ -9,8 +10,15 @@ from ..layers.depthwise import DepthwiseConv3x3
 __all__ = ['MobileNetV2', 'InvertedResidual']
 
 # (expand ratio t, channels c, repeats n, stride s) of the seven stages
-ARCH_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                 (6, 160, 3, 2), (6, 320, 1, 1))
+ARCH_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 VARIANTS = {
     # SHM T-Net as in the PyTorch original and the MindSpore model zoo
@@ -44,8 +52,11 @@ class InvertedResidual(nn.Cell):
         self.use_res_connect = stride == 1 and in_channels == out_channels
         layers = []
         if expand_ratio != 1 or keep_t1_expand:
-            layers += [nn.Conv2d(in_channels, hidden, 1, has_bias=False),
-                       batch_norm(hidden, 'relu6'), nn.Identity()]
+            layers += [
+                nn.Conv2d(in_channels, hidden, 1, has_bias=False),
+                batch_norm(hidden, 'relu6'),
+                nn.Identity(),
+            ]
         layers += [
             DepthwiseConv3x3(hidden, stride),
             batch_norm(hidden, 'relu6'),
@@ -82,24 +93,43 @@ class MobileNetV2(nn.Cell):
         out_strides (tuple[int]): stride of each returned output relative to the input.
     """
 
-    def __init__(self, in_channels=3, widen_factor=1.0, out_indices=(0, 1, 2, 4, 6), variant='zoo',
-                 stem_stride=None, stem_act=None, keep_t1_expand=None, final_conv=None, widen=None):
+    def __init__(
+        self,
+        in_channels=3,
+        widen_factor=1.0,
+        out_indices=(0, 1, 2, 4, 6),
+        variant='zoo',
+        stem_stride=None,
+        stem_act=None,
+        keep_t1_expand=None,
+        final_conv=None,
+        widen=None,
+    ):
         super().__init__()
         if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+            raise ValueError(f'variant must be one of {sorted(VARIANTS)}, got {variant!r}')
         opts = dict(VARIANTS[variant])
-        for key, value in dict(stem_stride=stem_stride, stem_act=stem_act,
-                               keep_t1_expand=keep_t1_expand, final_conv=final_conv).items():
+        for key, value in dict(
+            stem_stride=stem_stride,
+            stem_act=stem_act,
+            keep_t1_expand=keep_t1_expand,
+            final_conv=final_conv,
+        ).items():
             if value is not None:
                 opts[key] = value
         if widen is not None:
             widen_factor = widen
-        if isinstance(widen_factor, bool) or not isinstance(widen_factor, (int, float)) or \
-                widen_factor <= 0:
+        if (
+            isinstance(widen_factor, bool)
+            or not isinstance(widen_factor, (int, float))
+            or widen_factor <= 0
+        ):
             raise ValueError(f'widen_factor must be a positive number, got {widen_factor!r}')
         if opts['stem_act'] in (None, 'none'):
-            raise ValueError(f"stem_act must be an activation such as 'relu' or 'relu6', got "
-                             f"{opts['stem_act']!r}")
+            raise ValueError(
+                f"stem_act must be an activation such as 'relu' or 'relu6', got "
+                f'{opts["stem_act"]!r}'
+            )
         build_activation(opts['stem_act'])  # an unknown name fails here, naming the registry
         num_stages = len(ARCH_SETTINGS) + (1 if opts['final_conv'] else 0)
         out_indices = tuple(out_indices)
@@ -112,16 +142,18 @@ class MobileNetV2(nn.Cell):
         self.variant = variant
 
         stem_channels = make_divisible(32 * widen_factor, 8)
-        self.head_conv = conv_bn_act(in_channels, stem_channels, 3, stride=opts['stem_stride'],
-                                     act=opts['stem_act'])
+        self.head_conv = conv_bn_act(
+            in_channels, stem_channels, 3, stride=opts['stem_stride'], act=opts['stem_act']
+        )
         channels, stride = stem_channels, opts['stem_stride']
         stage_channels, stage_strides, stages = [], [], []
-        for i, (t, c, n, s) in enumerate(ARCH_SETTINGS):
+        for t, c, n, s in ARCH_SETTINGS:
             out_c = make_divisible(c * widen_factor, 8)
             blocks = []
             for j in range(n):
-                blocks.append(InvertedResidual(channels, out_c, s if j == 0 else 1, t,
-                                               opts['keep_t1_expand']))
+                blocks.append(
+                    InvertedResidual(channels, out_c, s if j == 0 else 1, t, opts['keep_t1_expand'])
+                )
                 channels = out_c
             stride *= s
             # a one-block stage is the block itself (t_net.feature.block_1.conv.0.weight)
@@ -136,7 +168,7 @@ class MobileNetV2(nn.Cell):
         if opts['final_conv']:
             last = make_divisible(1280 * max(1.0, widen_factor), 8)
             self.conv_last = conv_bn_act(channels, last, 1, act='relu6')
-            self.stage_names += ('conv_last', )
+            self.stage_names += ('conv_last',)
             stage_channels.append(last)
             stage_strides.append(stride)
         self.out_channels = tuple(stage_channels[i] for i in out_indices)
@@ -148,5 +180,5 @@ class MobileNetV2(nn.Cell):
         for i in range(len(self.stage_names)):
             x = getattr(self, self.stage_names[i])(x)
             if i in self.out_indices:
-                outs = outs + (x, )
+                outs = outs + (x,)
         return outs

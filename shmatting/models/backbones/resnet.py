@@ -4,6 +4,7 @@ Registered like any plugin backbone: it declares ``out_channels`` and ``out_stri
 heads wire themselves from them. ``dilated=True`` keeps stages 3 and 4 at stride 8 with dilation
 2 and 4 (PSPNet's setting).
 """
+
 from mindspore import nn
 
 from ...registry import BACKBONES
@@ -14,8 +15,9 @@ __all__ = ['ResNet', 'BasicBlock', 'Bottleneck']
 
 def _conv(cin, cout, k, stride=1, dilation=1):
     pad = dilation * (k // 2)
-    return nn.Conv2d(cin, cout, k, stride=stride, pad_mode='pad', padding=pad, dilation=dilation,
-                     has_bias=False)
+    return nn.Conv2d(
+        cin, cout, k, stride=stride, pad_mode='pad', padding=pad, dilation=dilation, has_bias=False
+    )
 
 
 def _shortcut(cin, out, stride):
@@ -61,8 +63,11 @@ class Bottleneck(nn.Cell):
         return self.relu(self.bn3(self.conv3(y)) + identity)
 
 
-DEPTHS = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
-          50: (Bottleneck, (3, 4, 6, 3))}
+DEPTHS = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+}
 
 
 @BACKBONES.register_module()
@@ -77,8 +82,9 @@ class ResNet(nn.Cell):
         base_width (int): channels of the stem and first stage (64).
     """
 
-    def __init__(self, depth=50, in_channels=3, out_indices=(0, 1, 2, 3), dilated=False,
-                 base_width=64):
+    def __init__(
+        self, depth=50, in_channels=3, out_indices=(0, 1, 2, 3), dilated=False, base_width=64
+    ):
         super().__init__()
         if depth not in DEPTHS:
             raise ValueError(f'depth must be one of {sorted(DEPTHS)}, got {depth}')
@@ -86,18 +92,25 @@ class ResNet(nn.Cell):
         if not out_indices or any(not 0 <= i < 4 for i in out_indices):
             raise ValueError(f'out_indices must be in 0..3, got {out_indices}')
         self.out_indices = tuple(out_indices)
-        self.stem = nn.SequentialCell([
-            nn.Conv2d(in_channels, base_width, 7, stride=2, pad_mode='pad', padding=3, has_bias=False),
-            batch_norm(base_width, 'relu'), nn.Identity(),
-            nn.MaxPool2d(3, 2, pad_mode='pad', padding=1)])
+        self.stem = nn.SequentialCell(
+            [
+                nn.Conv2d(
+                    in_channels, base_width, 7, stride=2, pad_mode='pad', padding=3, has_bias=False
+                ),
+                batch_norm(base_width, 'relu'),
+                nn.Identity(),
+                nn.MaxPool2d(3, 2, pad_mode='pad', padding=1),
+            ]
+        )
         strides = (1, 2, 1, 1) if dilated else (1, 2, 2, 2)
         dilations = (1, 1, 2, 4) if dilated else (1, 1, 1, 1)
         cin, stride = base_width, 4
         channels, out_strides = [], []
         for i, (n, s, d) in enumerate(zip(layers, strides, dilations)):
             planes = base_width * 2**i
-            blocks = [block(cin, planes, s, d)] + [block(planes * block.expansion, planes, 1, d)
-                                                   for _ in range(n - 1)]
+            blocks = [block(cin, planes, s, d)] + [
+                block(planes * block.expansion, planes, 1, d) for _ in range(n - 1)
+            ]
             cin = planes * block.expansion
             stride *= s
             setattr(self, f'layer{i + 1}', nn.SequentialCell(blocks))
@@ -111,14 +124,14 @@ class ResNet(nn.Cell):
         outs = ()
         x = self.layer1(x)
         if 0 in self.out_indices:
-            outs = outs + (x, )
+            outs = outs + (x,)
         x = self.layer2(x)
         if 1 in self.out_indices:
-            outs = outs + (x, )
+            outs = outs + (x,)
         x = self.layer3(x)
         if 2 in self.out_indices:
-            outs = outs + (x, )
+            outs = outs + (x,)
         x = self.layer4(x)
         if 3 in self.out_indices:
-            outs = outs + (x, )
+            outs = outs + (x,)
         return outs

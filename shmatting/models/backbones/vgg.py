@@ -3,6 +3,7 @@
 Outputs are the pre-pool features of the first four blocks (strides 1, 2, 4, 8: the decoder's
 unpooling switches) and the last block's output (stride 16).
 """
+
 from mindspore import nn
 
 from ...registry import BACKBONES

@@ -1,4 +1,5 @@
 """Heads: T-Net decoder, M-Net decoder and the fusion module."""
+
 from .fusion_head import FusionHead
 from .mnet_decoder import MNetDecoder
 from .psp_head import PSPTrimapHead

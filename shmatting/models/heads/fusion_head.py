@@ -1,4 +1,5 @@
 """Fusion of the trimap probabilities and the M-Net output into the final alpha."""
+
 from mindspore import nn
 
 from ...registry import HEADS

@@ -1,4 +1,5 @@
 """M-Net decoder: conv-BN-ReLU + exact x2 transposed conv per level, 5x5 conv to alpha."""
+
 import math
 
 from mindspore import nn
@@ -27,14 +28,16 @@ class MNetDecoder(nn.Cell):
         out_channels (int): 1 (alpha).
     """
 
-    def __init__(self, in_channels, in_strides=(16, ), channels=(128, 64, 32, 16), out_channels=1):
+    def __init__(self, in_channels, in_strides=(16,), channels=(128, 64, 32, 16), out_channels=1):
         super().__init__()
         c_in = tuple(in_channels)[-1]
         stride = tuple(in_strides)[-1]
         levels = int(round(math.log2(stride)))
         if 2**levels != stride or levels != len(channels):
-            raise ValueError(f'MNetDecoder needs one level per x2 of the encoder stride: stride '
-                             f'{stride} needs {levels} levels, got channels={tuple(channels)}')
+            raise ValueError(
+                f'MNetDecoder needs one level per x2 of the encoder stride: stride '
+                f'{stride} needs {levels} levels, got channels={tuple(channels)}'
+            )
         self.num_levels = levels
         for i, c in enumerate(channels, start=1):
             setattr(self, f'de_conv_bn_relu_{i}', conv_bn_act(c_in, c, 3))

@@ -1,4 +1,5 @@
 """PSPNet's pyramid pooling head for 3-class trimaps (the paper's T-Net)."""
+
 from mindspore import nn, ops
 
 from ...registry import HEADS
@@ -37,10 +38,11 @@ class PSPTrimapHead(nn.Cell):
     def construct(self, feats):
         x = feats[len(feats) - 1]
         h, w = x.shape[2], x.shape[3]
-        pyramid = (x, )
+        pyramid = (x,)
         for i, b in enumerate(self.bins):
             y = self.stages[i](ops.adaptive_avg_pool2d(x, (b, b)))
-            pyramid = pyramid + (ops.interpolate(y, size=(h, w), mode='bilinear',
-                                                 align_corners=False), )
+            pyramid = pyramid + (
+                ops.interpolate(y, size=(h, w), mode='bilinear', align_corners=False),
+            )
         y = self.bottleneck(ops.concat(pyramid, axis=1))
         return self.final_up(self.classifier(y))

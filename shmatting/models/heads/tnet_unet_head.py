@@ -1,4 +1,5 @@
 """T-Net decoder: a UNet with additive skips producing 3-class trimap logits."""
+
 from mindspore import nn
 
 from ...registry import HEADS
@@ -31,10 +32,14 @@ class TNetUNetHead(nn.Cell):
         super().__init__()
         in_channels, in_strides = tuple(in_channels), tuple(in_strides)
         if len(in_channels) != len(in_strides) or len(in_channels) < 2:
-            raise ValueError('TNetUNetHead needs at least two backbone outputs with one stride '
-                             f'each; got in_channels={in_channels}, in_strides={in_strides}')
+            raise ValueError(
+                'TNetUNetHead needs at least two backbone outputs with one stride '
+                f'each; got in_channels={in_channels}, in_strides={in_strides}'
+            )
         if any(b < a for a, b in zip(in_strides, in_strides[1:])):
-            raise ValueError(f'in_strides must be non-decreasing (shallowest first), got {in_strides}')
+            raise ValueError(
+                f'in_strides must be non-decreasing (shallowest first), got {in_strides}'
+            )
         self.num_levels = len(in_channels)
         self.num_classes = num_classes
         self.in_channels = in_channels
@@ -42,15 +47,27 @@ class TNetUNetHead(nn.Cell):
         for k in range(self.num_levels, 1, -1):
             c_in, c_out = in_channels[k - 1], in_channels[k - 2]
             ratio = in_strides[k - 1] // in_strides[k - 2]
-            setattr(self, f's{k}_up_conv', nn.SequentialCell([
-                upsample_chain(c_in, ratio, upsample),
-                same_conv2d(c_in, c_out, 3, has_bias=True),
-                batch_norm(c_out, 'relu'),
-            ]))
-            setattr(self, f's{k - 1}_fusion', nn.SequentialCell([
-                same_conv2d(c_out, c_out, 3, has_bias=True),
-                batch_norm(c_out),
-            ]))
+            setattr(
+                self,
+                f's{k}_up_conv',
+                nn.SequentialCell(
+                    [
+                        upsample_chain(c_in, ratio, upsample),
+                        same_conv2d(c_in, c_out, 3, has_bias=True),
+                        batch_norm(c_out, 'relu'),
+                    ]
+                ),
+            )
+            setattr(
+                self,
+                f's{k - 1}_fusion',
+                nn.SequentialCell(
+                    [
+                        same_conv2d(c_out, c_out, 3, has_bias=True),
+                        batch_norm(c_out),
+                    ]
+                ),
+            )
         self.last_conv = same_conv2d(in_channels[0], num_classes, 3, has_bias=True)
         self.final_up = upsample_chain(num_classes, in_strides[0], upsample)
 

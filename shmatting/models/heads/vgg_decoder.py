@@ -1,4 +1,5 @@
 """The paper's M-Net decoder: 6 convs and 4 unpooling steps (SHM §4.2, after DIM)."""
+
 from mindspore import nn, ops
 
 from ...registry import HEADS
@@ -44,8 +45,10 @@ class VGGUnpoolDecoder(nn.Cell):
         super().__init__()
         chans = tuple(in_channels)
         if len(chans) != 5 or tuple(in_strides) != (1, 2, 4, 8, 16):
-            raise ValueError('VGGUnpoolDecoder needs the VGG16Encoder outputs (strides 1, 2, 4, 8, 16), '
-                             f'got channels {chans}, strides {tuple(in_strides)}')
+            raise ValueError(
+                'VGGUnpoolDecoder needs the VGG16Encoder outputs (strides 1, 2, 4, 8, 16), '
+                f'got channels {chans}, strides {tuple(in_strides)}'
+            )
         self.conv5 = conv_bn_act(chans[4], chans[3], 5)
         self.unpool = Unpool2x()
         self.conv4 = conv_bn_act(chans[3], chans[2], 5)

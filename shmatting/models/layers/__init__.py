@@ -3,6 +3,7 @@
 Blocks made of these layers run on the project's CPU kernels where they exist (see
 :class:`CpuKernelMixin` and docs/performance.md) and on MindSpore's operators elsewhere.
 """
+
 from .activation import FUSED_ACTIVATIONS, build_activation
 from .conv import batch_norm, conv_bn_act, make_divisible
 from .conv_dx import ForwardDxConv2d, same_conv2d
@@ -14,8 +15,20 @@ from .pooling import MaxPool3x3S2
 from .upsample import BilinearUpsample2x, InterpolateUpsample2x, build_upsample, upsample_chain
 
 __all__ = [
-    'build_activation', 'FUSED_ACTIVATIONS', 'conv_bn_act', 'batch_norm', 'make_divisible',
-    'same_conv2d', 'ForwardDxConv2d', 'CpuKernelMixin', 'ConvTranspose2dK5S2', 'DepthwiseConv3x3',
-    'BatchNormAct2d', 'MaxPool3x3S2', 'BilinearUpsample2x', 'InterpolateUpsample2x',
-    'build_upsample', 'upsample_chain'
+    'build_activation',
+    'FUSED_ACTIVATIONS',
+    'conv_bn_act',
+    'batch_norm',
+    'make_divisible',
+    'same_conv2d',
+    'ForwardDxConv2d',
+    'CpuKernelMixin',
+    'ConvTranspose2dK5S2',
+    'DepthwiseConv3x3',
+    'BatchNormAct2d',
+    'MaxPool3x3S2',
+    'BilinearUpsample2x',
+    'InterpolateUpsample2x',
+    'build_upsample',
+    'upsample_chain',
 ]

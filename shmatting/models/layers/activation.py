@@ -1,5 +1,6 @@
 """One activation factory for every layer: names (``'relu'``), configs (``dict(type='LeakyReLU',
 alpha=0.1)``) or None."""
+
 from typing import Optional, Union
 
 from mindspore import nn
@@ -11,10 +12,16 @@ __all__ = ['build_activation', 'activation_name', 'FUSED_ACTIVATIONS']
 # what BatchNormAct2d's CPU kernel fuses; any other activation runs after it on MindSpore ops
 FUSED_ACTIVATIONS = (None, 'relu', 'relu6')
 
-for _names, _cell in ((['ReLU', 'relu'], nn.ReLU), (['ReLU6', 'relu6'], nn.ReLU6),
-                      (['LeakyReLU', 'leaky_relu'], nn.LeakyReLU), (['GELU', 'gelu'], nn.GELU),
-                      (['Sigmoid', 'sigmoid'], nn.Sigmoid), (['Tanh', 'tanh'], nn.Tanh),
-                      (['HSwish', 'hswish'], nn.HSwish), (['SiLU', 'silu'], nn.SiLU)):
+for _names, _cell in (
+    (['ReLU', 'relu'], nn.ReLU),
+    (['ReLU6', 'relu6'], nn.ReLU6),
+    (['LeakyReLU', 'leaky_relu'], nn.LeakyReLU),
+    (['GELU', 'gelu'], nn.GELU),
+    (['Sigmoid', 'sigmoid'], nn.Sigmoid),
+    (['Tanh', 'tanh'], nn.Tanh),
+    (['HSwish', 'hswish'], nn.HSwish),
+    (['SiLU', 'silu'], nn.SiLU),
+):
     ACTIVATIONS.register_module(name=_names, module=_cell)
 
 
@@ -30,8 +37,11 @@ def activation_name(act: Union[str, dict, None]) -> Optional[str]:
     if act is None or (isinstance(act, str) and act.lower() == 'none'):
         return None
     name = act.get('type') if isinstance(act, dict) else act
-    if isinstance(name, str) and name.lower() in ('relu', 'relu6') and not (
-            isinstance(act, dict) and len(act) > 1):
+    if (
+        isinstance(name, str)
+        and name.lower() in ('relu', 'relu6')
+        and not (isinstance(act, dict) and len(act) > 1)
+    ):
         return name.lower()
     return name if isinstance(name, str) else getattr(name, '__name__', str(name))
 

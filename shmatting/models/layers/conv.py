@@ -1,4 +1,5 @@
 """Convolution + BatchNorm + activation blocks with PyTorch-equivalent settings."""
+
 from mindspore import nn
 
 from .activation import build_activation
@@ -45,8 +46,17 @@ def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
     return new_value
 
 
-def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None, groups=1,
-                bias=False, act='relu', norm=True):
+def conv_bn_act(
+    in_channels,
+    out_channels,
+    kernel_size=3,
+    stride=1,
+    padding=None,
+    groups=1,
+    bias=False,
+    act='relu',
+    norm=True,
+):
     """``SequentialCell([Conv2d, BatchNorm2d + act])``: parameter names as in the PyTorch original.
 
     The activation is fused into the BatchNorm (``BatchNormAct2d``); without ``norm`` it is a cell
@@ -70,8 +80,18 @@ def conv_bn_act(in_channels, out_channels, kernel_size=3, stride=1, padding=None
     if stride == 1 and groups == 1 and kernel_size % 2 == 1 and padding == kernel_size // 2:
         layers = [same_conv2d(in_channels, out_channels, kernel_size, bias)]  # decides the impl
     else:
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, pad_mode='pad',
-                            padding=padding, group=groups, has_bias=bias)]
+        layers = [
+            nn.Conv2d(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride=stride,
+                pad_mode='pad',
+                padding=padding,
+                group=groups,
+                has_bias=bias,
+            )
+        ]
     if norm:
         layers.append(batch_norm(out_channels, act))
     else:

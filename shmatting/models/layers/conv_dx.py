@@ -8,6 +8,7 @@ equivalent forward convolution, a 16->3 3x3 layer 121 vs 19 ms. For stride 1 wit
 transposed in its channel axes and flipped in space. This layer computes it that way (the same
 function, different rounding) and leaves the weight gradient to ``Conv2DBackpropFilter``.
 """
+
 import mindspore as ms
 from mindspore import nn, ops
 from mindspore.ops.operations import _grad_ops
@@ -29,9 +30,9 @@ class _ConvForwardDx(nn.Cell):
         kernel = (kernel_size, kernel_size)  # a tuple: the ONNX exporter cannot convert an int
         self.conv = ops.Conv2D(out_channels, kernel, pad_mode='pad', pad=padding)
         self.conv_dx = ops.Conv2D(in_channels, kernel, pad_mode='pad', pad=padding)
-        self.filter_grad = _grad_ops.Conv2DBackpropFilter(out_channels, kernel,
-                                                          pad_mode='pad', pad=padding,
-                                                          pad_list=(padding, ) * 4)
+        self.filter_grad = _grad_ops.Conv2DBackpropFilter(
+            out_channels, kernel, pad_mode='pad', pad=padding, pad_list=(padding,) * 4
+        )
 
     def construct(self, x, w):
         return self.conv(x, w)
@@ -55,10 +56,17 @@ class ForwardDxConv2d(nn.Conv2d):
     def __init__(self, in_channels, out_channels, kernel_size, has_bias=False):
         if kernel_size % 2 != 1:
             raise ValueError(f'ForwardDxConv2d needs an odd kernel size, got {kernel_size}')
-        super().__init__(in_channels, out_channels, kernel_size, pad_mode='pad',
-                         padding=kernel_size // 2, has_bias=has_bias)
-        self.conv_forward_dx = _ConvForwardDx(in_channels, out_channels, kernel_size,
-                                              kernel_size // 2)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            pad_mode='pad',
+            padding=kernel_size // 2,
+            has_bias=has_bias,
+        )
+        self.conv_forward_dx = _ConvForwardDx(
+            in_channels, out_channels, kernel_size, kernel_size // 2
+        )
 
     def construct(self, x):
         out = self.conv_forward_dx(x, self.weight)
@@ -75,8 +83,15 @@ def same_conv2d(in_channels, out_channels, kernel_size, has_bias=False):
     Returns:
         nn.Conv2d: the layer (parameters ``weight`` and optionally ``bias``).
     """
-    if (ms.get_context('device_target') == 'CPU'
-            and prefers_forward_dx(in_channels, out_channels, kernel_size)):
+    if ms.get_context('device_target') == 'CPU' and prefers_forward_dx(
+        in_channels, out_channels, kernel_size
+    ):
         return ForwardDxConv2d(in_channels, out_channels, kernel_size, has_bias)
-    return nn.Conv2d(in_channels, out_channels, kernel_size, pad_mode='pad',
-                     padding=kernel_size // 2, has_bias=has_bias)
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        pad_mode='pad',
+        padding=kernel_size // 2,
+        has_bias=has_bias,
+    )

@@ -1,4 +1,5 @@
 """The one place that decides whether a layer runs on the project's CPU kernels."""
+
 from ...ops import cpu_kernels_enabled
 
 __all__ = ['CpuKernelMixin']
@@ -33,8 +34,9 @@ class CpuKernelMixin:
         Args:
             enabled (bool): prefer the kernel.
         """
-        self.use_cpu_kernel = bool(enabled) and self.cpu_kernel_supported() and \
-            cpu_kernels_enabled()
+        self.use_cpu_kernel = (
+            bool(enabled) and self.cpu_kernel_supported() and cpu_kernels_enabled()
+        )
         if self.use_cpu_kernel and not getattr(self, 'cpu_kernel_built', False):
             self.build_cpu_kernel()
             self.cpu_kernel_built = True

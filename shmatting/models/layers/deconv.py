@@ -1,4 +1,5 @@
 """Exact ``torch.nn.ConvTranspose2d(k, stride=2, padding=k//2, output_padding=1)`` on MindSpore."""
+
 import math
 
 from mindspore import Parameter, nn, ops
@@ -10,10 +11,10 @@ __all__ = ['ConvTranspose2dK5S2']
 class ConvTranspose2dK5S2(nn.Cell):
     """Transposed convolution that exactly doubles H and W (torch ``output_padding=1`` semantics).
 
-    ``nn.Conv2dTranspose(..., output_padding=1)`` is *not* equivalent: it computes 2H-1 rows and pads
-    a zero row/column. This cell calls the ``Conv2DTranspose`` primitive with the explicit output
-    shape instead (pad top/left ``k//2``, bottom/right ``k//2 - 1``), which computes every output
-    pixel, avoids the slow Pad/StridedSlice emulation of the model zoo, and exports to ONNX.
+    ``nn.Conv2dTranspose(..., output_padding=1)`` is *not* equivalent: it computes 2H-1 rows and
+    pads a zero row/column. This cell calls the ``Conv2DTranspose`` primitive with the explicit
+    output shape instead (pad top/left ``k//2``, bottom/right ``k//2 - 1``), which computes every
+    output pixel, avoids the slow Pad/StridedSlice emulation of the model zoo, and exports to ONNX.
 
     Args:
         in_channels (int): input channels.
@@ -32,12 +33,18 @@ class ConvTranspose2dK5S2(nn.Cell):
         self.out_channels = out_channels
         self.kernel_size = kernel_size
         bound = 1.0 / math.sqrt(out_channels * kernel_size * kernel_size)
-        self.weight = Parameter(initializer(Uniform(bound),
-                                            (in_channels, out_channels, kernel_size, kernel_size)),
-                                name='weight')
+        self.weight = Parameter(
+            initializer(Uniform(bound), (in_channels, out_channels, kernel_size, kernel_size)),
+            name='weight',
+        )
         p = kernel_size // 2
-        self.deconv = ops.Conv2DTranspose(out_channel=out_channels, kernel_size=kernel_size,
-                                          pad_mode='pad', pad=(p, p - 1, p, p - 1), stride=2)
+        self.deconv = ops.Conv2DTranspose(
+            out_channel=out_channels,
+            kernel_size=kernel_size,
+            pad_mode='pad',
+            pad=(p, p - 1, p, p - 1),
+            stride=2,
+        )
 
     def construct(self, x):
         n, _, h, w = x.shape

@@ -1,4 +1,5 @@
 """Depthwise 3x3 convolution (MobileNetV2's) that runs on the project's CPU kernel when it can."""
+
 from mindspore import nn
 
 from ...ops import depthwise3x3_op
@@ -23,8 +24,16 @@ class DepthwiseConv3x3(CpuKernelMixin, nn.Conv2d):
     cpu_kernel_kind = 'depthwise'
 
     def __init__(self, channels, stride=1):
-        super().__init__(channels, channels, 3, stride=stride, pad_mode='pad', padding=1,
-                         group=channels, has_bias=False)
+        super().__init__(
+            channels,
+            channels,
+            3,
+            stride=stride,
+            pad_mode='pad',
+            padding=1,
+            group=channels,
+            has_bias=False,
+        )
         self.channels = channels
         self.dw_stride = stride
         self.set_cpu_kernel(True)

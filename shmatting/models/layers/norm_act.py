@@ -1,4 +1,5 @@
 """BatchNorm2d fused with the ReLU/ReLU6 after it, on the project's CPU kernel when it can."""
+
 import numpy as np
 from mindspore import Tensor, nn, ops
 
@@ -55,11 +56,13 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
     def construct(self, x):
         if not self.use_cpu_kernel:  # nn.BatchNorm2d's own path for 4-D input
             if self.training:
-                y = self.bn_train(x, self.gamma, self.beta, self.moving_mean,
-                                  self.moving_variance)[0]
+                y = self.bn_train(x, self.gamma, self.beta, self.moving_mean, self.moving_variance)[
+                    0
+                ]
             else:
-                y = self.bn_infer(x, self.gamma, self.beta, self.moving_mean,
-                                  self.moving_variance)[0]
+                y = self.bn_infer(x, self.gamma, self.beta, self.moving_mean, self.moving_variance)[
+                    0
+                ]
             if self.has_act:
                 y = self.activation(y)
             return y
@@ -73,8 +76,9 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
             y = ops.depend(y, self.assign_mean(self.moving_mean, new_mean))
             y = ops.depend(y, self.assign_variance(self.moving_variance, new_variance))
             return y
-        return self.bn_infer_op(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
-                                self.eps_tensor)
+        return self.bn_infer_op(
+            x, self.gamma, self.beta, self.moving_mean, self.moving_variance, self.eps_tensor
+        )
 
     def extend_repr(self):
         return f'{super().extend_repr()}, act={self.act_name}'

@@ -1,4 +1,5 @@
 """3x3 / stride-2 / pad-1 max pooling (torch ``MaxPool2d(3, 2, 1)``) in two exact forms."""
+
 from mindspore import nn, ops
 
 from ...ops import maxpool3x3s2_op
@@ -12,9 +13,9 @@ class MaxPool3x3S2(CpuKernelMixin, nn.Cell):
 
     Args:
         impl (str): ``'pad'`` uses ``nn.MaxPool2d(pad_mode='pad')`` (-inf padding, exact for any
-            input, fast gradient); ``'zero_pad'`` pads zeros then pools ``valid`` (what the model zoo
-            did; equal to ``'pad'`` only for non-negative inputs, which M-Net guarantees because every
-            pool follows a ReLU). ``'zero_pad'`` exports to ONNX.
+            input, fast gradient); ``'zero_pad'`` pads zeros then pools ``valid`` (what the model
+            zoo did; equal to ``'pad'`` only for non-negative inputs, which M-Net guarantees
+            because every pool follows a ReLU). ``'zero_pad'`` exports to ONNX.
 
     With ``impl='pad'`` on the CPU target the pooling runs on ``shmatting.ops``' kernel (the same
     function; MindSpore's ``MaxPool3DWithArgmax`` took 4% of a training step there).

@@ -14,6 +14,7 @@ MINDIR and ONNX (``ResizeBilinearV2`` and replicate ``Pad`` do not export to ONN
 On the CPU target the same function runs on ``shmatting.ops``' upsampling kernel (forward and
 backward) unless the kernels are switched off; exports always use the exportable form.
 """
+
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ def bilinear_kernel(channels):
     kernel = np.zeros((channels * 4, 1, 3, 3), np.float32)
     for di in range(2):
         for dj in range(2):
-            kernel[di * 2 + dj::4, 0] = np.outer(_TAPS[di], _TAPS[dj])
+            kernel[di * 2 + dj :: 4, 0] = np.outer(_TAPS[di], _TAPS[dj])
     return kernel
 
 
@@ -78,8 +79,9 @@ class InterpolateUpsample2x(nn.Cell):
         self.channels = channels
 
     def construct(self, x):
-        return ops.interpolate(x, size=(x.shape[2] * 2, x.shape[3] * 2), mode='bilinear',
-                               align_corners=False)
+        return ops.interpolate(
+            x, size=(x.shape[2] * 2, x.shape[3] * 2), mode='bilinear', align_corners=False
+        )
 
 
 def build_upsample(channels, impl='pixel_shuffle'):

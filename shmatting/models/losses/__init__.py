@@ -1,4 +1,5 @@
 """Losses: trimap cross-entropy, alpha prediction and composition."""
+
 from .alpha_loss import AlphaPredictionLoss
 from .composition_loss import CompositionLoss
 from .trimap_ce import TrimapCrossEntropyLoss

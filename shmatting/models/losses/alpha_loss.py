@@ -1,4 +1,5 @@
 """Alpha-prediction loss: the Charbonnier penalty between predicted and true alpha."""
+
 from mindspore import nn, ops
 
 from ...registry import LOSSES

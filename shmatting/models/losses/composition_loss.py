@@ -1,4 +1,5 @@
 """Composition loss: compare images composited with the predicted and the true alpha."""
+
 from mindspore import nn
 
 from ...registry import LOSSES
@@ -12,9 +13,9 @@ __all__ = ['CompositionLoss']
 class CompositionLoss(nn.Cell):
     """Charbonnier distance between composites (DIM / SHM paper).
 
-    ``mode='composite'`` (default, the paper's definition): ``c_p = alpha_p * F + (1 - alpha_p) * B``
-    against ``c_g = alpha_g * F + (1 - alpha_g) * B``, the real composite of the sample, with ``fg``
-    and ``bg`` in [0, 1]. ``mode='zoo'``: the public ports' variant ``alpha_p * I`` against
+    ``mode='composite'`` (default, the paper's definition): ``c_p = alpha_p * F + (1 - alpha_p) *
+    B`` against ``c_g = alpha_g * F + (1 - alpha_g) * B``, the real composite of the sample, with
+    ``fg`` and ``bg`` in [0, 1]. ``mode='zoo'``: the public ports' variant ``alpha_p * I`` against
     ``alpha_g * I`` with ``I`` the normalised network input (an alpha loss weighted by |I|).
 
     Args:
@@ -48,8 +49,10 @@ class CompositionLoss(nn.Cell):
             diff = gt_alpha * image - pred_alpha * image
         else:
             if fg is None or bg is None:
-                raise ValueError("CompositionLoss(mode='composite') needs fg and bg in the batch "
-                                 "(the data pipeline must keep them); use mode='zoo' without them")
+                raise ValueError(
+                    "CompositionLoss(mode='composite') needs fg and bg in the batch "
+                    "(the data pipeline must keep them); use mode='zoo' without them"
+                )
             diff = (pred_alpha - gt_alpha) * (fg - bg)  # c_p - c_g
         loss = charbonnier(diff, self.eps)
         return self.loss_weight * reduce_loss(loss, self.reduction, weight)

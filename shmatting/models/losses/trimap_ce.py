@@ -1,4 +1,5 @@
 """Cross-entropy of the trimap logits against class indices {0 bg, 1 unknown, 2 fg}."""
+
 from mindspore import nn, ops
 
 from ...registry import LOSSES
@@ -11,9 +12,9 @@ __all__ = ['TrimapCrossEntropyLoss']
 class TrimapCrossEntropyLoss(nn.Cell):
     """Softmax cross-entropy over the class axis, averaged over pixels (``reduction='mean'``).
 
-    Equal to ``torch.nn.CrossEntropyLoss()`` and to the zoo's ``SoftmaxCrossEntropyLossFromPytorch``.
-    The log-softmax is written with element-wise ops (max, exp, log): MindSpore's CPU
-    ``LogSoftmaxGrad`` runs a oneDNN reference kernel.
+    Equal to ``torch.nn.CrossEntropyLoss()`` and to the zoo's
+    ``SoftmaxCrossEntropyLossFromPytorch``. The log-softmax is written with element-wise ops (max,
+    exp, log): MindSpore's CPU ``LogSoftmaxGrad`` runs a oneDNN reference kernel.
 
     Args:
         loss_weight (float): multiplier of the loss.

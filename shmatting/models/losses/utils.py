@@ -1,4 +1,5 @@
 """Reduction helpers shared by the losses."""
+
 from mindspore import ops
 
 __all__ = ['reduce_loss', 'check_reduction']

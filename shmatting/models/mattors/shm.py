@@ -1,4 +1,5 @@
 """SHM: T-Net (trimap) + M-Net (matting) + fusion, trained in phases."""
+
 import copy
 
 from mindspore import nn, ops
@@ -11,11 +12,18 @@ __all__ = ['SHM', 'EncoderDecoder', 'PHASES', 'TRAIN_INPUT_ORDER']
 PHASES = ('tnet', 'mnet', 'e2e')
 # the batch keys forward_train reads, in its argument order
 TRAIN_INPUT_ORDER = ('img', 'trimap', 'alpha', 'fg', 'bg')
-PHASE_INPUTS = {'tnet': ('img', 'trimap'), 'mnet': ('img', 'trimap', 'alpha'),
-                'e2e': ('img', 'trimap', 'alpha')}
-PHASE_METRICS = {'tnet': ('TrimapIoU', ), 'mnet': ('SAD', 'MSE', 'MAD'), 'e2e': ('SAD', 'MSE', 'MAD')}
+PHASE_INPUTS = {
+    'tnet': ('img', 'trimap'),
+    'mnet': ('img', 'trimap', 'alpha'),
+    'e2e': ('img', 'trimap', 'alpha'),
+}
+PHASE_METRICS = {
+    'tnet': ('TrimapIoU',),
+    'mnet': ('SAD', 'MSE', 'MAD'),
+    'e2e': ('SAD', 'MSE', 'MAD'),
+}
 LOSS_NAMES = {
-    'tnet': ('loss_trimap', ),
+    'tnet': ('loss_trimap',),
     'mnet': ('loss_alpha', 'loss_comp'),
     'e2e': ('loss_alpha', 'loss_comp', 'loss_trimap'),
 }
@@ -38,10 +46,15 @@ class EncoderDecoder(nn.Cell):
             if not isinstance(getattr(self.backbone, attr, None), (tuple, list)):
                 raise AttributeError(
                     f'{name}.backbone ({type(self.backbone).__name__}) must expose `{attr}` as a '
-                    'tuple with one entry per output (the backbone contract in DESIGN.md)')
+                    'tuple with one entry per output (the backbone contract in DESIGN.md)'
+                )
         self.out_strides = tuple(self.backbone.out_strides)
-        self.head = HEADS.build(head, default_args=dict(in_channels=tuple(self.backbone.out_channels),
-                                                        in_strides=self.out_strides))
+        self.head = HEADS.build(
+            head,
+            default_args=dict(
+                in_channels=tuple(self.backbone.out_channels), in_strides=self.out_strides
+            ),
+        )
 
     def construct(self, x):
         return self.head(self.backbone(x))
@@ -88,13 +101,20 @@ class SHM(nn.Cell):
         :func:`shmatting.evaluation.predict_image` (the test protocol).
     """
 
-    def __init__(self, tnet, mnet, fusion=None, losses=None, train_cfg=None, test_cfg=None,
-                 init_cfg=None):
+    def __init__(
+        self, tnet, mnet, fusion=None, losses=None, train_cfg=None, test_cfg=None, init_cfg=None
+    ):
         super().__init__()
         for name, part in (('tnet', tnet), ('mnet', mnet)):
-            if not isinstance(part, dict) or set(part) - {'backbone', 'head'} or 'backbone' not in part:
-                raise KeyError(f'SHM: {name} must be dict(backbone=dict(...), head=dict(...)), '
-                               f'got keys {sorted(part) if isinstance(part, dict) else part!r}')
+            if (
+                not isinstance(part, dict)
+                or set(part) - {'backbone', 'head'}
+                or 'backbone' not in part
+            ):
+                raise KeyError(
+                    f'SHM: {name} must be dict(backbone=dict(...), head=dict(...)), '
+                    f'got keys {sorted(part) if isinstance(part, dict) else part!r}'
+                )
         self.tnet = EncoderDecoder(tnet['backbone'], tnet['head'], 3, 'tnet')
         self.mnet = EncoderDecoder(mnet['backbone'], mnet['head'], 6, 'mnet')
         self.fusion = HEADS.build(fusion or dict(type='FusionHead'))
@@ -103,9 +123,11 @@ class SHM(nn.Cell):
         unknown = set(losses) - {'trimap', 'alpha', 'comp'}
         if unknown:
             raise KeyError(f'SHM: unknown losses {sorted(unknown)}; use trimap, alpha and comp')
-        defaults = dict(trimap=dict(type='TrimapCrossEntropyLoss'),
-                        alpha=dict(type='AlphaPredictionLoss', loss_weight=0.5),
-                        comp=dict(type='CompositionLoss', loss_weight=0.5))
+        defaults = dict(
+            trimap=dict(type='TrimapCrossEntropyLoss'),
+            alpha=dict(type='AlphaPredictionLoss', loss_weight=0.5),
+            comp=dict(type='CompositionLoss', loss_weight=0.5),
+        )
         for key, default in defaults.items():
             losses.setdefault(key, default)
         self.loss_trimap = LOSSES.build(losses['trimap'])
@@ -116,16 +138,19 @@ class SHM(nn.Cell):
         train_cfg = dict(train_cfg or {})
         unknown = set(train_cfg) - {'phase', 'lambda_trimap'}
         if unknown:
-            raise KeyError(f'SHM: unknown train_cfg keys {sorted(unknown)}; '
-                           'use phase and lambda_trimap')
+            raise KeyError(
+                f'SHM: unknown train_cfg keys {sorted(unknown)}; use phase and lambda_trimap'
+            )
         self.lambda_trimap = float(train_cfg.get('lambda_trimap', 0.01))
         self.train_cfg = train_cfg
         self.test_cfg = dict(test_cfg or {})
         largest = max(max(self.tnet.out_strides), max(self.mnet.out_strides))
         self.size_divisor = int(self.test_cfg.get('size_divisor') or largest)
         if self.size_divisor % largest:
-            raise ValueError(f'SHM: test_cfg.size_divisor={self.size_divisor} must be a multiple of '
-                             f'the largest backbone stride ({largest})')
+            raise ValueError(
+                f'SHM: test_cfg.size_divisor={self.size_divisor} must be a multiple of '
+                f'the largest backbone stride ({largest})'
+            )
         self.train_phase = 'e2e'
         self.set_phase(train_cfg.get('phase', 'e2e'))
         apply_init_cfg(self, init_cfg if init_cfg is not None else dict(type='TorchDefault'))
@@ -140,7 +165,7 @@ class SHM(nn.Cell):
         if phase not in PHASES:
             raise ValueError(f'SHM: phase must be one of {PHASES}, got {phase!r}')
         self.train_phase = phase
-        active = {'tnet': ('tnet', ), 'mnet': ('mnet', ), 'e2e': ('tnet', 'mnet')}[phase]
+        active = {'tnet': ('tnet',), 'mnet': ('mnet',), 'e2e': ('tnet', 'mnet')}[phase]
         for name, param in self.parameters_and_names():
             if 'moving_' in name:
                 continue  # BatchNorm statistics are never trainable
@@ -162,8 +187,11 @@ class SHM(nn.Cell):
         """tuple[str]: the batch keys :meth:`forward_train` reads in the active phase, in its
         argument order (``fg`` and ``bg`` when the composition loss composites)."""
         needed = set(PHASE_INPUTS[self.train_phase])
-        if self.train_phase != 'tnet' and self.use_comp and \
-                getattr(self.loss_comp, 'mode', '') == 'composite':
+        if (
+            self.train_phase != 'tnet'
+            and self.use_comp
+            and getattr(self.loss_comp, 'mode', '') == 'composite'
+        ):
             needed |= {'fg', 'bg'}
         return tuple(k for k in TRAIN_INPUT_ORDER if k in needed)
 
@@ -175,8 +203,10 @@ class SHM(nn.Cell):
         """
         missing = [k for k in self.train_inputs() if k not in tuple(keys)]
         if missing:
-            raise KeyError(f'phase {self.train_phase!r} needs {missing} in the train pipeline '
-                           f'(PackInputs keys are {list(keys)})')
+            raise KeyError(
+                f'phase {self.train_phase!r} needs {missing} in the train pipeline '
+                f'(PackInputs keys are {list(keys)})'
+            )
 
     def default_metrics(self):
         """list[str]: the metrics evaluated when a config names none (mIoU for the T-Net
@@ -202,7 +232,7 @@ class SHM(nn.Cell):
     def _alpha_losses(self, img, alpha_p, alpha, fg, bg):
         loss_alpha = self.loss_alpha(alpha_p, alpha)
         if not self.use_comp:
-            return loss_alpha, (loss_alpha, )
+            return loss_alpha, (loss_alpha,)
         loss_comp = self.loss_comp(alpha_p, alpha, img, fg, bg)
         return loss_alpha + loss_comp, (loss_alpha, loss_comp)
 
@@ -222,7 +252,7 @@ class SHM(nn.Cell):
         """
         if self.train_phase == 'tnet':
             loss_t = self.loss_trimap(self.tnet(img), trimap_index)
-            return loss_t, (loss_t, )
+            return loss_t, (loss_t,)
         if self.train_phase == 'mnet':
             label = trimap_index.squeeze(1) if trimap_index.ndim == 4 else trimap_index
             onehot = ops.one_hot(label.astype('int32'), 3, 1.0, 0.0, axis=1).astype(img.dtype)
@@ -232,4 +262,4 @@ class SHM(nn.Cell):
         logits, alpha_p = self.construct(img)
         loss_p, terms = self._alpha_losses(img, alpha_p, alpha, fg, bg)
         loss_t = self.loss_trimap(logits, trimap_index)
-        return loss_p + self.lambda_trimap * loss_t, terms + (loss_t, )
+        return loss_p + self.lambda_trimap * loss_t, terms + (loss_t,)

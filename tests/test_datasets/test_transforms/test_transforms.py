@@ -1,9 +1,18 @@
 import numpy as np
 import pytest
 
-from shmatting.datasets.transforms import (CompositeBackground, Compose, LoadAlphaFromFile,
-                                           LoadImageFromFile, Normalize, PackInputs, RandomCrop,
-                                           RandomFlip, RandomScale, Resize)
+from shmatting.datasets.transforms import (
+    Compose,
+    CompositeBackground,
+    LoadAlphaFromFile,
+    LoadImageFromFile,
+    Normalize,
+    PackInputs,
+    RandomCrop,
+    RandomFlip,
+    RandomScale,
+    Resize,
+)
 from shmatting.datasets.transforms.loading import CorruptSampleError
 from shmatting.registry import TRANSFORMS
 
@@ -13,20 +22,29 @@ def sample(seed=0, h=48, w=40):
     alpha = np.zeros((h, w), np.uint8)
     alpha[10:30, 8:30] = 255
     alpha[28:34, 8:30] = 128
-    return dict(img=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
-                fg=rng.integers(0, 255, (h, w, 3), dtype=np.uint8), alpha=alpha,
-                trimap=np.where(alpha == 255, 255, np.where(alpha > 0, 128, 0)).astype(np.uint8),
-                rng=np.random.default_rng(seed))
+    return dict(
+        img=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
+        fg=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
+        alpha=alpha,
+        trimap=np.where(alpha == 255, 255, np.where(alpha > 0, 128, 0)).astype(np.uint8),
+        rng=np.random.default_rng(seed),
+    )
 
 
 def maps_equal(a, b):
     return all(np.array_equal(a[k], b[k]) for k in ('img', 'alpha', 'trimap', 'fg'))
 
 
-@pytest.mark.parametrize('transform', [
-    RandomScale((0.5, 1.5), prob=1.0), RandomCrop(24, unknown_prob=0.5), RandomFlip(0.5, 0.5),
-    Resize((32, 20), keep_ratio=True), Resize(30)
-])
+@pytest.mark.parametrize(
+    'transform',
+    [
+        RandomScale((0.5, 1.5), prob=1.0),
+        RandomCrop(24, unknown_prob=0.5),
+        RandomFlip(0.5, 0.5),
+        Resize((32, 20), keep_ratio=True),
+        Resize(30),
+    ],
+)
 def test_geometric_shapes_dtypes_and_determinism(transform):
     a, b = transform(sample(1)), transform(sample(1))
     assert maps_equal(a, b)
@@ -79,6 +97,7 @@ def test_composite_background():
 
 def test_composite_from_folder(tmp_path):
     import cv2
+
     cv2.imwrite(str(tmp_path / 'b.png'), np.full((10, 12, 3), 77, np.uint8))
     out = CompositeBackground(bg_dir=str(tmp_path))(sample(6))
     assert out['bg'].shape == (48, 40, 3) and np.all(out['bg'] == 77)
@@ -95,7 +114,7 @@ def test_normalize_and_pack():
     assert out['trimap'].shape == (1, 48, 40) and out['trimap'].dtype == np.int32
     assert out['alpha'].max() == 1.0 and out['fg'].max() <= 1.0
     with pytest.raises(KeyError, match="no 'bg'"):
-        PackInputs(keys=('bg', ))(sample(7))
+        PackInputs(keys=('bg',))(sample(7))
     with pytest.raises(ValueError):
         Normalize(mean=(1, 2), std=(1, 1))
 

@@ -7,7 +7,7 @@ from shmatting.datasets.transforms.trimap_ops import trimap_from_alpha, zoo_trim
 
 def disc_alpha(size=64, radius=20, soft=4):
     yy, xx = np.mgrid[:size, :size]
-    d = np.sqrt((yy - size / 2)**2 + (xx - size / 2)**2)
+    d = np.sqrt((yy - size / 2) ** 2 + (xx - size / 2) ** 2)
     return (np.clip((radius + soft / 2 - d) / soft, 0, 1) * 255).round().astype(np.uint8)
 
 
@@ -19,7 +19,7 @@ def test_values_and_widths_on_a_known_matte():
         assert set(np.unique(tri)) == {0, 128, 255}
         row = tri[20]
         assert (row == 128).sum() == 2 * (k // 2)  # k//2 eroded + k//2 dilated columns
-        assert np.all(row[:20 - k // 2] == 0) and np.all(row[20 + k // 2:] == 255)
+        assert np.all(row[: 20 - k // 2] == 0) and np.all(row[20 + k // 2 :] == 255)
 
 
 def test_soft_regions_are_unknown_and_faint_noise_is_not_foreground():
@@ -59,8 +59,10 @@ def test_generate_trimap_transform_random_kernel_is_seeded():
     a = t(dict(alpha=alpha, rng=np.random.default_rng(5)))['trimap']
     b = t(dict(alpha=alpha, rng=np.random.default_rng(5)))['trimap']
     assert np.array_equal(a, b)
-    widths = {int((t(dict(alpha=alpha, rng=np.random.default_rng(s)))['trimap'] == 128).sum())
-              for s in range(8)}
+    widths = {
+        int((t(dict(alpha=alpha, rng=np.random.default_rng(s)))['trimap'] == 128).sum())
+        for s in range(8)
+    }
     assert len(widths) > 1
     with pytest.raises(ValueError):
         GenerateTrimap(kernel_size=(5, 2))

@@ -1,4 +1,5 @@
 """Hooks for engine tests, loaded through custom_imports as a user plugin would be."""
+
 import os
 
 import numpy as np
@@ -36,8 +37,8 @@ class DumpParamsHook(Hook):
         np.savez(os.path.join(self.out_dir, f'rank_{runner.rank}.npz'), **params)
 
 
-from shmatting.registry import LOSSES  # noqa: E402
 from shmatting.models.losses import AlphaPredictionLoss  # noqa: E402
+from shmatting.registry import LOSSES  # noqa: E402
 
 
 @LOSSES.register_module(force=True)

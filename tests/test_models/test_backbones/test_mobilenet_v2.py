@@ -16,8 +16,13 @@ def test_zoo_variant_outputs():
     assert net.out_channels == (16, 24, 32, 96, 320)
     assert net.out_strides == (1, 2, 4, 8, 16)
     outs = run(net)
-    assert [tuple(o.shape) for o in outs] == [(1, 16, 64, 64), (1, 24, 32, 32), (1, 32, 16, 16),
-                                             (1, 96, 8, 8), (1, 320, 4, 4)]
+    assert [tuple(o.shape) for o in outs] == [
+        (1, 16, 64, 64),
+        (1, 24, 32, 32),
+        (1, 32, 16, 16),
+        (1, 96, 8, 8),
+        (1, 320, 4, 4),
+    ]
     # zoo-compatible: block_1 keeps the 1x1 expansion conv (32 -> 32)
     assert tuple(net.block_1.conv[0].weight.shape) == (32, 32, 1, 1)
     assert not hasattr(net, 'conv_last')
@@ -39,12 +44,17 @@ def test_widen_factor_and_alias():
     assert MobileNetV2(widen_factor=0.5).out_channels == net.out_channels
 
 
-@pytest.mark.parametrize('kwargs,match', [(dict(out_indices=(0, 8)), 'out_indices'),
-                                          (dict(variant='tiny'), 'variant'),
-                                          (dict(out_indices=(2, 1)), 'increasing'),
-                                          (dict(stem_act='none'), 'stem_act'),
-                                          (dict(widen_factor='x'), 'widen_factor'),
-                                          (dict(widen_factor=0), 'widen_factor')])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(out_indices=(0, 8)), 'out_indices'),
+        (dict(variant='tiny'), 'variant'),
+        (dict(out_indices=(2, 1)), 'increasing'),
+        (dict(stem_act='none'), 'stem_act'),
+        (dict(widen_factor='x'), 'widen_factor'),
+        (dict(widen_factor=0), 'widen_factor'),
+    ],
+)
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MobileNetV2(**kwargs)

@@ -1,4 +1,5 @@
 """A backbone from a user package (ordinary strides 4/8/16/32) works with the stock heads."""
+
 import textwrap
 
 import mindspore as ms
@@ -44,11 +45,13 @@ def test_plugin_backbone_by_config_alone(tmp_path, monkeypatch, repo_root):
     pkg.mkdir()
     (pkg / '__init__.py').write_text('')
     (pkg / 'tiny.py').write_text(PLUGIN)
-    (tmp_path / 'plugin_cfg.py').write_text(textwrap.dedent(f'''
+    (tmp_path / 'plugin_cfg.py').write_text(
+        textwrap.dedent(f"""
         _base_ = '{repo_root}/configs/_base_/models/shm_mobilenetv2.py'
         custom_imports = dict(imports=['shm_plugin_pkg.tiny'], allow_failed_imports=False)
         model = dict(tnet=dict(backbone=dict(_delete_=True, type='TinyStridedNet', width=8)))
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     cfg = Config.fromfile(str(tmp_path / 'plugin_cfg.py'))
     model = build_model(cfg.model)
@@ -56,6 +59,7 @@ def test_plugin_backbone_by_config_alone(tmp_path, monkeypatch, repo_root):
     assert hasattr(model.tnet.head, 's4_up_conv') and not hasattr(model.tnet.head, 's5_up_conv')
     model.set_train(False)
     from shmatting.evaluation import predict_image
+
     alpha, classes = predict_image(model, np.random.rand(3, 40, 56).astype(np.float32))
     assert classes.shape == (40, 56) and alpha.shape == (40, 56)
     model.set_train(True)

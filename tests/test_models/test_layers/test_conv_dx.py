@@ -1,4 +1,5 @@
 """ForwardDxConv2d: the same function and gradients as nn.Conv2d, in PyNative and GRAPH mode."""
+
 import mindspore as ms
 import numpy as np
 import pytest
@@ -38,6 +39,7 @@ def test_selection_rule():
     assert isinstance(same_conv2d(16, 3, 3, True), ForwardDxConv2d)
     assert type(same_conv2d(3, 16, 3)) is nn.Conv2d
     from shmatting.models.layers.conv import conv_bn_act
+
     assert isinstance(conv_bn_act(16, 8, 3)[0], ForwardDxConv2d)
     assert type(conv_bn_act(16, 8, 3, stride=2)[0]) is nn.Conv2d  # strided: MindSpore's conv
     with pytest.raises(ValueError, match='odd kernel size'):

@@ -1,4 +1,5 @@
 """BatchNormAct2d: moving statistics stay right under activation recomputation."""
+
 import mindspore as ms
 import numpy as np
 import pytest

@@ -15,8 +15,9 @@ def test_exact_against_interpolate_and_numpy(mode, shape):
         x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
         up = BilinearUpsample2x(shape[1])
         y = up(ms.Tensor(x)).asnumpy()
-        ref = ops.interpolate(ms.Tensor(x), size=(2 * shape[2], 2 * shape[3]), mode='bilinear',
-                              align_corners=False).asnumpy()
+        ref = ops.interpolate(
+            ms.Tensor(x), size=(2 * shape[2], 2 * shape[3]), mode='bilinear', align_corners=False
+        ).asnumpy()
         assert y.shape == (shape[0], shape[1], 2 * shape[2], 2 * shape[3])
         assert np.abs(y - ref).max() <= 1e-6
         assert np.abs(y - upsample_bilinear2x(x.astype(np.float64))).max() <= 1e-6

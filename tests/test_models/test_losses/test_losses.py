@@ -36,7 +36,7 @@ def test_alpha_loss_charbonnier():
     p = np.array([[[[0.0, 0.5], [1.0, 0.2]]]], np.float32)
     g = np.array([[[[0.0, 0.0], [1.0, 0.6]]]], np.float32)
     loss = LOSSES.build(dict(type='AlphaPredictionLoss', eps=1e-3, loss_weight=0.5))
-    expected = 0.5 * np.sqrt((p - g)**2 + 1e-6).mean()  # the zoo's sqrt(d^2 + 1e-6)
+    expected = 0.5 * np.sqrt((p - g) ** 2 + 1e-6).mean()  # the zoo's sqrt(d^2 + 1e-6)
     assert abs(float(loss(t(p), t(g))) - expected) < 1e-7
     w = np.array([[[[1.0, 0.0], [0.0, 1.0]]]], np.float32)
     masked = LOSSES.build(dict(type='AlphaPredictionLoss', eps=0.0))
@@ -52,10 +52,10 @@ def test_composition_loss_composite_and_zoo():
     comp = LOSSES.build(dict(type='CompositionLoss', eps=1e-6))
     c_p = a_p * fg + (1 - a_p) * bg
     c_g = a_g * fg + (1 - a_g) * bg
-    expected = np.sqrt((c_p - c_g)**2 + 1e-12).mean()
+    expected = np.sqrt((c_p - c_g) ** 2 + 1e-12).mean()
     assert abs(float(comp(t(a_p), t(a_g), None, t(fg), t(bg))) - expected) < 1e-6
     zoo = LOSSES.build(dict(type='CompositionLoss', eps=1e-3, mode='zoo'))
-    expected = np.sqrt((a_g * img - a_p * img)**2 + 1e-6).mean()
+    expected = np.sqrt((a_g * img - a_p * img) ** 2 + 1e-6).mean()
     assert abs(float(zoo(t(a_p), t(a_g), t(img))) - expected) < 1e-6
 
 

@@ -26,16 +26,21 @@ def test_parameter_count_and_names_match_the_zoo(repo_root):
     assert count(params) == 3148851
     zoo = zoo_param_shapes(f'{repo_root}/{ZOO_NAMES}')
     from shmatting.models.converters import zoo_to_shm_name
-    assert {zoo_to_shm_name(k): v for k, v in zoo.items()} == {p.name: tuple(p.shape) for p in params}
+
+    assert {zoo_to_shm_name(k): v for k, v in zoo.items()} == {
+        p.name: tuple(p.shape) for p in params
+    }
 
 
 @pytest.mark.parametrize('hw', [(64, 48), (50, 37), (17, 33)])
 def test_any_image_size_goes_through_the_pad_protocol(hw):
     from shmatting.evaluation import predict_image
+
     model = build_model(zoo_config())
     model.set_train(False)
-    alpha, classes = predict_image(model, np.random.rand(3, *hw).astype(np.float32),
-                                   dict(resize='pad'))
+    alpha, classes = predict_image(
+        model, np.random.rand(3, *hw).astype(np.float32), dict(resize='pad')
+    )
     assert alpha.shape == hw and classes.shape == hw
     assert model.size_divisor == 16
 
@@ -43,6 +48,7 @@ def test_any_image_size_goes_through_the_pad_protocol(hw):
 def test_pad_protocol_is_the_network_on_the_edge_padded_input_cropped_top_left():
     """Oracle: NumPy's edge padding to the divisor, the network, the top-left H x W."""
     from shmatting.evaluation import predict_image
+
     model = build_model(zoo_config())
     model.set_train(False)
     x = np.random.default_rng(1).uniform(-0.6, 0.6, (3, 30, 45)).astype(np.float32)
@@ -55,8 +61,9 @@ def test_pad_protocol_is_the_network_on_the_edge_padded_input_cropped_top_left()
     assert np.abs(got_alpha - alpha[0, 2:, 3:]).max() > 1e-4
 
 
-@pytest.mark.parametrize('phase,active', [('tnet', {'tnet'}), ('mnet', {'mnet'}),
-                                          ('e2e', {'tnet', 'mnet'})])
+@pytest.mark.parametrize(
+    'phase,active', [('tnet', {'tnet'}), ('mnet', {'mnet'}), ('e2e', {'tnet', 'mnet'})]
+)
 def test_phase_switching_freezes_inactive_parameters(phase, active):
     model = build_model(zoo_config(train_cfg=dict(phase=phase)))
     trainable = model.phase_trainable_params()
@@ -152,19 +159,28 @@ def test_torch_default_init_statistics():
 
 def test_pretrained_init_cfg_by_prefix(tmp_path):
     from shmatting.engine.checkpoint import save_checkpoint_atomic
+
     ms.set_seed(1)
     source = build_model(zoo_config())
     path = str(tmp_path / 'src.ckpt')
     save_checkpoint_atomic(source, path)
     ms.set_seed(2)
-    model = build_model(zoo_config(init_cfg=[dict(type='TorchDefault'),
-                                             dict(type='Pretrained', checkpoint=path, prefix='tnet.')]))
+    model = build_model(
+        zoo_config(
+            init_cfg=[
+                dict(type='TorchDefault'),
+                dict(type='Pretrained', checkpoint=path, prefix='tnet.'),
+            ]
+        )
+    )
     src = {p.name: p.asnumpy() for p in source.get_parameters()}
     got = {p.name: p.asnumpy() for p in model.get_parameters()}
     assert all(np.array_equal(got[k], src[k]) for k in got if k.startswith('tnet.'))
     assert not np.array_equal(got['mnet.head.conv.weight'], src['mnet.head.conv.weight'])
     with pytest.raises(FileNotFoundError):
-        build_model(zoo_config(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'no.ckpt'))))
+        build_model(
+            zoo_config(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'no.ckpt')))
+        )
 
 
 def test_registered_and_buildable_by_name():

@@ -1,4 +1,5 @@
 """The MindSpore SHM in zoo_compat mode matches an independent NumPy forward of the zoo network."""
+
 import mindspore as ms
 import numpy as np
 import pytest

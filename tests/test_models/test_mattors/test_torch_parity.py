@@ -1,4 +1,5 @@
-"""PyTorch original (benchmark fixture) -> torch2shmatting -> same outputs (runs when torch exists)."""
+"""PyTorch original (benchmark fixture) -> torch2shmatting -> same outputs (needs torch)."""
+
 import subprocess
 import sys
 
@@ -27,13 +28,26 @@ def test_converted_torch_weights_give_the_same_forward(tmp_path, repo_root):
     assert len(net.state_dict()) == 429
     torch.save(net.state_dict(), tmp_path / 'sd.pth')
     dst = tmp_path / 'shm.ckpt'
-    out = subprocess.run([sys.executable, 'tools/model_converters/torch2shmatting.py',
-                          str(tmp_path / 'sd.pth'), str(dst)], cwd=repo_root, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            'tools/model_converters/torch2shmatting.py',
+            str(tmp_path / 'sd.pth'),
+            str(dst),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     ms.set_context(mode=ms.PYNATIVE_MODE)
-    model = build_model(zoo_config(fusion=dict(type='FusionHead', zoo_compat=True),
-                                   init_cfg=dict(type='Pretrained', checkpoint=str(dst), strict=True)))
+    model = build_model(
+        zoo_config(
+            fusion=dict(type='FusionHead', zoo_compat=True),
+            init_cfg=dict(type='Pretrained', checkpoint=str(dst), strict=True),
+        )
+    )
     model.set_train(False)
     x = np.random.default_rng(0).uniform(-0.6, 0.6, (1, 3, 64, 48)).astype(np.float32)
     with torch.no_grad():
@@ -45,8 +59,17 @@ def test_converted_torch_weights_give_the_same_forward(tmp_path, repo_root):
 
 def test_pickled_whole_model_is_refused(tmp_path, repo_root):
     torch.save(SHMNet(), tmp_path / 'model_obj.pth')
-    out = subprocess.run([sys.executable, 'tools/model_converters/torch2shmatting.py',
-                          str(tmp_path / 'model_obj.pth'), str(tmp_path / 'x.ckpt')], cwd=repo_root,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            'tools/model_converters/torch2shmatting.py',
+            str(tmp_path / 'model_obj.pth'),
+            str(tmp_path / 'x.ckpt'),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode != 0 and 'pickled model object' in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
