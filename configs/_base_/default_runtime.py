@@ -1,7 +1,6 @@
 # GRAPH mode, whichever device is present (Ascend / GPU / CPU), AMP off, a seed drawn on rank 0.
-context = dict(
-    mode='GRAPH', device_target='auto', device_id=None, jit_level=None, precision_mode=None
-)
+context = dict(mode='GRAPH', device_target='auto', device_id=None, jit_level=None,
+               precision_mode=None)
 amp = dict(enabled=False)
 seed = None
 work_dir = None
@@ -13,6 +12,5 @@ default_hooks = dict(
     nan_guard=dict(type='NaNGuardHook', interval=10),
     logger=dict(type='LoggerHook', interval=10),
     eval=dict(type='EvalHook', interval=1, metrics=None, convention='p3m'),  # None: the phase's
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
-)
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
 custom_hooks = []

@@ -2,12 +2,9 @@
 _base_ = ['./e2e_cpu_synthetic.py']
 model = dict(
     tnet=dict(
-        backbone=dict(_delete_=True, type='ResNet', depth=18, out_indices=(3,), dilated=True),
-        head=dict(_delete_=True, type='PSPTrimapHead', num_classes=3, channels=64),
-    ),
+        backbone=dict(_delete_=True, type='ResNet', depth=18, out_indices=(3, ), dilated=True),
+        head=dict(_delete_=True, type='PSPTrimapHead', num_classes=3, channels=64)),
     mnet=dict(
         backbone=dict(_delete_=True, type='VGG16Encoder', width_divisor=8),
-        head=dict(_delete_=True, type='VGGUnpoolDecoder'),
-    ),
-)
+        head=dict(_delete_=True, type='VGGUnpoolDecoder')))
 load_from = None

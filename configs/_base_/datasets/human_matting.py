@@ -1,6 +1,5 @@
 # AISegment "Matting Human Datasets" prepared by tools/dataset_converters/human_matting.py.
-# data_root is read by the dataset builder at build time: --cfg-options data_root=... moves all
-# splits.
+# data_root is read when datasets are built: --cfg-options data_root=... moves every split.
 dataset_type = 'HumanMattingDataset'
 data_root = '{{$SHM_DATA:data/human_matting}}'
 crop_size = 320
@@ -32,5 +31,4 @@ data = dict(
     workers=2,
     train=dict(type=dataset_type, split='train', pipeline=train_pipeline),
     val=dict(type=dataset_type, split='val', pipeline=test_pipeline),
-    test=dict(type=dataset_type, split='test', pipeline=test_pipeline),
-)
+    test=dict(type=dataset_type, split='test', pipeline=test_pipeline))

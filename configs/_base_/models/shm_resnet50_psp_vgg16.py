@@ -4,13 +4,9 @@
 _base_ = './shm_mobilenetv2.py'
 model = dict(
     tnet=dict(
-        backbone=dict(_delete_=True, type='ResNet', depth=50, out_indices=(3,), dilated=True),
-        head=dict(
-            _delete_=True, type='PSPTrimapHead', num_classes=3, bins=(1, 2, 3, 6), channels=512
-        ),
-    ),
+        backbone=dict(_delete_=True, type='ResNet', depth=50, out_indices=(3, ), dilated=True),
+        head=dict(_delete_=True, type='PSPTrimapHead', num_classes=3, bins=(1, 2, 3, 6),
+                  channels=512)),
     mnet=dict(
         backbone=dict(_delete_=True, type='VGG16Encoder', width_divisor=1),
-        head=dict(_delete_=True, type='VGGUnpoolDecoder'),
-    ),
-)
+        head=dict(_delete_=True, type='VGGUnpoolDecoder')))

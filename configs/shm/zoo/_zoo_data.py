@@ -27,5 +27,4 @@ data = dict(
     shuffle=False,
     train=dict(pipeline=train_pipeline, use_fg=False),
     val=dict(pipeline=test_pipeline),
-    test=dict(pipeline=test_pipeline),
-)
+    test=dict(pipeline=test_pipeline))

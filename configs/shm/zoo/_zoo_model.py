@@ -4,5 +4,4 @@ _base_ = '../../_base_/models/shm_mobilenetv2.py'
 model = dict(
     fusion=dict(zoo_compat=True),
     losses=dict(alpha=dict(eps=1e-3), comp=dict(eps=1e-3, mode='zoo')),
-    test_cfg=dict(resize='squash', size=320, clamp=False),
-)
+    test_cfg=dict(resize='squash', size=320, clamp=False))
