@@ -21,74 +21,87 @@ import numpy as np  # noqa: E402
 import shmatting  # noqa: E402,F401
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=3)
-    args = parser.parse_args(argv)
-    import mindspore as ms
+def forward_backward_cell(net):
+    """A cell returning the input gradients of ``net`` for a given output gradient."""
     from mindspore import nn, ops
-    from terminaltables import AsciiTable
-
-    from shmatting.models.layers import BilinearUpsample2x, MaxPool3x3S2
-    from shmatting.models.layers.depthwise import DepthwiseConv3x3
-    from shmatting.models.layers.norm_act import BatchNormAct2d
-    from shmatting.ops import cpu_kernels_enabled
-
-    if not cpu_kernels_enabled():
-        sys.exit('error: the CPU kernels are unavailable here (see tools/misc/collect_env.py)')
-    ms.set_context(mode=ms.GRAPH_MODE)
 
     class ForwardBackward(nn.Cell):
-        def __init__(self, net):
+        def __init__(self, inner):
             super().__init__()
-            self.net = net
+            self.net = inner
             self.grad = ops.GradOperation(get_all=True, sens_param=True)
 
         def construct(self, x, sens):
             return self.grad(self.net)(x, sens)
 
-    def timed(fn):
-        fn()
-        start = time.perf_counter()
-        for _ in range(args.repeats):
-            fn()
-        return (time.perf_counter() - start) / args.repeats * 1000
+    return ForwardBackward(net)
 
-    cases = [
+
+def timed(fn, repeats):
+    """Milliseconds per call after one warm-up call."""
+    fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def layer_cases():
+    from shmatting.models.layers import (
+        BatchNormAct2d,
+        BilinearUpsample2x,
+        DepthwiseConv3x3,
+        MaxPool3x3S2,
+    )
+
+    return [
         ('BatchNorm + ReLU6', lambda: BatchNormAct2d(96, act='relu6'), (8, 96, 320, 320)),
         ('depthwise 3x3, stride 2', lambda: DepthwiseConv3x3(96, 2), (8, 96, 320, 320)),
         ('depthwise 3x3, stride 1', lambda: DepthwiseConv3x3(32, 1), (8, 32, 320, 320)),
         ('bilinear x2', lambda: BilinearUpsample2x(16), (8, 16, 160, 160)),
         ('max pool 3x3/2', lambda: MaxPool3x3S2('pad'), (8, 16, 320, 320)),
     ]
+
+
+def time_layer(build, x, use_kernel, repeats):
+    """Forward and forward+backward milliseconds of one layer, kernel on or off."""
+    import mindspore as ms
+
+    net = build()
+    net.set_cpu_kernel(use_kernel)
+    net.set_train(True)
+    sens = ms.Tensor(np.ones(net(x).shape, np.float32))
+    step = forward_backward_cell(net)
+    return (
+        timed(lambda: net(x).asnumpy(), repeats),
+        timed(lambda: step(x, sens)[0].asnumpy(), repeats),
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args(argv)
+    import mindspore as ms
+    from terminaltables import AsciiTable
+
+    from shmatting.ops import cpu_kernels_enabled
+
+    if not cpu_kernels_enabled():
+        sys.exit('error: the CPU kernels are unavailable here (see tools/misc/collect_env.py)')
+    ms.set_context(mode=ms.GRAPH_MODE)
     rows = [['layer', 'input', 'fwd MS (ms)', 'fwd kernel', 'gradients MS', 'gradients kernel']]
     rng = np.random.default_rng(0)
-    for name, build, shape in cases:
+    for name, build, shape in layer_cases():
         x = ms.Tensor(rng.random(shape, dtype=np.float32))
-        cells = {}
-        for use_kernel in (False, True):
-            net = build()
-            net.set_cpu_kernel(use_kernel)
-            net.set_train(True)
-            sens = ms.Tensor(np.ones(net(x).shape, np.float32))
-            step = ForwardBackward(net)
-            cells[use_kernel] = (
-                timed(lambda: net(x).asnumpy()),
-                timed(lambda: step(x, sens)[0].asnumpy()),
-            )
+        plain, kernel = (time_layer(build, x, k, args.repeats) for k in (False, True))
         rows.append(
-            [
-                name,
-                'x'.join(map(str, shape)),
-                f'{cells[False][0]:.1f}',
-                f'{cells[True][0]:.1f}',
-                f'{cells[False][1]:.1f}',
-                f'{cells[True][1]:.1f}',
-            ]
+            [name, 'x'.join(map(str, shape))]
+            + [f'{v:.1f}' for v in (plain[0], kernel[0], plain[1], kernel[1])]
         )
     big = rng.random((8, 96, 320, 320), dtype=np.float32)
     out = np.empty_like(big)
-    copy_ms = timed(lambda: np.copyto(out, big))
+    copy_ms = timed(lambda: np.copyto(out, big), args.repeats)
     print(AsciiTable(rows, title=' CPU kernels vs MindSpore operators ').table)
     print(f'NumPy copy of an 8x96x320x320 float32 tensor (315 MB): {copy_ms:.1f} ms')
 

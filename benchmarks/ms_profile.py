@@ -23,16 +23,7 @@ import shmatting  # noqa: E402,F401
 from shmatting.utils.profiling import random_batch  # noqa: E402
 
 
-def main(argv=None):
-    import mindspore as ms
-    from mindspore.profiler import Profiler
-    from terminaltables import AsciiTable
-
-    from shmatting.config import Config
-    from shmatting.engine.optimizers import build_optimizer
-    from shmatting.engine.train_step import MattorWithLoss, TrainStep
-    from shmatting.models import build_model
-
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='MindSpore profiler, time per op type')
     parser.add_argument('mode', choices=['train', 'infer'])
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
@@ -41,9 +32,18 @@ def main(argv=None):
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--out', default='work_dirs/ms_profile')
     parser.add_argument('--top', type=int, default=15)
-    args = parser.parse_args(argv)
-    ms.set_device('CPU')
-    ms.set_context(mode=ms.GRAPH_MODE)
+    return parser.parse_args(argv)
+
+
+def build_run(args):
+    """A function running one training step or one inference of the config's model."""
+    import mindspore as ms
+
+    from shmatting.config import Config
+    from shmatting.engine.optimizers import build_optimizer
+    from shmatting.engine.train_step import MattorWithLoss, TrainStep
+    from shmatting.models import build_model
+
     cfg = Config.fromfile(args.config)
     model = build_model(cfg.model)
     data = random_batch(args.batch if args.mode == 'train' else 1, *args.shape)
@@ -51,12 +51,36 @@ def main(argv=None):
         opt = build_optimizer(cfg.optimizer, model.phase_trainable_params(), 1e-4)
         step = TrainStep(MattorWithLoss(model), opt, len(model.loss_names))
         step.set_train()
-        inputs = [ms.Tensor(data[k]) for k in ('img', 'trimap', 'alpha', 'fg', 'bg')]
-        run = lambda: step(*inputs).asnumpy()  # noqa: E731
-    else:
-        model.set_train(False)
-        x = ms.Tensor(data['img'])
-        run = lambda: model(x)[1].asnumpy()  # noqa: E731
+        inputs = [ms.Tensor(data[k]) for k in model.train_inputs()]
+        return lambda: step(*inputs).asnumpy(), data['img'].shape[0]
+    model.set_train(False)
+    x = ms.Tensor(data['img'])
+    return lambda: model(x)[1].asnumpy(), 1
+
+
+def op_type_totals(out_dir):
+    """Total microseconds per op type from the profiler's cpu_op_type_info csv."""
+    files = glob.glob(osp.join(out_dir, '**', 'cpu_op_type_info_*.csv'), recursive=True)
+    if not files:
+        sys.exit(f'error: the profiler wrote no cpu_op_type_info csv under {out_dir}')
+    totals = {}
+    with open(sorted(files)[-1]) as f:
+        for row in csv.DictReader(f):
+            name = row.get('op_type') or row.get('Op Type') or list(row.values())[0]
+            time_key = next(k for k in row if 'total' in k.lower() and 'time' in k.lower())
+            totals[name] = totals.get(name, 0.0) + float(row[time_key])
+    return totals
+
+
+def main(argv=None):
+    import mindspore as ms
+    from mindspore.profiler import Profiler
+    from terminaltables import AsciiTable
+
+    args = parse_args(argv)
+    ms.set_device('CPU')
+    ms.set_context(mode=ms.GRAPH_MODE)
+    run, batch = build_run(args)
     run()
     os.makedirs(args.out, exist_ok=True)
     profiler = Profiler(output_path=args.out)
@@ -64,26 +88,13 @@ def main(argv=None):
         run()
     profiler.stop()
     profiler.analyse()
-    files = glob.glob(osp.join(args.out, '**', 'cpu_op_type_info_*.csv'), recursive=True)
-    if not files:
-        sys.exit(f'error: the profiler wrote no cpu_op_type_info csv under {args.out}')
-    totals = {}
-    with open(sorted(files)[-1]) as f:
-        reader = csv.DictReader(f)
-        for row in reader:
-            name = row.get('op_type') or row.get('Op Type') or list(row.values())[0]
-            time_key = next(k for k in row if 'total' in k.lower() and 'time' in k.lower())
-            totals[name] = totals.get(name, 0.0) + float(row[time_key])
+    totals = op_type_totals(args.out)
     grand = sum(totals.values())
     rows = [['op type', 'ms per step', '%']]
     for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[: args.top]:
         rows.append([name, f'{t / args.steps:.1f}', f'{100 * t / grand:.1f}'])
-    print(
-        AsciiTable(
-            rows,
-            title=f' {args.mode}, batch {data["img"].shape[0]}, {args.shape[0]}x{args.shape[1]} ',
-        ).table
-    )
+    title = f' {args.mode}, batch {batch}, {args.shape[0]}x{args.shape[1]} '
+    print(AsciiTable(rows, title=title).table)
     print(f'raw profiler output: {args.out} ({np.round(grand / args.steps, 1)} ms of ops per step)')
 
 

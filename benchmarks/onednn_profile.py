@@ -75,16 +75,37 @@ def classify(fields):
     return f'{kind} {direction}', impl
 
 
-def main(argv=None):
-    from terminaltables import AsciiTable
-
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='oneDNN time per primitive kind')
     parser.add_argument('mode', choices=['train', 'infer'])
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
     parser.add_argument('--batch', type=int, default=None)
     parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
     parser.add_argument('--steps', type=int, default=2)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def parse_verbose(stdout):
+    """oneDNN milliseconds and implementations per primitive kind, and the measured step time."""
+    totals, impls, step_time, on = collections.Counter(), {}, None, False
+    for line in stdout.splitlines():
+        if line.startswith('@@MEASURE_START'):
+            on = True
+        elif line.startswith('@@MEASURE_END'):
+            step_time = float(line.split()[1])
+            on = False
+        elif on and line.startswith('onednn_verbose') and ',exec,' in line:
+            fields = line.split(',')
+            key, impl = classify(fields)
+            totals[key] += float(fields[-1])
+            impls.setdefault(key, set()).add(impl)
+    return totals, impls, step_time
+
+
+def main(argv=None):
+    from terminaltables import AsciiTable
+
+    args = parse_args(argv)
     batch = args.batch or (8 if args.mode == 'train' else 1)
     code = CHILD.format(
         root=ROOT,
@@ -99,46 +120,28 @@ def main(argv=None):
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(out.stderr[-2000:])
-    totals, impls, step_time, on = collections.Counter(), {}, None, False
-    for line in out.stdout.splitlines():
-        if line.startswith('@@MEASURE_START'):
-            on = True
-        elif line.startswith('@@MEASURE_END'):
-            step_time = float(line.split()[1])
-            on = False
-        elif on and line.startswith('onednn_verbose') and ',exec,' in line:
-            fields = line.split(',')
-            key, impl = classify(fields)
-            totals[key] += float(fields[-1])
-            impls.setdefault(key, set()).add(impl)
+    totals, impls, step_time = parse_verbose(out.stdout)
     per_step = {k: v / args.steps for k, v in totals.items()}
-    total = sum(per_step.values())
+    total, step_ms = sum(per_step.values()), step_time * 1000
     rows = [['primitive', 'ms/step', '% of step', 'oneDNN implementation']]
     for key, ms_ in sorted(per_step.items(), key=lambda kv: -kv[1]):
         rows.append(
-            [
-                key,
-                f'{ms_:.1f}',
-                f'{100 * ms_ / (step_time * 1000):.1f}',
-                ', '.join(sorted(impls[key])),
-            ]
+            [key, f'{ms_:.1f}', f'{100 * ms_ / step_ms:.1f}', ', '.join(sorted(impls[key]))]
         )
-    rows.append(['oneDNN total', f'{total:.1f}', f'{100 * total / (step_time * 1000):.1f}', ''])
+    rows.append(['oneDNN total', f'{total:.1f}', f'{100 * total / step_ms:.1f}', ''])
     rows.append(
         [
             'outside oneDNN (MindSpore kernels, framework)',
-            f'{step_time * 1000 - total:.1f}',
-            f'{100 - 100 * total / (step_time * 1000):.1f}',
+            f'{step_ms - total:.1f}',
+            f'{100 - 100 * total / step_ms:.1f}',
             '',
         ]
     )
-    print(
-        AsciiTable(
-            rows,
-            title=f' {args.mode} batch {batch} {args.shape[0]}x{args.shape[1]}: '
-            f'{step_time:.3f} s/step (verbose on) ',
-        ).table
+    title = (
+        f' {args.mode} batch {batch} {args.shape[0]}x{args.shape[1]}: '
+        f'{step_time:.3f} s/step (verbose on) '
     )
+    print(AsciiTable(rows, title=title).table)
 
 
 if __name__ == '__main__':

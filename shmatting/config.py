@@ -27,7 +27,8 @@ import sys
 import types
 import uuid
 import warnings
-from argparse import Action
+from argparse import Action, ArgumentParser, Namespace
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 from addict import Dict
 
@@ -45,7 +46,7 @@ _ENV_REF = re.compile(r'\{\{\s*\$([A-Za-z_]\w*)\s*(?::(.*?))?\s*\}\}')
 class ConfigKeyError(KeyError):
     """A ``KeyError`` raised for config problems; its message prints as plain text."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
 
 
@@ -56,10 +57,10 @@ class ConfigDict(Dict):
     raises ``AttributeError`` / ``KeyError`` naming the key.
     """
 
-    def __missing__(self, name):
+    def __missing__(self, name: str) -> Any:
         raise KeyError(name)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         try:
             return super().__getattr__(name)
         except KeyError:
@@ -68,7 +69,9 @@ class ConfigDict(Dict):
             ) from None
 
 
-def import_modules_from_strings(imports, allow_failed_imports=False):
+def import_modules_from_strings(
+    imports: Union[str, List[str]], allow_failed_imports: bool = False
+) -> list:
     """Import user modules listed in a config's ``custom_imports``.
 
     Args:
@@ -98,7 +101,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False):
 
 
 # ---------------------------------------------------------------------- merging helpers
-def _strip_delete(value):
+def _strip_delete(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_delete(v) for k, v in value.items() if k != DELETE_KEY}
     if isinstance(value, list):
@@ -108,7 +111,9 @@ def _strip_delete(value):
     return value
 
 
-def _merge_a_into_b(a, b, allow_list_keys=False, path=''):
+def _merge_a_into_b(
+    a: dict, b: Union[dict, list], allow_list_keys: bool = False, path: str = ''
+) -> Any:
     """Merge dict ``a`` into a copy of ``b`` and return it (neither input is modified).
 
     Args:
@@ -165,7 +170,7 @@ def _merge_a_into_b(a, b, allow_list_keys=False, path=''):
     return b
 
 
-def _lookup(cfg, dotted, what):
+def _lookup(cfg: Any, dotted: str, what: str) -> Any:
     node = cfg
     for part in dotted.split('.'):
         if isinstance(node, (list, tuple)) and part.lstrip('-').isdigit():
@@ -182,24 +187,54 @@ def _lookup(cfg, dotted, what):
     return node
 
 
-def _inside_string(line_prefix):
+def _inside_string(line_prefix: str) -> bool:
     """Rough test: does a position follow an unclosed quote on its line?"""
     stripped = re.sub(r'\\.', '', line_prefix)
     return stripped.count("'") % 2 == 1 or stripped.count('"') % 2 == 1
 
 
 # ---------------------------------------------------------------------- literal formatting
-def _is_identifier(key):
+
+_LIST_INDEX = re.compile(r'-?\d+')
+_CODE_TEXT = re.compile(r'^\s*((dict|list|tuple|set)\s*\(.*\)|\{.*\})\s*$', re.S)
+
+
+def _option_key_parts(full_key: Any) -> List[str]:
+    """The parts of a ``--cfg-options`` key: identifiers, dotted identifiers, list indices."""
+    parts = str(full_key).split('.') if isinstance(full_key, str) else []
+    valid = (
+        bool(parts)
+        and _is_identifier(parts[0])
+        and all(_is_identifier(p) or _LIST_INDEX.fullmatch(p) for p in parts[1:])
+    )
+    if not valid:
+        raise KeyError(
+            f'invalid option key {full_key!r}: keys are identifiers, dotted identifiers or list '
+            'indices (model.tnet.backbone.widen_factor, data.train.pipeline.4.crop_size)'
+        )
+    return parts
+
+
+def _refuse_code_text(full_key: str, value: Any) -> None:
+    """A dict or call written as text cannot be evaluated from the command line: say so."""
+    if isinstance(value, str) and _CODE_TEXT.match(value):
+        raise ValueError(
+            f'option {full_key}={value!r}: a dict written as code is not evaluated; give dotted '
+            f"keys ({full_key}.type=...) or a literal with quoted keys ({{'type': 'X'}})"
+        )
+
+
+def _is_identifier(key: Any) -> bool:
     return isinstance(key, str) and key.isidentifier() and not _is_keyword(key)
 
 
-def _is_keyword(key):
+def _is_keyword(key: str) -> bool:
     import keyword
 
     return keyword.iskeyword(key)
 
 
-def _format_value(value):
+def _format_value(value: Any) -> str:
     if isinstance(value, dict):
         if all(_is_identifier(k) for k in value):
             return 'dict(' + ', '.join(f'{k}={_format_value(v)}' for k, v in value.items()) + ')'
@@ -231,7 +266,7 @@ def _format_value(value):
     )
 
 
-def _yapf_format(text):
+def _yapf_format(text: str) -> str:
     """Format Python source with yapf; return ``text`` unchanged when yapf is absent or fails."""
     try:
         from yapf.yapflib.yapf_api import FormatCode
@@ -272,7 +307,12 @@ class Config:
         ('Other', 0.2)
     """
 
-    def __init__(self, cfg_dict=None, cfg_text=None, filename=None):
+    def __init__(
+        self,
+        cfg_dict: Union[dict, 'Config', None] = None,
+        cfg_text: Optional[str] = None,
+        filename: Optional[str] = None,
+    ):
         if cfg_dict is None:
             cfg_dict = {}
         elif isinstance(cfg_dict, Config):
@@ -282,6 +322,11 @@ class Config:
         for key in cfg_dict:
             if key in RESERVED_KEYS:
                 raise KeyError(f"'{key}' is reserved for Config and cannot be a config key")
+            if not _is_identifier(key):
+                raise KeyError(
+                    f'config keys are Python identifiers (a dumped config must load '
+                    f'back), got {key!r}'
+                )
         super().__setattr__('_cfg_dict', ConfigDict(cfg_dict))
         super().__setattr__('_filename', None if filename is None else str(filename))
         if cfg_text is None:
@@ -293,7 +338,9 @@ class Config:
 
     # ------------------------------------------------------------------ loading
     @staticmethod
-    def fromfile(filename, use_predefined_variables=True, import_custom_modules=True):
+    def fromfile(
+        filename: str, use_predefined_variables: bool = True, import_custom_modules: bool = True
+    ) -> 'Config':
         """Load a Python config file with its bases.
 
         Args:
@@ -320,7 +367,7 @@ class Config:
         return Config(cfg_dict, cfg_text=text, filename=filename)
 
     @staticmethod
-    def fromstring(text, filename='<string>.py'):
+    def fromstring(text: str, filename: str = '<string>.py') -> 'Config':
         """Load a config from Python source (bases resolve relative to ``filename``'s folder)."""
         import tempfile
 
@@ -336,7 +383,7 @@ class Config:
             os.remove(tmp)
 
     @staticmethod
-    def _substitute_text(text, filename, use_predefined_variables):
+    def _substitute_text(text: str, filename: str, use_predefined_variables: bool) -> str:
         if use_predefined_variables:
             base = osp.basename(filename)
             values = dict(
@@ -348,7 +395,7 @@ class Config:
             for key, val in values.items():
                 text = re.sub(r'\{\{\s*' + key + r'\s*\}\}', val.replace('\\', '/'), text)
 
-        def env_sub(match):
+        def env_sub(match: 're.Match') -> str:
             name, default = match.group(1), match.group(2)
             if name in os.environ:
                 return os.environ[name]
@@ -363,33 +410,12 @@ class Config:
         return _ENV_REF.sub(env_sub, text)
 
     @staticmethod
-    def _file2dict(filename, use_predefined_variables, stack):
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'config file not found: {filename}')
-        if not filename.endswith('.py'):
-            raise ValueError(f'only Python (.py) config files are supported, got {filename}')
-        if filename in stack:
-            chain = ' -> '.join(list(stack) + [filename])
-            raise RecursionError(f'circular _base_ inheritance: {chain}')
-        with open(filename, encoding='utf-8') as f:
-            raw_text = f.read()
+    def _file2dict(
+        filename: str, use_predefined_variables: bool, stack: Tuple[str, ...]
+    ) -> Tuple[dict, str]:
+        raw_text = _read_config_file(filename, stack)
         text = Config._substitute_text(raw_text, filename, use_predefined_variables)
-
-        # {{_base_.x}}: whole values become calls of a lookup function; references inside longer
-        # strings are recorded and replaced by the value's text once the bases are loaded.
-        text = _QUOTED_BASE_REF.sub(lambda m: f"{_REF_FUNC}('{m.group(2)}')", text)
-        pieces, embedded, pos = [], False, 0
-        for m in _BASE_REF.finditer(text):
-            line_start = text.rfind('\n', 0, m.start()) + 1
-            if _inside_string(text[line_start : m.start()]):
-                embedded = True
-                continue
-            pieces.append(text[pos : m.start()])
-            pieces.append(f"{_REF_FUNC}('{m.group(1)}')")
-            pos = m.end()
-        pieces.append(text[pos:])
-        text = ''.join(pieces)
-
+        text, embedded = _mark_base_refs(text)
         try:
             tree = ast.parse(text, filename=filename)
         except SyntaxError as exc:
@@ -397,72 +423,16 @@ class Config:
                 f'{filename}:{exc.lineno}: invalid Python in config: {exc.msg}'
             ) from None
         base_files = Config._find_bases(tree, filename)
-
-        base_dict, base_texts, owner = {}, [], {}
-        for base in base_files:
-            base_path = osp.abspath(osp.join(osp.dirname(filename), osp.expanduser(base)))
-            if not osp.isfile(base_path):
-                raise FileNotFoundError(
-                    f"{filename}: _base_ file '{base}' not found (looked for {base_path})"
-                )
-            sub_dict, sub_text = Config._file2dict(
-                base_path, use_predefined_variables, stack + (filename,)
-            )
-            for key in sub_dict:
-                if key in base_dict:
-                    raise ConfigKeyError(
-                        f"{filename}: the key '{key}' is defined by two of its bases, "
-                        f'{owner[key]} and {base_path}; a key may come from one base only'
-                    )
-                owner[key] = base_path
-            base_dict.update(sub_dict)
-            base_texts.append(sub_text)
-
+        base_dict, base_texts = _load_bases(filename, base_files, use_predefined_variables, stack)
         if embedded:
-
-            def embed(match):
-                value = _lookup(base_dict, match.group(1), filename)
-                if not isinstance(value, (str, int, float)):
-                    raise TypeError(
-                        f'{filename}: {{{{_base_.{match.group(1)}}}}} is used inside a '
-                        f'string but its value is a {type(value).__name__}'
-                    )
-                return str(value)
-
-            text = _BASE_REF.sub(embed, text)
-
-        namespace = {
-            '__file__': filename,
-            '__name__': '__shmatting_config__',
-            _REF_FUNC: lambda path: copy.deepcopy(_lookup(base_dict, path, filename)),
-        }
-        try:
-            exec(compile(text, filename, 'exec'), namespace)  # the user's own config file
-        except ConfigKeyError:  # {{_base_.x}} lookups already name the file
-            raise
-        except Exception as exc:
-            message = f'{filename}: error while executing the config: {type(exc).__name__}: {exc}'
-            try:
-                new_exc = type(exc)(message)
-            except Exception:
-                new_exc = RuntimeError(message)
-            raise new_exc from exc
-        cfg_dict = {
-            k: v
-            for k, v in namespace.items()
-            if not k.startswith('__') and not isinstance(v, types.ModuleType) and k != _REF_FUNC
-        }
-        cfg_dict.pop(BASE_KEY, None)
-        for key in cfg_dict:
-            if key in RESERVED_KEYS:
-                raise KeyError(f"{filename}: '{key}' is reserved and cannot be a config key")
-        merged = _merge_a_into_b(cfg_dict, base_dict)
-        merged = _strip_delete(merged)
+            text = _embed_base_refs(text, base_dict, filename)
+        cfg_dict = _exec_config(text, filename, base_dict)
+        merged = _strip_delete(_merge_a_into_b(cfg_dict, base_dict))
         full_text = '\n'.join(base_texts + [f'# {filename}\n{raw_text}'])
         return merged, full_text
 
     @staticmethod
-    def _find_bases(tree, filename):
+    def _find_bases(tree: ast.Module, filename: str) -> List[str]:
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == BASE_KEY for t in node.targets
@@ -485,7 +455,7 @@ class Config:
         return []
 
     # ------------------------------------------------------------------ overrides
-    def merge_from_dict(self, options, allow_list_keys=True):
+    def merge_from_dict(self, options: dict, allow_list_keys: bool = True) -> None:
         """Merge dotted-key overrides into the config (``--cfg-options`` semantics).
 
         Args:
@@ -497,10 +467,9 @@ class Config:
             raise TypeError(f'options must be a dict, got {type(options).__name__}')
         tree = {}
         for full_key, value in options.items():
+            parts = _option_key_parts(full_key)
+            _refuse_code_text(full_key, value)
             node = tree
-            parts = str(full_key).split('.')
-            if any(p == '' for p in parts):
-                raise KeyError(f'invalid option key {full_key!r}')
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
                 if not isinstance(node, dict):
@@ -511,22 +480,22 @@ class Config:
 
     # ------------------------------------------------------------------ output
     @property
-    def filename(self):
+    def filename(self) -> Optional[str]:
         """str: the file the config was loaded from (or None)."""
         return self._filename
 
     @property
-    def text(self):
+    def text(self) -> str:
         """str: the source text of the file and its bases."""
         return self._text
 
     @property
-    def pretty_text(self):
+    def pretty_text(self) -> str:
         """str: the resolved config as Python source, formatted with yapf when it can."""
         lines = [f'{k} = {_format_value(v)}' for k, v in self._cfg_dict.to_dict().items()]
         return _yapf_format('\n'.join(lines) + '\n')
 
-    def dump(self, file=None):
+    def dump(self, file: Optional[str] = None) -> Optional[str]:
         """Write the resolved config as a Python file that ``Config.fromfile`` reads back equal.
 
         Args:
@@ -549,11 +518,11 @@ class Config:
         os.replace(tmp, file)
         return None
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """dict: a plain (deep) copy of the config values."""
         return copy.deepcopy(self._cfg_dict.to_dict())
 
-    def copy(self):
+    def copy(self) -> 'Config':
         """Config: a deep copy."""
         return Config(self.to_dict(), cfg_text=self._text, filename=self._filename)
 
@@ -561,59 +530,161 @@ class Config:
     __copy__ = copy
 
     # ------------------------------------------------------------------ dict-like access
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._cfg_dict, name)
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         return self._cfg_dict[name]
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, dict):
             value = ConfigDict(value)
         self._cfg_dict.__setattr__(name, value)
 
-    def __setitem__(self, name, value):
+    def __setitem__(self, name: str, value: Any) -> None:
         if isinstance(value, dict):
             value = ConfigDict(value)
         self._cfg_dict.__setitem__(name, value)
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         del self._cfg_dict[name]
 
-    def __delitem__(self, name):
+    def __delitem__(self, name: str) -> None:
         del self._cfg_dict[name]
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self._cfg_dict
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._cfg_dict)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._cfg_dict)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Config):
             return self.to_dict() == other.to_dict()
         if isinstance(other, dict):
             return self.to_dict() == other
         return NotImplemented
 
-    def __getstate__(self):
+    def __getstate__(self) -> tuple:
         return (self._cfg_dict.to_dict(), self._text, self._filename)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: tuple) -> None:
         cfg_dict, text, filename = state
         super().__setattr__('_cfg_dict', ConfigDict(cfg_dict))
         super().__setattr__('_text', text)
         super().__setattr__('_filename', filename)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f'Config (path: {self._filename}): {self._cfg_dict.to_dict()!r}'
 
 
+# ---------------------------------------------------------------------- loading steps
+def _read_config_file(filename: str, stack: Tuple[str, ...]) -> str:
+    """The text of a config file, after checking it exists, is Python and closes no cycle."""
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'config file not found: {filename}')
+    if not filename.endswith('.py'):
+        raise ValueError(f'only Python (.py) config files are supported, got {filename}')
+    if filename in stack:
+        chain = ' -> '.join(list(stack) + [filename])
+        raise RecursionError(f'circular _base_ inheritance: {chain}')
+    with open(filename, encoding='utf-8') as f:
+        return f.read()
+
+
+def _mark_base_refs(text: str) -> Tuple[str, bool]:
+    """``{{_base_.x}}`` as a whole value becomes a call of the lookup function; a reference inside
+    a longer string is left for :func:`_embed_base_refs` (the flag says there is one)."""
+    text = _QUOTED_BASE_REF.sub(lambda m: f"{_REF_FUNC}('{m.group(2)}')", text)
+    pieces, embedded, pos = [], False, 0
+    for m in _BASE_REF.finditer(text):
+        line_start = text.rfind('\n', 0, m.start()) + 1
+        if _inside_string(text[line_start : m.start()]):
+            embedded = True
+            continue
+        pieces.append(text[pos : m.start()])
+        pieces.append(f"{_REF_FUNC}('{m.group(1)}')")
+        pos = m.end()
+    pieces.append(text[pos:])
+    return ''.join(pieces), embedded
+
+
+def _load_bases(
+    filename: str, base_files: List[str], use_predefined_variables: bool, stack: Tuple[str, ...]
+) -> Tuple[dict, List[str]]:
+    """The merged values and the texts of a file's bases (a key may come from one base only)."""
+    base_dict, base_texts, owner = {}, [], {}
+    for base in base_files:
+        base_path = osp.abspath(osp.join(osp.dirname(filename), osp.expanduser(base)))
+        if not osp.isfile(base_path):
+            raise FileNotFoundError(
+                f"{filename}: _base_ file '{base}' not found (looked for {base_path})"
+            )
+        sub_dict, sub_text = Config._file2dict(
+            base_path, use_predefined_variables, stack + (filename,)
+        )
+        for key in sub_dict:
+            if key in base_dict:
+                raise ConfigKeyError(
+                    f"{filename}: the key '{key}' is defined by two of its bases, "
+                    f'{owner[key]} and {base_path}; a key may come from one base only'
+                )
+            owner[key] = base_path
+        base_dict.update(sub_dict)
+        base_texts.append(sub_text)
+    return base_dict, base_texts
+
+
+def _embed_base_refs(text: str, base_dict: dict, filename: str) -> str:
+    """Replace ``{{_base_.x}}`` inside strings by the text of its (str or number) value."""
+
+    def embed(match: 're.Match') -> str:
+        value = _lookup(base_dict, match.group(1), filename)
+        if not isinstance(value, (str, int, float)):
+            raise TypeError(
+                f'{filename}: {{{{_base_.{match.group(1)}}}}} is used inside a '
+                f'string but its value is a {type(value).__name__}'
+            )
+        return str(value)
+
+    return _BASE_REF.sub(embed, text)
+
+
+def _exec_config(text: str, filename: str, base_dict: dict) -> dict:
+    """Run the user's config file and return its top-level values (modules and dunders left out)."""
+    namespace = {
+        '__file__': filename,
+        '__name__': '__shmatting_config__',
+        _REF_FUNC: lambda path: copy.deepcopy(_lookup(base_dict, path, filename)),
+    }
+    try:
+        exec(compile(text, filename, 'exec'), namespace)  # the user's own config file
+    except ConfigKeyError:  # {{_base_.x}} lookups already name the file
+        raise
+    except Exception as exc:
+        message = f'{filename}: error while executing the config: {type(exc).__name__}: {exc}'
+        try:
+            new_exc = type(exc)(message)
+        except Exception:
+            new_exc = RuntimeError(message)
+        raise new_exc from exc
+    cfg_dict = {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith('__') and not isinstance(v, types.ModuleType) and k != _REF_FUNC
+    }
+    cfg_dict.pop(BASE_KEY, None)
+    for key in cfg_dict:
+        if key in RESERVED_KEYS:
+            raise KeyError(f"{filename}: '{key}' is reserved and cannot be a config key")
+    return cfg_dict
+
+
 # ---------------------------------------------------------------------- argparse
-def _split_top_level(text):
+def _split_top_level(text: str) -> List[str]:
     parts, depth, cur, quote = [], 0, '', None
     for ch in text:
         if quote:
@@ -637,7 +708,7 @@ def _split_top_level(text):
     return [p.strip() for p in parts if p.strip() != '']
 
 
-def parse_literal(text):
+def parse_literal(text: str) -> Any:
     """Parse a command-line value like a Python literal, without evaluating code.
 
     ``1`` -> int, ``0.5`` -> float, ``True``/``true`` -> bool, ``None`` -> None, ``'x'`` -> 'x',
@@ -679,7 +750,13 @@ class DictAction(Action):
         {'a': 1, 'b': [1, 2], 'c': None, 'd': 'text'}
     """
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(
+        self,
+        parser: ArgumentParser,
+        namespace: Namespace,
+        values: Union[str, Sequence[str], None],
+        option_string: Optional[str] = None,
+    ) -> None:
         options = dict(getattr(namespace, self.dest, None) or {})
         if isinstance(values, str):
             values = [values]

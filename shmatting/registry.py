@@ -10,6 +10,7 @@ config's ``custom_imports``.
 import difflib
 import importlib
 import inspect
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 __all__ = [
     'Registry',
@@ -35,7 +36,7 @@ _MISSING = object()
 class RegistryKeyError(KeyError):
     """A ``KeyError`` whose message prints as plain text (``KeyError`` quotes its argument)."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
 
 
@@ -59,7 +60,9 @@ class Registry:
         5
     """
 
-    def __init__(self, name, locations=(), build_func=None):
+    def __init__(
+        self, name: str, locations: Iterable[str] = (), build_func: Optional[Callable] = None
+    ):
         self._name = name
         self._module_dict = {}
         self._locations = list(locations)
@@ -69,26 +72,26 @@ class Registry:
 
     # ------------------------------------------------------------------ basic properties
     @property
-    def name(self):
+    def name(self) -> str:
         """str: the registry's name."""
         return self._name
 
     @property
-    def module_dict(self):
+    def module_dict(self) -> Dict[str, Any]:
         """dict: registered name -> object (after the lazy import of built-ins)."""
         self._import_locations()
         return self._module_dict
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.module_dict)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return self.get(key, None) is not None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.module_dict))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         from terminaltables import AsciiTable
 
         rows = [['Name', 'Defined in']]
@@ -98,7 +101,7 @@ class Registry:
         return f'Registry {self._name} ({len(rows) - 1} entries)\n{AsciiTable(rows).table}'
 
     # ------------------------------------------------------------------ lazy import
-    def _import_locations(self):
+    def _import_locations(self) -> None:
         if self._imported or self._importing:
             return
         self._importing = True
@@ -110,7 +113,7 @@ class Registry:
             self._importing = False
 
     # ------------------------------------------------------------------ lookup
-    def get(self, key, default=_MISSING):
+    def get(self, key: str, default: Any = _MISSING) -> Any:
         """Return the object registered under ``key``.
 
         A full dotted path (``'my_pkg.module.MyClass'``) that is not a registered name is imported
@@ -140,7 +143,7 @@ class Registry:
             return default
         raise RegistryKeyError(self._miss_message(key))
 
-    def _miss_message(self, key):
+    def _miss_message(self, key: str) -> str:
         names = sorted(self._module_dict)
         close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
         lower = [n for n in names if n.lower() == key.lower() and n not in close]
@@ -155,7 +158,9 @@ class Registry:
         )
 
     # ------------------------------------------------------------------ registration
-    def _register(self, module, name=None, force=False):
+    def _register(
+        self, module: Callable, name: Union[str, List[str], None] = None, force: bool = False
+    ) -> None:
         if not (inspect.isclass(module) or inspect.isfunction(module)):
             raise TypeError(
                 f'{self._name}: only a class or a function can be registered, '
@@ -176,7 +181,12 @@ class Registry:
                 )
             self._module_dict[n] = module
 
-    def register_module(self, name=None, force=False, module=None):
+    def register_module(
+        self,
+        name: Union[str, List[str], Callable, None] = None,
+        force: bool = False,
+        module: Optional[Callable] = None,
+    ) -> Callable:
         """Register a class or function, as a decorator or as a direct call.
 
         Args:
@@ -204,14 +214,14 @@ class Registry:
             self._register(module, name, force)
             return module
 
-        def _decorator(cls):
+        def _decorator(cls: Callable) -> Callable:
             self._register(cls, name, force)
             return cls
 
         return _decorator
 
     # ------------------------------------------------------------------ building
-    def build(self, cfg, default_args=None):
+    def build(self, cfg: dict, default_args: Optional[dict] = None) -> Any:
         """Build an object from ``cfg`` (a dict with a ``type`` key); ``cfg`` is never mutated.
 
         Args:
@@ -224,7 +234,7 @@ class Registry:
         return self._build_func(cfg, self, default_args)
 
 
-def _import_dotted(path):
+def _import_dotted(path: str) -> Any:
     module_name, _, attr = path.rpartition('.')
     try:
         module = importlib.import_module(module_name)
@@ -233,7 +243,7 @@ def _import_dotted(path):
     return getattr(module, attr, None)
 
 
-def build_from_cfg(cfg, registry, default_args=None):
+def build_from_cfg(cfg: dict, registry: 'Registry', default_args: Optional[dict] = None) -> Any:
     """Build an object from a config dict.
 
     Args:
@@ -288,10 +298,10 @@ def build_from_cfg(cfg, registry, default_args=None):
         raise new_exc.with_traceback(exc.__traceback__) from exc
 
 
-def _plain_copy(cfg):
+def _plain_copy(cfg: Any) -> Any:
     """Deep copy of a config dict as plain ``dict``/``list`` (ConfigDicts become dicts)."""
 
-    def conv(v):
+    def conv(v: Any) -> Any:
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
         if isinstance(v, list):

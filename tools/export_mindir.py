@@ -24,7 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
-from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.config import DictAction  # noqa: E402
 
 OUTPUT_NAMES = ('trimap_logits', 'alpha')
 
@@ -117,78 +117,105 @@ def sidecar(cfg, args, model, out_file, fmt, max_diff):
     )
 
 
-def main(argv=None):
-    import mindspore as ms
-    from mindspore import nn
-
-    from shmatting.apis import load_mattor
-    from shmatting.engine.context import resolve_device_target
-    from shmatting.ops import set_cpu_kernels
-
-    args = parse_args(argv)
-    target = resolve_device_target(args.device_target)
+def check_args(args, target):
+    """Refuse impossible requests before anything is built (nothing is written for them)."""
+    n, c, h, w = args.input_shape
+    if n < 1 or c != 3 or h < 1 or w < 1:
+        raise ValueError(
+            f'--input-shape must be N 3 H W with positive N, H and W, got '
+            f'{" ".join(map(str, args.input_shape))}'
+        )
     if args.format == 'AIR' and target != 'Ascend':
-        sys.exit(
-            'error: AIR export needs an Ascend device (MindSpore exports AIR only there); '
+        raise ValueError(
+            'AIR export needs an Ascend device (MindSpore exports AIR only there); '
             'use --format MINDIR here and convert on the Ascend host'
         )
     if not osp.isfile(args.checkpoint):
-        sys.exit(f'error: checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+
+
+def build_export_model(args, cfg):
+    """The model in eval mode, on MindSpore's own operators (portable), H and W checked."""
+    from shmatting.apis import load_mattor
+    from shmatting.ops import set_cpu_kernels
+
     if args.format == 'ONNX':  # zero-pad + valid max-pool: exact after ReLU and exportable
         cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
-    ms.set_device(target)
-    ms.set_context(mode=ms.GRAPH_MODE)
-    try:
-        model = load_mattor(cfg, args.checkpoint)
-    except ValueError as exc:
-        sys.exit(f'error: {exc}')
+    model = load_mattor(cfg, args.checkpoint)
     model.set_train(False)
     # the exported file must run wherever MindSpore runs: no Custom ops of this machine's kernels
     set_cpu_kernels(model, False)
-    n, c, h, w = args.input_shape
-    if c != 3 or h % model.size_divisor or w % model.size_divisor:
-        sys.exit(
-            f'error: --input-shape must be N 3 H W with H and W multiples of '
-            f'{model.size_divisor}, got {args.input_shape}'
+    _, _, h, w = args.input_shape
+    if h % model.size_divisor or w % model.size_divisor:
+        raise ValueError(
+            f'--input-shape: H and W must be multiples of {model.size_divisor}, got '
+            f'{" ".join(map(str, args.input_shape))}'
         )
+    return model
+
+
+def output_stem(args):
+    """The output path without its extension."""
     name = osp.splitext(osp.basename(args.config))[0]
     out = args.out or osp.join('work_dirs', name, 'shm_export')
-    out = (
-        out[: -len(osp.splitext(out)[1])]
-        if osp.splitext(out)[1].lower() in ('.mindir', '.onnx', '.air')
-        else out
-    )
+    if osp.splitext(out)[1].lower() in ('.mindir', '.onnx', '.air'):
+        out = osp.splitext(out)[0]
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    x = np.random.default_rng(0).uniform(-0.6, 0.6, (n, c, h, w)).astype(np.float32)
-    ms.export(model, ms.Tensor(x), file_name=out, file_format=args.format)
-    ext = {'MINDIR': '.mindir', 'ONNX': '.onnx', 'AIR': '.air'}[args.format]
-    out_file = out + ext
+    return out
+
+
+def verify(fmt, out_file, model, x):
+    """Largest difference between the exported file and the network (None when not checked)."""
+    import mindspore as ms
+    from mindspore import nn
+
     ref = [t.asnumpy() for t in model(ms.Tensor(x))]
-    max_diff = None
-    if args.format == 'MINDIR':
-        graph = nn.GraphCell(ms.load(out_file))
-        got = [t.asnumpy() for t in graph(ms.Tensor(x))]
+    if fmt == 'MINDIR':
+        got = [t.asnumpy() for t in nn.GraphCell(ms.load(out_file))(ms.Tensor(x))]
         max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
         print(f'MINDIR round trip (ms.load + nn.GraphCell): max abs diff {max_diff:.3g}')
-    elif args.format == 'ONNX':
-        fixed = fix_onnx_conv_transpose(out_file)
-        print(f'fixed the output_shape of {fixed} ConvTranspose nodes')
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            print('onnxruntime is not installed: the ONNX output was not checked')
-        else:
-            sess = ort.InferenceSession(out_file, providers=['CPUExecutionProvider'])
-            got = sess.run(None, {sess.get_inputs()[0].name: x})
-            max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
-            print(f'onnxruntime vs network: max abs diff {max_diff:.3g}')
+        return max_diff
+    if fmt != 'ONNX':
+        return None
+    print(f'fixed the output_shape of {fix_onnx_conv_transpose(out_file)} ConvTranspose nodes')
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        print('onnxruntime is not installed: the ONNX output was not checked')
+        return None
+    sess = ort.InferenceSession(out_file, providers=['CPUExecutionProvider'])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})
+    max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
+    print(f'onnxruntime vs network: max abs diff {max_diff:.3g}')
+    return max_diff
+
+
+def main(argv=None):
+    import mindspore as ms
+
+    from shmatting.engine.context import resolve_device_target
+    from shmatting.utils.cli import load_config
+
+    args = parse_args(argv)
+    target = resolve_device_target(args.device_target)
+    check_args(args, target)
+    cfg = load_config(args.config, args.cfg_options)
+    ms.set_device(target)
+    ms.set_context(mode=ms.GRAPH_MODE)
+    model = build_export_model(args, cfg)
+    out = output_stem(args)
+    x = np.random.default_rng(0).uniform(-0.6, 0.6, args.input_shape).astype(np.float32)
+    ms.export(model, ms.Tensor(x), file_name=out, file_format=args.format)
+    out_file = out + {'MINDIR': '.mindir', 'ONNX': '.onnx', 'AIR': '.air'}[args.format]
+    max_diff = verify(args.format, out_file, model, x)
     meta = sidecar(cfg, args, model, out_file, args.format, max_diff)
-    with open(out_file + '.json', 'w', encoding='utf-8') as f:
+    with open(out_file + '.json.tmp', 'w', encoding='utf-8') as f:
         json.dump(meta, f, indent=2)
+    os.replace(out_file + '.json.tmp', out_file + '.json')
     print(f'exported {out_file} (+ {osp.basename(out_file)}.json)')
 
 
 if __name__ == '__main__':
-    main()
+    from shmatting.utils.cli import run_cli
+
+    run_cli(main)

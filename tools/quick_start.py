@@ -24,6 +24,8 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+TNET_CFG, E2E_CFG = 'configs/shm/tnet_cpu_synthetic.py', 'configs/shm/e2e_cpu_synthetic.py'
+METRICS = ('SAD', 'MSE', 'MAD', 'Grad', 'Conn')
 
 
 def parse_args(argv=None):
@@ -42,6 +44,13 @@ def parse_args(argv=None):
         help='epochs per phase (120 training images / batch 8 = 15 steps each)',
     )
     parser.add_argument('--deploy-images', type=int, default=5)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='passed to every test/train/export command (e.g. a smaller batch)',
+    )
     return parser.parse_args(argv)
 
 
@@ -53,12 +62,12 @@ class Stages:
         self.times = []
         os.makedirs(log_dir, exist_ok=True)
 
-    def run(self, title, cmd, env=None):
+    def run(self, title, cmd, env=None, cwd=ROOT):
         print(f'\n=== {title}\n$ {" ".join(cmd)}', flush=True)
         log = osp.join(self.log_dir, f'{len(self.times) + 1:02d}_{title.split()[0].lower()}.log')
         start = time.perf_counter()
         with open(log, 'w') as f:
-            proc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env=env)
+            proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, env=env)
         took = time.perf_counter() - start
         self.times.append((title, took))
         tail = open(log).read().strip().splitlines()[-3:]
@@ -74,40 +83,33 @@ def read_metrics(path):
         return json.load(f)['metrics']
 
 
-def main(argv=None):
-    from terminaltables import AsciiTable
+class Paths:
+    """Where the quick start puts everything (under ``--work-root``)."""
 
-    args = parse_args(argv)
-    py = sys.executable
-    work = osp.abspath(args.work_root)
-    raw, data = osp.join(work, 'raw'), osp.join(work, 'data')
-    stages = Stages(osp.join(work, 'logs'))
-    # No MindSpore compile cache: with MindSpore 2.10 a cache written by the T-Net phase was picked
-    # up by the end-to-end phase's different graph (a BatchNorm Memcpy_s error), and a fresh
-    # machine has nothing cached anyway.
-    env = {**os.environ, 'PYTHON': py, 'MS_COMPILER_CACHE_ENABLE': '0'}
-    data_opt = f'data_root={data}'
-    tnet_cfg, e2e_cfg = 'configs/shm/tnet_cpu_synthetic.py', 'configs/shm/e2e_cpu_synthetic.py'
-    metrics = ['SAD', 'MSE', 'MAD', 'Grad', 'Conn']
-    total_start = time.perf_counter()
+    def __init__(self, work_root):
+        self.work = osp.abspath(work_root)
+        self.raw, self.data = osp.join(self.work, 'raw'), osp.join(self.work, 'data')
+        self.untrained = osp.join(self.work, 'untrained.ckpt')
+        self.best = osp.join(self.work, 'e2e', 'best_SAD.ckpt')
+        self.mindir = osp.join(self.work, 'export', 'shm_export')
+        self.deploy = osp.join(self.work, 'deploy')
 
+    def json(self, name):
+        return osp.join(self.work, f'{name}.json')
+
+
+def make_data(stages, args, paths, py):
+    size = [str(v) for v in args.size]
     stages.run(
         'synthetic data',
-        [
-            py,
-            'tools/dataset_converters/make_synthetic.py',
-            raw,
-            '--num',
-            str(args.num),
-            '--size',
-            *map(str, args.size),
-            '--seed',
-            '0',
-        ],
+        [py, 'tools/dataset_converters/make_synthetic.py', paths.raw]
+        + ['--num', str(args.num), '--size', *size, '--seed', '0'],
     )
-    stages.run('prepare', [py, 'tools/dataset_converters/human_matting.py', raw, data])
+    stages.run('prepare', [py, 'tools/dataset_converters/human_matting.py', paths.raw, paths.data])
 
-    # the untrained model: the E2E recipe's initialisation (PyTorch default init, seed 0)
+
+def save_untrained(paths):
+    """The E2E recipe's initialisation (PyTorch default init, seed 0) as a checkpoint."""
     import mindspore as ms
 
     from shmatting.config import Config
@@ -115,128 +117,94 @@ def main(argv=None):
     from shmatting.models import build_model
 
     ms.set_seed(0)
-    untrained = osp.join(work, 'untrained.ckpt')
-    save_checkpoint_atomic(build_model(Config.fromfile(osp.join(ROOT, e2e_cfg)).model), untrained)
-    stages.run(
-        'test untrained',
-        [
-            py,
-            'tools/test.py',
-            e2e_cfg,
-            untrained,
-            '--metrics',
-            *metrics,
-            '--out',
-            osp.join(work, 'untrained.json'),
-            '--cfg-options',
-            data_opt,
-        ],
-        env=env,
-    )
+    model = build_model(Config.fromfile(osp.join(ROOT, E2E_CFG)).model)
+    save_checkpoint_atomic(model, paths.untrained)
+
+
+def test_cmd(py, ckpt, out, options, show=None):
+    cmd = [py, 'tools/test.py', E2E_CFG, ckpt, '--metrics', *METRICS, '--out', out]
+    return cmd + (['--show-dir', show] if show else []) + ['--cfg-options', *options]
+
+
+def train(stages, args, paths, py, env, options):
+    tnet_best = osp.join(paths.work, 'tnet', 'best_mIoU.ckpt')
     stages.run(
         'train T-Net',
-        [
-            py,
-            'tools/train.py',
-            tnet_cfg,
-            '--work-dir',
-            osp.join(work, 'tnet'),
-            '--cfg-options',
-            data_opt,
-            f'total_epochs={args.epochs[0]}',
-        ],
+        [py, 'tools/train.py', TNET_CFG, '--work-dir']
+        + [osp.join(paths.work, 'tnet'), '--cfg-options', *options]
+        + [f'total_epochs={args.epochs[0]}'],
         env=env,
     )
     stages.run(
         'train end-to-end',
-        [
-            py,
-            'tools/train.py',
-            e2e_cfg,
-            '--work-dir',
-            osp.join(work, 'e2e'),
-            '--cfg-options',
-            data_opt,
-            f'total_epochs={args.epochs[1]}',
-            f'load_from.tnet={osp.join(work, "tnet", "best_mIoU.ckpt")}',
-        ],
+        [py, 'tools/train.py', E2E_CFG, '--work-dir']
+        + [osp.join(paths.work, 'e2e'), '--cfg-options', *options]
+        + [f'total_epochs={args.epochs[1]}', f'load_from.tnet={tnet_best}'],
         env=env,
     )
-    best = osp.join(work, 'e2e', 'best_SAD.ckpt')
-    stages.run(
-        'test trained',
-        [
-            py,
-            'tools/test.py',
-            e2e_cfg,
-            best,
-            '--metrics',
-            *metrics,
-            '--out',
-            osp.join(work, 'trained.json'),
-            '--show-dir',
-            osp.join(work, 'show'),
-            '--cfg-options',
-            data_opt,
-        ],
-        env=env,
-    )
-    mindir = osp.join(work, 'export', 'shm_export')
+
+
+def export_and_deploy(stages, args, paths, py, env, options):
     stages.run(
         'export MINDIR',
-        [
-            py,
-            'tools/export_mindir.py',
-            e2e_cfg,
-            best,
-            '--input-shape',
-            '1',
-            '3',
-            '320',
-            '320',
-            '--out',
-            mindir,
-            '--cfg-options',
-            data_opt,
-        ],
+        [py, 'tools/export_mindir.py', E2E_CFG, paths.best]
+        + ['--input-shape', '1', '3', '320', '320', '--out', paths.mindir]
+        + ['--cfg-options', *options],
         env=env,
     )
-    deploy = osp.join(work, 'deploy')
-    os.makedirs(deploy, exist_ok=True)
-    flow_env = dict(env, LIMIT=str(args.deploy_images))
-    start = time.perf_counter()
-    print(f'\n=== deploy flow\n$ bash tools/deploy/run_infer.sh {mindir}.mindir CPU 0', flush=True)
-    proc = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools/deploy/run_infer.sh'), mindir + '.mindir', 'CPU', '0'],
-        cwd=deploy,
-        capture_output=True,
-        text=True,
-        env=flow_env,
+    os.makedirs(paths.deploy, exist_ok=True)
+    script = osp.join(ROOT, 'tools/deploy/run_infer.sh')
+    stages.run(
+        'deploy flow',
+        ['bash', script, paths.mindir + '.mindir', 'CPU', '0'],
+        env=dict(env, LIMIT=str(args.deploy_images)),
+        cwd=paths.deploy,
     )
-    print(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr)
-    stages.times.append(('deploy flow', time.perf_counter() - start))
-    if proc.returncode != 0:
-        raise SystemExit(f'error: the deploy flow failed: {proc.stderr[-500:]}')
 
-    before, after = (
-        read_metrics(osp.join(work, 'untrained.json')),
-        read_metrics(osp.join(work, 'trained.json')),
-    )
+
+def print_summary(stages, paths, total_start):
+    from terminaltables import AsciiTable
+
+    before, after = read_metrics(paths.json('untrained')), read_metrics(paths.json('trained'))
     rows = [['Metric (p3m, test split)', 'untrained', 'trained', 'trained / untrained']]
-    for key in metrics:
-        rows.append(
-            [key, f'{before[key]:.4f}', f'{after[key]:.4f}', f'{after[key] / before[key]:.3f}']
-        )
+    for key in METRICS:
+        ratio = after[key] / before[key]
+        rows.append([key, f'{before[key]:.4f}', f'{after[key]:.4f}', f'{ratio:.3f}'])
     print('\n' + AsciiTable(rows, title=' Quick start result ').table)
     rows = [['Stage', 'Seconds']] + [[t, f'{s:.1f}'] for t, s in stages.times]
     rows.append(['total (this job)', f'{time.perf_counter() - total_start:.1f}'])
     print(AsciiTable(rows).table)
     print(
-        f'best checkpoint: {best}\nMINDIR:          {mindir}.mindir (+ .json sidecar)\n'
-        f'composites:      {osp.join(work, "show")} and {osp.join(deploy, "postprocess_Result")}'
+        f'best checkpoint: {paths.best}\nMINDIR:          {paths.mindir}.mindir (+ .json sidecar)'
+        f'\ncomposites:      {osp.join(paths.work, "show")} and '
+        f'{osp.join(paths.deploy, "postprocess_Result")}'
     )
-    ratio = after['SAD'] / before['SAD']
-    print(f'trained SAD is {ratio:.2f} x the untrained SAD')
+    print(f'trained SAD is {after["SAD"] / before["SAD"]:.2f} x the untrained SAD')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    py = sys.executable
+    paths = Paths(args.work_root)
+    stages = Stages(osp.join(paths.work, 'logs'))
+    # No MindSpore compile cache: with MindSpore 2.10 a cache written by the T-Net phase was picked
+    # up by the end-to-end phase's different graph (a BatchNorm Memcpy_s error), and a fresh
+    # machine has nothing cached anyway.
+    env = {**os.environ, 'PYTHON': py, 'MS_COMPILER_CACHE_ENABLE': '0'}
+    options = [f'data_root={paths.data}', *args.cfg_options]
+    total_start = time.perf_counter()
+    make_data(stages, args, paths, py)
+    save_untrained(paths)
+    stages.run(
+        'test untrained', test_cmd(py, paths.untrained, paths.json('untrained'), options), env=env
+    )
+    train(stages, args, paths, py, env, options)
+    show = osp.join(paths.work, 'show')
+    stages.run(
+        'test trained', test_cmd(py, paths.best, paths.json('trained'), options, show), env=env
+    )
+    export_and_deploy(stages, args, paths, py, env, options)
+    print_summary(stages, paths, total_start)
     return 0
 
 

@@ -1,11 +1,13 @@
 """High-level inference: build a mattor from a config and a checkpoint, matte any image."""
 
+from typing import Any, Optional, Union
+
 import numpy as np
 
 __all__ = ['init_mattor', 'load_mattor', 'inference_mattor', 'get_norm_cfg']
 
 
-def get_norm_cfg(cfg, split='test'):
+def get_norm_cfg(cfg: Any, split: str = 'test') -> dict:
     """The ``Normalize`` mean/std of the config's ``split`` pipeline (BGR, 0-255).
 
     Args:
@@ -29,7 +31,7 @@ def get_norm_cfg(cfg, split='test'):
     raise KeyError('the config has no Normalize transform and no img_norm_cfg')
 
 
-def load_mattor(cfg, checkpoint=None):
+def load_mattor(cfg: Any, checkpoint: Optional[str] = None) -> Any:
     """Build the config's model in eval mode and load ``checkpoint`` (every parameter required).
 
     Args:
@@ -58,7 +60,12 @@ def load_mattor(cfg, checkpoint=None):
     return model
 
 
-def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
+def init_mattor(
+    config: Union[str, Any],
+    checkpoint: Optional[str] = None,
+    device_target: str = 'CPU',
+    cfg_options: Optional[dict] = None,
+) -> Any:
     """Build a mattor ready for inference.
 
     Args:
@@ -80,7 +87,7 @@ def init_mattor(config, checkpoint=None, device_target='CPU', cfg_options=None):
     return load_mattor(cfg, checkpoint)
 
 
-def inference_mattor(model, image):
+def inference_mattor(model: Any, image: np.ndarray) -> np.ndarray:
     """Alpha matte of one BGR uint8 image of any size, per the model's ``test_cfg`` protocol.
 
     Args:

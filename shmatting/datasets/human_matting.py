@@ -1,11 +1,12 @@
 """The AISegment "Matting Human Datasets" after preparation (ours or the model zoo's layout)."""
 
 import os.path as osp
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 from ..registry import DATASETS
 from .matting_dataset import MattingDataset, _resolve
 
-__all__ = ['HumanMattingDataset']
+__all__ = ['HumanMattingDataset', 'find_split']
 
 SPLIT_ALIASES = {
     'val': ('val', 'eval'),
@@ -40,70 +41,45 @@ class HumanMattingDataset(MattingDataset):
 
     def __init__(
         self,
-        data_root,
-        split='train',
-        pipeline=(),
-        bg_dir=None,
-        use_trimap=True,
-        use_fg=True,
-        layout='auto',
-        seed=0,
+        data_root: str,
+        split: str = 'train',
+        pipeline: Sequence[Union[dict, Callable]] = (),
+        bg_dir: Optional[str] = None,
+        use_trimap: bool = True,
+        use_fg: bool = True,
+        layout: str = 'auto',
+        seed: int = 0,
     ):
         if split not in SPLIT_ALIASES:
             raise ValueError(f'split must be one of {sorted(SPLIT_ALIASES)}, got {split!r}')
-        if layout not in ('auto', 'prepared', 'zoo'):
-            raise ValueError(f"layout must be 'auto', 'prepared' or 'zoo', got {layout!r}")
         self.split = split
-        found = None
-        for name in SPLIT_ALIASES[split]:
-            if layout in ('auto', 'prepared') and osp.isfile(osp.join(data_root, f'{name}.txt')):
-                found = ('prepared', name)
-                break
-            if layout in ('auto', 'zoo') and osp.isfile(osp.join(data_root, name, f'{name}.txt')):
-                found = ('zoo', name)
-                break
-        if found is None:
-            raise FileNotFoundError(
-                f'HumanMattingDataset: no {split!r} split under {data_root!r}: expected '
-                f'{osp.join(data_root, split + ".txt")} (prepared layout) or '
-                f'{osp.join(data_root, split, split + ".txt")} (model-zoo layout)'
-            )
-        self.layout, self.split_dir = found
+        self.layout, self.split_dir = find_split(data_root, split, layout)
         if bg_dir is None and osp.isdir(osp.join(data_root, 'backgrounds')):
             bg_dir = osp.abspath(osp.join(data_root, 'backgrounds'))
+        d = self.split_dir
+        self._use_trimap = use_trimap
         if self.layout == 'prepared':
-            d = self.split_dir
-            trimap_dir = (
-                f'{d}/trimap'
-                if use_trimap and osp.isdir(osp.join(data_root, d, 'trimap'))
-                else None
-            )
+            ann, img_dir = f'{d}.txt', f'{d}/image'
+            trimap_dir = f'{d}/trimap' if osp.isdir(osp.join(data_root, d, 'trimap')) else None
             fg_dir = f'{d}/fg' if use_fg and osp.isdir(osp.join(data_root, d, 'fg')) else None
-            super().__init__(
-                f'{d}.txt',
-                data_root,
-                img_dir=f'{d}/image',
-                alpha_dir=f'{d}/alpha',
-                trimap_dir=trimap_dir,
-                fg_dir=fg_dir,
-                bg_dir=bg_dir,
-                pipeline=pipeline,
-                seed=seed,
-            )
         else:
-            self._use_trimap = use_trimap
-            d = self.split_dir
-            super().__init__(
+            ann, img_dir, trimap_dir, fg_dir = (
                 osp.join(d, f'{d}.txt'),
-                data_root,
-                img_dir=f'{d}/clip_img',
-                alpha_dir=f'{d}/alpha',
-                trimap_dir=f'{d}/trimap' if use_trimap else None,
-                fg_dir=None,
-                bg_dir=bg_dir,
-                pipeline=pipeline,
-                seed=seed,
+                f'{d}/clip_img',
+                f'{d}/trimap',
+                None,
             )
+        super().__init__(
+            ann,
+            data_root,
+            img_dir=img_dir,
+            alpha_dir=f'{d}/alpha',
+            trimap_dir=trimap_dir if use_trimap else None,
+            fg_dir=fg_dir,
+            bg_dir=bg_dir,
+            pipeline=pipeline,
+            seed=seed,
+        )
 
     def load_annotations(self):
         if getattr(self, 'layout', 'prepared') == 'prepared':
@@ -135,3 +111,34 @@ class HumanMattingDataset(MattingDataset):
                     )
                 )
         return samples
+
+
+def find_split(data_root: str, split: str, layout: str = 'auto') -> Tuple[str, str]:
+    """Which layout holds ``split`` under ``data_root``, and the split's folder name.
+
+    Args:
+        data_root (str): the prepared root.
+        split (str): ``'train'``, ``'val'`` (or ``'eval'``) or ``'test'``.
+        layout (str): ``'auto'``, ``'prepared'`` or ``'zoo'``.
+
+    Returns:
+        tuple: ``('prepared' | 'zoo', folder name)``.
+    """
+    if layout not in ('auto', 'prepared', 'zoo'):
+        raise ValueError(f"layout must be 'auto', 'prepared' or 'zoo', got {layout!r}")
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(
+            f'data_root {data_root!r} does not exist (relative to {osp.abspath(".")}); set '
+            "data_root=... (or the config's environment variable) to the folder that "
+            'tools/dataset_converters/human_matting.py prepared'
+        )
+    for name in SPLIT_ALIASES[split]:
+        if layout in ('auto', 'prepared') and osp.isfile(osp.join(data_root, f'{name}.txt')):
+            return 'prepared', name
+        if layout in ('auto', 'zoo') and osp.isfile(osp.join(data_root, name, f'{name}.txt')):
+            return 'zoo', name
+    raise FileNotFoundError(
+        f'HumanMattingDataset: no {split!r} split under {data_root!r}: expected '
+        f'{osp.join(data_root, split + ".txt")} (prepared layout) or '
+        f'{osp.join(data_root, split, split + ".txt")} (model-zoo layout)'
+    )

@@ -2,6 +2,7 @@
 
 import copy
 import os.path as osp
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -48,15 +49,15 @@ class MattingDataset:
 
     def __init__(
         self,
-        ann_file,
-        data_root='',
-        img_dir='image',
-        alpha_dir='alpha',
-        trimap_dir=None,
-        fg_dir=None,
-        bg_dir=None,
-        pipeline=(),
-        seed=0,
+        ann_file: str,
+        data_root: str = '',
+        img_dir: str = 'image',
+        alpha_dir: str = 'alpha',
+        trimap_dir: Optional[str] = None,
+        fg_dir: Optional[str] = None,
+        bg_dir: Optional[str] = None,
+        pipeline: Sequence[Union[dict, Callable]] = (),
+        seed: int = 0,
     ):
         self.data_root = data_root or ''
         self.ann_file = ann_file if osp.isabs(ann_file) else osp.join(self.data_root, ann_file)

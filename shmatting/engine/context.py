@@ -1,7 +1,7 @@
 """The MindSpore context of a run: device, execution mode, recomputation."""
 
 import difflib
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 __all__ = [
     'apply_context',
@@ -119,7 +119,7 @@ def apply_context(
     return ctx
 
 
-def apply_recompute(model, names: Optional[Iterable[str]]) -> None:
+def apply_recompute(model: Any, names: Optional[Iterable[str]]) -> None:
     """Recompute the activations of the named sub-cells in the backward pass (less memory).
 
     Args:

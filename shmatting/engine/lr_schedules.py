@@ -6,6 +6,7 @@ the schedule exactly where it stopped.
 
 import abc
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class BaseLR(abc.ABC):
         warmup_ratio (float): learning rate at step 0 relative to the base.
     """
 
-    def __init__(self, warmup_iters=0, warmup_epochs=0, warmup_ratio=0.1):
+    def __init__(self, warmup_iters: int = 0, warmup_epochs: int = 0, warmup_ratio: float = 0.1):
         self.warmup_iters, self.warmup_epochs, self.warmup_ratio = (
             warmup_iters,
             warmup_epochs,
@@ -67,7 +68,7 @@ class ConstantLR(BaseLR):
 class StepLR(BaseLR):
     """Multiply by ``gamma`` at each epoch in ``steps`` (epoch numbers)."""
 
-    def __init__(self, steps=(), gamma=0.1, **kwargs):
+    def __init__(self, steps: Sequence[int] = (), gamma: float = 0.1, **kwargs):
         super().__init__(**kwargs)
         self.steps, self.gamma = sorted(steps), gamma
 
@@ -80,7 +81,7 @@ class StepLR(BaseLR):
 class PolyLR(BaseLR):
     """Polynomial decay ``min_lr + (lr - min_lr) * (1 - step / total) ** power``."""
 
-    def __init__(self, power=0.9, min_lr=0.0, **kwargs):
+    def __init__(self, power: float = 0.9, min_lr: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.power, self.min_lr = power, min_lr
         self._base = None
@@ -98,7 +99,7 @@ class PolyLR(BaseLR):
 class CosineLR(BaseLR):
     """Cosine annealing from the base rate to ``min_lr`` over the run."""
 
-    def __init__(self, min_lr=0.0, **kwargs):
+    def __init__(self, min_lr: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.min_lr = min_lr
         self._base = None

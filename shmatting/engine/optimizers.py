@@ -1,6 +1,8 @@
 """Optimizers from configs: ``dict(type='Adam', lr=1e-3, weight_decay=5e-4)``."""
 
-from mindspore import nn
+from typing import Tuple, Union
+
+from mindspore import Tensor, nn
 
 from ..registry import OPTIMIZERS
 
@@ -8,7 +10,14 @@ __all__ = ['build_optimizer']
 
 
 @OPTIMIZERS.register_module(name='Adam')
-def adam(params, learning_rate, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, decay_norm=False):
+def adam(
+    params: list,
+    learning_rate: Union[float, Tensor],
+    weight_decay: float = 0.0,
+    betas: Tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    decay_norm: bool = False,
+) -> nn.Optimizer:
     """``nn.Adam``; like the model zoo, weight decay skips BatchNorm gamma/beta unless
     ``decay_norm=True`` (PyTorch's Adam decays every parameter)."""
     if decay_norm and weight_decay:
@@ -25,7 +34,13 @@ def adam(params, learning_rate, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, 
 
 
 @OPTIMIZERS.register_module(name='AdamW')
-def adamw(params, learning_rate, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8):
+def adamw(
+    params: list,
+    learning_rate: Union[float, Tensor],
+    weight_decay: float = 0.01,
+    betas: Tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> nn.Optimizer:
     """``nn.AdamWeightDecay`` (decoupled weight decay)."""
     return nn.AdamWeightDecay(
         params,
@@ -38,7 +53,13 @@ def adamw(params, learning_rate, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8
 
 
 @OPTIMIZERS.register_module(name='SGD')
-def sgd(params, learning_rate, momentum=0.9, weight_decay=0.0, nesterov=False):
+def sgd(
+    params: list,
+    learning_rate: Union[float, Tensor],
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+) -> nn.Optimizer:
     """``nn.SGD`` with momentum."""
     return nn.SGD(
         params,

@@ -8,7 +8,7 @@ at the saved epoch on the new plan (a warning names what changed).
 
 import logging
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .checkpoint import (
     UnreadableCheckpoint,
@@ -142,7 +142,7 @@ class ResumePlan:
         ]
 
 
-def restore_state(train_step, path: str, step: int) -> None:
+def restore_state(train_step: Any, path: str, step: int) -> None:
     """Load a full-state checkpoint into the train step, except the learning-rate table (from
     the config) and the step counter (set to ``step``).
 

@@ -76,7 +76,7 @@ class Runner:
 
     def __init__(
         self,
-        cfg,
+        cfg: Any,
         work_dir: Optional[str] = None,
         launcher: str = 'none',
         resume: Optional[str] = None,

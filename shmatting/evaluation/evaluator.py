@@ -133,7 +133,7 @@ class Evaluator:
         """str: the convention of the first metric (all share one in the stock configs)."""
         return self.metrics[0].convention
 
-    def _score(self, model, batch: dict) -> dict:
+    def _score(self, model: Any, batch: dict) -> dict:
         img = batch['img'][0]
         onehot = None
         gt_trimap = batch['trimap'][0] if 'trimap' in batch else None
@@ -151,8 +151,8 @@ class Evaluator:
 
     def evaluate(
         self,
-        model,
-        loader,
+        model: Any,
+        loader: Any,
         all_reduce: Optional[Callable] = None,
         progress: Optional[Callable] = None,
         per_image: Optional[list] = None,
@@ -196,7 +196,7 @@ class Evaluator:
         return self._results(all_reduce, seen, failures)
 
     @staticmethod
-    def _failure(loader, batch: dict) -> dict:
+    def _failure(loader: Any, batch: dict) -> dict:
         index = int(batch['index'][0])
         samples = getattr(getattr(loader, 'dataset', None), 'samples', None)
         name = samples[index].get('rel', str(index)) if samples else str(index)
@@ -204,7 +204,7 @@ class Evaluator:
         logger.warning(f'evaluation: sample {name!r} (index {index}) left out: {batch["error"]}')
         return record
 
-    def _results(self, all_reduce, seen: int, failures: list) -> MetricResults:
+    def _results(self, all_reduce: Optional[Callable], seen: int, failures: list) -> MetricResults:
         counts = np.array([seen - len(failures), seen], np.float64)
         if all_reduce is not None:
             counts = all_reduce(counts)

@@ -61,7 +61,7 @@ class BaseMetric:
     unit = ''
     func = None
 
-    def __init__(self, convention='p3m', trimap_kernel=25):
+    def __init__(self, convention: str = 'p3m', trimap_kernel: int = 25):
         if convention not in F.CONVENTIONS:
             raise ValueError(
                 f'{type(self).__name__}: convention must be one of {F.CONVENTIONS}, '
@@ -180,7 +180,7 @@ class TrimapIoU(BaseMetric):
     key, rule, unit = 'mIoU', 'greater', 'mean IoU of bg/unknown/fg'
     needs = ('trimap',)
 
-    def __init__(self, num_classes=3, convention='p3m'):
+    def __init__(self, num_classes: int = 3, convention: str = 'p3m'):
         self.num_classes = num_classes
         super().__init__(convention)
 

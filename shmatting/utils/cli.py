@@ -60,7 +60,7 @@ def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]
         sys.exit(1)
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None):
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Any:
     """``Config.fromfile`` (a path, or a config name such as ``shm/e2e_8x8.py`` found among the
     configs installed with the package) with ``--cfg-options`` merged.
 

@@ -279,19 +279,37 @@ def _write_text_atomic(path, text):
     os.replace(tmp, path)
 
 
-def main(argv=None):
-    from multiprocessing import get_context
+class Tally:
+    """What the preparation did: samples per split, counts, skipped files, BGR pixel sums of the
+    training images (for the normalisation constants)."""
 
-    from terminaltables import AsciiTable
+    def __init__(self, skipped):
+        self.done = {s: [] for s in SPLITS}
+        self.written = self.existing = 0
+        self.skipped = skipped
+        self.sums, self.sq_sums, self.pixels = np.zeros(3), np.zeros(3), 0
 
-    args = parse_args(argv)
-    start = time.perf_counter()
-    pairs, skipped = list_raw(args.raw_root)
-    if not pairs:
-        sys.exit(f'error: no image/matting pairs found under {args.raw_root}')
-    splits = split_pairs(pairs, list(args.ratios), args.seed, args.zoo_compat)
-    if args.debug_num:
-        splits = debug_subset(splits, min(args.debug_num, len(pairs)), list(args.ratios))
+    def add(self, job, status, detail, stats):
+        if status not in ('written', 'exists'):
+            self.skipped.setdefault(status, []).append(detail)
+            return
+        self.done[job[1]].append(job[4])
+        self.written += status == 'written'
+        self.existing += status == 'exists'
+        if stats is not None:
+            self.sums += stats[0]
+            self.sq_sums += stats[1]
+            self.pixels += stats[2]
+
+    def mean_std(self):
+        """BGR mean and std (0-255) over all training pixels, or None without any."""
+        if not self.pixels:
+            return None
+        mean = self.sums / self.pixels
+        return mean, np.sqrt(np.maximum(self.sq_sums / self.pixels - mean * mean, 0))
+
+
+def build_jobs(args, splits):
     opts = dict(
         zoo_compat=args.zoo_compat,
         kernel_size=args.kernel_size,
@@ -303,14 +321,14 @@ def main(argv=None):
     for split, items in splits.items():
         for stem, rel, clip, matting in items:
             jobs.append((args.out_root, split, len(jobs), stem, rel, clip, matting, opts))
-    os.makedirs(args.out_root, exist_ok=True)
-    stale = remove_stale_temp_files(args.out_root)
+    return jobs
 
-    done = {s: [] for s in SPLITS}
-    written = existing = 0
-    sums, sq_sums, pixels = np.zeros(3), np.zeros(3), 0
+
+def run_jobs(jobs, workers, tally):
+    from multiprocessing import get_context
+
     bar = ProgressBar(len(jobs), desc='prepare')
-    workers = max(1, min(args.workers or os.cpu_count() or 1, os.cpu_count() or 1))
+    workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
     pool = get_context('fork').Pool(workers) if workers > 1 else None
     try:
         results = (
@@ -318,73 +336,90 @@ def main(argv=None):
         )
         for job, (status, detail, stats) in zip(jobs, results):
             bar.update()
-            if status in ('written', 'exists'):
-                done[job[1]].append(job[4])
-                written += status == 'written'
-                existing += status == 'exists'
-                if stats is not None:
-                    sums += stats[0]
-                    sq_sums += stats[1]
-                    pixels += stats[2]
-            else:
-                skipped.setdefault(status, []).append(detail)
+            tally.add(job, status, detail, stats)
     finally:
         if pool:
             pool.close()
             pool.join()
 
-    copied_bg = copy_backgrounds(args.raw_root, args.out_root)
+
+def write_outputs(args, tally, pairs, took):
+    """The split lists, ``mean_std.json`` (training images) and ``prepare_info.json``."""
     for split in SPLITS:
-        _write_text_atomic(
-            osp.join(args.out_root, f'{split}.txt'), ''.join(f'{rel}\n' for rel in done[split])
+        text = ''.join(f'{rel}\n' for rel in tally.done[split])
+        _write_text_atomic(osp.join(args.out_root, f'{split}.txt'), text)
+    norm = tally.mean_std()
+    if norm is not None:
+        info = dict(
+            order='BGR',
+            scale='0-255',
+            mean=norm[0].round(3).tolist(),
+            std=norm[1].round(3).tolist(),
+            num_images=len(tally.done['train']),
         )
-    if pixels:
-        mean = sums / pixels
-        std = np.sqrt(np.maximum(sq_sums / pixels - mean * mean, 0))
-        _write_text_atomic(
-            osp.join(args.out_root, 'mean_std.json'),
-            json.dumps(
-                dict(
-                    order='BGR',
-                    scale='0-255',
-                    mean=mean.round(3).tolist(),
-                    std=std.round(3).tolist(),
-                    num_images=len(done['train']),
-                ),
-                indent=2,
-            ),
-        )
-    took = time.perf_counter() - start
+        _write_text_atomic(osp.join(args.out_root, 'mean_std.json'), json.dumps(info, indent=2))
     info = dict(
         raw_root=osp.abspath(args.raw_root),
         options=vars(args),
         pairs_found=len(pairs),
-        split_counts={s: len(done[s]) for s in SPLITS},
-        skipped={k: len(v) for k, v in skipped.items()},
-        skipped_examples={k: v[:SHOW_PATHS] for k, v in skipped.items()},
-        written=written,
-        already_done=existing,
+        split_counts={s: len(tally.done[s]) for s in SPLITS},
+        skipped={k: len(v) for k, v in tally.skipped.items()},
+        skipped_examples={k: v[:SHOW_PATHS] for k, v in tally.skipped.items()},
+        written=tally.written,
+        already_done=tally.existing,
         seconds=round(took, 2),
     )
     _write_text_atomic(osp.join(args.out_root, 'prepare_info.json'), json.dumps(info, indent=2))
 
+
+def print_summary(args, tally, pairs, extra_rows, took, num_jobs):
+    from terminaltables import AsciiTable
+
     rows = [['Item', 'Value'], ['pairs found', str(len(pairs))]]
-    for reason, paths in skipped.items():
+    for reason, paths in tally.skipped.items():
         examples = ', '.join(osp.relpath(p, args.raw_root) for p in paths[:SHOW_PATHS])
         more = ' ...' if len(paths) > SHOW_PATHS else ''
         rows.append([f'skipped: {reason}', f'{len(paths)} ({examples}{more})'])
-    for split in SPLITS:
-        rows.append([f'{split} samples', str(len(done[split]))])
-    rows.append(['written / already done', f'{written} / {existing}'])
-    if stale:
-        rows.append(['stale temp files removed', str(stale)])
-    if copied_bg:
-        rows.append(['backgrounds copied', str(copied_bg)])
+    rows += [[f'{split} samples', str(len(tally.done[split]))] for split in SPLITS]
+    rows.append(['written / already done', f'{tally.written} / {tally.existing}'])
+    rows += [[k, str(v)] for k, v in extra_rows if v]
+    norm = tally.mean_std()
+    if norm is not None:
+        rows.append(['train mean (BGR, 0-255)', ', '.join(f'{v:.3f}' for v in norm[0])])
+        rows.append(['train std (BGR, 0-255)', ', '.join(f'{v:.3f}' for v in norm[1])])
     rows.append(['time', f'{took:.1f}s'])
-    rows.append(['images/s', f'{len(jobs) / took:.1f}' if took > 0 else '-'])
+    rows.append(['images/s', f'{num_jobs / took:.1f}' if took > 0 else '-'])
     print(AsciiTable(rows, title=' human_matting preparation ').table)
     print(f'prepared dataset: {osp.abspath(args.out_root)}')
+    if norm is not None:
+        print(
+            f'img_norm_cfg = dict(mean={norm[0].round(3).tolist()}, '
+            f'std={norm[1].round(3).tolist()})  # in {osp.join(args.out_root, "mean_std.json")}'
+        )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    pairs, skipped = list_raw(args.raw_root)
+    if not pairs:
+        raise FileNotFoundError(f'no image/matting pairs found under {args.raw_root}')
+    splits = split_pairs(pairs, list(args.ratios), args.seed, args.zoo_compat)
+    if args.debug_num:
+        splits = debug_subset(splits, min(args.debug_num, len(pairs)), list(args.ratios))
+    jobs = build_jobs(args, splits)
+    os.makedirs(args.out_root, exist_ok=True)
+    stale = remove_stale_temp_files(args.out_root)
+    tally = Tally(skipped)
+    run_jobs(jobs, args.workers, tally)
+    copied_bg = copy_backgrounds(args.raw_root, args.out_root)
+    took = time.perf_counter() - start
+    write_outputs(args, tally, pairs, took)
+    extra = [('stale temp files removed', stale), ('backgrounds copied', copied_bg)]
+    print_summary(args, tally, pairs, extra, took, len(jobs))
 
 
 if __name__ == '__main__':
-    main()
+    from shmatting.utils.cli import run_cli
+
+    run_cli(main)

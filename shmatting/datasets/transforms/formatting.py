@@ -1,5 +1,7 @@
 """Formatting: normalisation, class-index trimaps and packing to CHW float32 arrays."""
 
+from typing import Sequence
+
 import numpy as np
 
 from ...registry import TRANSFORMS
@@ -20,7 +22,11 @@ class Normalize:
         std (list[float]): BGR stds on the 0-255 scale.
     """
 
-    def __init__(self, mean=(114.0, 121.0, 134.0), std=(255.0, 255.0, 255.0)):
+    def __init__(
+        self,
+        mean: Sequence[float] = (114.0, 121.0, 134.0),
+        std: Sequence[float] = (255.0, 255.0, 255.0),
+    ):
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
         if self.mean.shape != (3,) or self.std.shape != (3,) or np.any(self.std == 0):
@@ -64,7 +70,7 @@ class PackInputs:
         keys (tuple[str]): the columns, in order.
     """
 
-    def __init__(self, keys=('img', 'trimap', 'alpha', 'fg', 'bg')):
+    def __init__(self, keys: Sequence[str] = ('img', 'trimap', 'alpha', 'fg', 'bg')):
         self.keys = tuple(keys)
 
     def __call__(self, results):

@@ -5,6 +5,8 @@ nearest). Randomness comes from ``results['rng']`` (a ``numpy.random.Generator``
 by the dataset), never from global state.
 """
 
+from typing import Tuple, Union
+
 import cv2
 import numpy as np
 
@@ -57,7 +59,7 @@ class RandomScale:
         prob (float): probability of scaling.
     """
 
-    def __init__(self, scale_range=(0.75, 1.25), prob=0.5):
+    def __init__(self, scale_range: Tuple[float, float] = (0.75, 1.25), prob: float = 0.5):
         self.scale_range = tuple(scale_range)
         self.prob = prob
 
@@ -87,7 +89,7 @@ class RandomCrop:
             (``0 < alpha < 255``, or trimap 128 when there is no alpha).
     """
 
-    def __init__(self, crop_size=320, unknown_prob=0.0):
+    def __init__(self, crop_size: Union[int, Tuple[int, int]] = 320, unknown_prob: float = 0.0):
         self.crop_w, self.crop_h = _pair(crop_size)
         self.unknown_prob = unknown_prob
 
@@ -142,7 +144,7 @@ class Resize:
             alpha 0, trimap background).
     """
 
-    def __init__(self, size=320, keep_ratio=False):
+    def __init__(self, size: Union[int, Tuple[int, int]] = 320, keep_ratio: bool = False):
         self.width, self.height = _pair(size)
         self.keep_ratio = keep_ratio
 
@@ -179,7 +181,7 @@ class RandomFlip:
         vertical_prob (float): vertical flip probability (the zoo used 0.5).
     """
 
-    def __init__(self, prob=0.5, vertical_prob=0.0):
+    def __init__(self, prob: float = 0.5, vertical_prob: float = 0.0):
         self.prob = prob
         self.vertical_prob = vertical_prob
 
@@ -212,7 +214,7 @@ class ZooCropOrSquash:
         crop_prob (float): probability of the crop branch (0.5).
     """
 
-    def __init__(self, size=320, crop_prob=0.5):
+    def __init__(self, size: int = 320, crop_prob: float = 0.5):
         self.size = int(size)
         self.crop_prob = crop_prob
 

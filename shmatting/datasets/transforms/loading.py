@@ -21,7 +21,7 @@ class _Load:
     key = ''
     flag = cv2.IMREAD_GRAYSCALE
 
-    def __init__(self, required=True):
+    def __init__(self, required: bool = True):
         self.required = required
 
     def __call__(self, results):
@@ -86,5 +86,5 @@ class LoadFgFromFile(_Load):
     key = 'fg'
     flag = cv2.IMREAD_COLOR
 
-    def __init__(self, required=False):
+    def __init__(self, required: bool = False):
         super().__init__(required)

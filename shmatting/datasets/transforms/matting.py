@@ -1,6 +1,7 @@
 """Matting-specific transforms: online trimaps and compositing onto new backgrounds."""
 
 import os
+from typing import Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -25,7 +26,12 @@ class GenerateTrimap:
         zoo_compat (bool): the model zoo's soft-alpha morphology and loader quantisation.
     """
 
-    def __init__(self, kernel_size=10, fg_threshold=255, zoo_compat=False):
+    def __init__(
+        self,
+        kernel_size: Union[int, Tuple[int, int]] = 10,
+        fg_threshold: int = 255,
+        zoo_compat: bool = False,
+    ):
         if isinstance(kernel_size, (list, tuple)):
             if len(kernel_size) != 2 or kernel_size[0] > kernel_size[1] or kernel_size[0] < 1:
                 raise ValueError(
@@ -102,7 +108,7 @@ class CompositeBackground:
         prob (float): probability of compositing.
     """
 
-    def __init__(self, bg_dir=None, prob=1.0):
+    def __init__(self, bg_dir: Optional[str] = None, prob: float = 1.0):
         self.bg_dir = bg_dir
         self.prob = prob
         self._files = None

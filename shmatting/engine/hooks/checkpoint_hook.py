@@ -136,7 +136,9 @@ class CheckpointHook(Hook):
         meta['saved_ckpts'] = list(self.saved)
 
     def after_load_checkpoint(self, runner: Any, meta: Dict[str, Any]) -> None:
-        def here(path):  # the work dir may have moved since the save
+        def here(
+            path: Optional[str],
+        ) -> Optional[str]:  # the work dir may have moved since the save
             return osp.join(runner.work_dir, osp.basename(path)) if path else path
 
         for key in BEST_KEYS:

@@ -1,5 +1,7 @@
 """The light M-Net encoder of SHM's public implementations."""
 
+from typing import Sequence
+
 from mindspore import nn
 
 from ...registry import BACKBONES
@@ -24,7 +26,12 @@ class MNetEncoder(nn.Cell):
         out_strides (tuple[int]): ``(2 ** len(channels),)``.
     """
 
-    def __init__(self, in_channels=6, channels=(16, 32, 64, 128), pool_impl='pad'):
+    def __init__(
+        self,
+        in_channels: int = 6,
+        channels: Sequence[int] = (16, 32, 64, 128),
+        pool_impl: str = 'pad',
+    ):
         super().__init__()
         if len(channels) != 4:
             raise ValueError(f'MNetEncoder has four stages, got channels={channels}')

@@ -1,5 +1,7 @@
 """MobileNetV2 encoder, with the options that reproduce SHM's T-Net encoder exactly."""
 
+from typing import Any, Optional, Sequence
+
 from mindspore import nn
 
 from ...registry import BACKBONES
@@ -72,6 +74,29 @@ class InvertedResidual(nn.Cell):
         return self.conv(x)
 
 
+def _variant_options(variant: str, **overrides: Any) -> dict:
+    """A variant's settings with the non-None overrides applied, checked."""
+    if variant not in VARIANTS:
+        raise ValueError(f'variant must be one of {sorted(VARIANTS)}, got {variant!r}')
+    opts = dict(VARIANTS[variant])
+    opts.update({k: v for k, v in overrides.items() if v is not None})
+    if opts['stem_act'] in (None, 'none'):
+        raise ValueError(
+            f"stem_act must be an activation such as 'relu' or 'relu6', got {opts['stem_act']!r}"
+        )
+    build_activation(opts['stem_act'])  # an unknown name fails here, naming the registry
+    return opts
+
+
+def _check_out_indices(out_indices: Sequence[int], num_stages: int) -> tuple:
+    out_indices = tuple(out_indices)
+    if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+        raise ValueError(f'out_indices must be in range(0, {num_stages}), got {out_indices}')
+    if list(out_indices) != sorted(set(out_indices)):
+        raise ValueError(f'out_indices must be increasing, got {out_indices}')
+    return out_indices
+
+
 @BACKBONES.register_module()
 class MobileNetV2(nn.Cell):
     """MobileNetV2 returning several stage outputs.
@@ -95,84 +120,76 @@ class MobileNetV2(nn.Cell):
 
     def __init__(
         self,
-        in_channels=3,
-        widen_factor=1.0,
-        out_indices=(0, 1, 2, 4, 6),
-        variant='zoo',
-        stem_stride=None,
-        stem_act=None,
-        keep_t1_expand=None,
-        final_conv=None,
-        widen=None,
+        in_channels: int = 3,
+        widen_factor: float = 1.0,
+        out_indices: Sequence[int] = (0, 1, 2, 4, 6),
+        variant: str = 'zoo',
+        stem_stride: Optional[int] = None,
+        stem_act: Optional[str] = None,
+        keep_t1_expand: Optional[bool] = None,
+        final_conv: Optional[bool] = None,
+        widen: Optional[float] = None,
     ):
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f'variant must be one of {sorted(VARIANTS)}, got {variant!r}')
-        opts = dict(VARIANTS[variant])
-        for key, value in dict(
+        opts = _variant_options(
+            variant,
             stem_stride=stem_stride,
             stem_act=stem_act,
             keep_t1_expand=keep_t1_expand,
             final_conv=final_conv,
-        ).items():
-            if value is not None:
-                opts[key] = value
-        if widen is not None:
-            widen_factor = widen
+        )
+        widen_factor = widen if widen is not None else widen_factor
         if (
             isinstance(widen_factor, bool)
             or not isinstance(widen_factor, (int, float))
             or widen_factor <= 0
         ):
             raise ValueError(f'widen_factor must be a positive number, got {widen_factor!r}')
-        if opts['stem_act'] in (None, 'none'):
-            raise ValueError(
-                f"stem_act must be an activation such as 'relu' or 'relu6', got "
-                f'{opts["stem_act"]!r}'
-            )
-        build_activation(opts['stem_act'])  # an unknown name fails here, naming the registry
-        num_stages = len(ARCH_SETTINGS) + (1 if opts['final_conv'] else 0)
-        out_indices = tuple(out_indices)
-        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'out_indices must be in range(0, {num_stages}), got {out_indices}')
-        if list(out_indices) != sorted(set(out_indices)):
-            raise ValueError(f'out_indices must be increasing, got {out_indices}')
-        self.widen_factor = widen_factor
-        self.out_indices = out_indices
-        self.variant = variant
-
+        self.out_indices = _check_out_indices(out_indices, len(ARCH_SETTINGS) + opts['final_conv'])
+        self.widen_factor, self.variant = widen_factor, variant
         stem_channels = make_divisible(32 * widen_factor, 8)
         self.head_conv = conv_bn_act(
             in_channels, stem_channels, 3, stride=opts['stem_stride'], act=opts['stem_act']
         )
-        channels, stride = stem_channels, opts['stem_stride']
-        stage_channels, stage_strides, stages = [], [], []
-        for t, c, n, s in ARCH_SETTINGS:
-            out_c = make_divisible(c * widen_factor, 8)
-            blocks = []
-            for j in range(n):
-                blocks.append(
-                    InvertedResidual(channels, out_c, s if j == 0 else 1, t, opts['keep_t1_expand'])
+        channels, strides = self._build_stages(stem_channels, opts)
+        self.out_channels = tuple(channels[i] for i in self.out_indices)
+        self.out_strides = tuple(strides[i] for i in self.out_indices)
+
+    def _build_stages(self, in_channels, opts):
+        """The seven inverted-residual stages (and the final 1x1 conv), named as in the zoo:
+        ``block_1``..``block_7``, ``conv_last`` (``t_net.feature.block_2.0.conv.3.weight``).
+
+        Returns:
+            tuple: per stage, its output channels and its stride.
+        """
+        channels, stride = in_channels, opts['stem_stride']
+        stage_channels, stage_strides, names = [], [], []
+        for i, (t, c, n, s) in enumerate(ARCH_SETTINGS):
+            out_c = make_divisible(c * self.widen_factor, 8)
+            blocks = [
+                InvertedResidual(
+                    channels if j == 0 else out_c,
+                    out_c,
+                    s if j == 0 else 1,
+                    t,
+                    opts['keep_t1_expand'],
                 )
-                channels = out_c
-            stride *= s
+                for j in range(n)
+            ]
+            channels, stride = out_c, stride * s
             # a one-block stage is the block itself (t_net.feature.block_1.conv.0.weight)
-            stages.append(blocks[0] if n == 1 else nn.SequentialCell(blocks))
+            setattr(self, f'block_{i + 1}', blocks[0] if n == 1 else nn.SequentialCell(blocks))
+            names.append(f'block_{i + 1}')
             stage_channels.append(out_c)
             stage_strides.append(stride)
-        # stage names block_1..block_7 (and conv_last) keep the zoo's parameter names
-        # (t_net.feature.block_2.0.conv.3.weight)
-        for i, stage in enumerate(stages):
-            setattr(self, f'block_{i + 1}', stage)
-        self.stage_names = tuple(f'block_{i + 1}' for i in range(len(stages)))
         if opts['final_conv']:
-            last = make_divisible(1280 * max(1.0, widen_factor), 8)
+            last = make_divisible(1280 * max(1.0, self.widen_factor), 8)
             self.conv_last = conv_bn_act(channels, last, 1, act='relu6')
-            self.stage_names += ('conv_last',)
+            names.append('conv_last')
             stage_channels.append(last)
             stage_strides.append(stride)
-        self.out_channels = tuple(stage_channels[i] for i in out_indices)
-        self.out_strides = tuple(stage_strides[i] for i in out_indices)
+        self.stage_names = tuple(names)
+        return stage_channels, stage_strides
 
     def construct(self, x):
         x = self.head_conv(x)

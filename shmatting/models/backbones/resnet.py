@@ -5,6 +5,8 @@ heads wire themselves from them. ``dilated=True`` keeps stages 3 and 4 at stride
 2 and 4 (PSPNet's setting).
 """
 
+from typing import Sequence
+
 from mindspore import nn
 
 from ...registry import BACKBONES
@@ -83,7 +85,12 @@ class ResNet(nn.Cell):
     """
 
     def __init__(
-        self, depth=50, in_channels=3, out_indices=(0, 1, 2, 3), dilated=False, base_width=64
+        self,
+        depth: int = 50,
+        in_channels: int = 3,
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        dilated: bool = False,
+        base_width: int = 64,
     ):
         super().__init__()
         if depth not in DEPTHS:

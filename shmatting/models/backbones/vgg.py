@@ -23,7 +23,7 @@ class VGG16Encoder(nn.Cell):
         width_divisor (int): divide every width (1 = the paper; larger for small CPU tests).
     """
 
-    def __init__(self, in_channels=6, width_divisor=1):
+    def __init__(self, in_channels: int = 6, width_divisor: int = 1):
         super().__init__()
         cin = in_channels
         channels = []

@@ -26,7 +26,7 @@ class FusionHead(nn.Cell):
         Tensor: ``[N, 1, H, W]`` fused alpha.
     """
 
-    def __init__(self, zoo_compat=False):
+    def __init__(self, zoo_compat: bool = False):
         super().__init__()
         self.zoo_compat = zoo_compat
 

@@ -1,6 +1,7 @@
 """M-Net decoder: conv-BN-ReLU + exact x2 transposed conv per level, 5x5 conv to alpha."""
 
 import math
+from typing import Sequence
 
 from mindspore import nn
 
@@ -28,7 +29,13 @@ class MNetDecoder(nn.Cell):
         out_channels (int): 1 (alpha).
     """
 
-    def __init__(self, in_channels, in_strides=(16,), channels=(128, 64, 32, 16), out_channels=1):
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        in_strides: Sequence[int] = (16,),
+        channels: Sequence[int] = (128, 64, 32, 16),
+        out_channels: int = 1,
+    ):
         super().__init__()
         c_in = tuple(in_channels)[-1]
         stride = tuple(in_strides)[-1]

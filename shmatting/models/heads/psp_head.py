@@ -1,5 +1,7 @@
 """PSPNet's pyramid pooling head for 3-class trimaps (the paper's T-Net)."""
 
+from typing import Sequence
+
 from mindspore import nn, ops
 
 from ...registry import HEADS
@@ -24,7 +26,14 @@ class PSPTrimapHead(nn.Cell):
         channels (int): width after fusion.
     """
 
-    def __init__(self, in_channels, in_strides, num_classes=3, bins=(1, 2, 3, 6), channels=512):
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        in_strides: Sequence[int],
+        num_classes: int = 3,
+        bins: Sequence[int] = (1, 2, 3, 6),
+        channels: int = 512,
+    ):
         super().__init__()
         c = tuple(in_channels)[-1]
         stride = tuple(in_strides)[-1]

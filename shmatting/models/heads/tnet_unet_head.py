@@ -1,5 +1,7 @@
 """T-Net decoder: a UNet with additive skips producing 3-class trimap logits."""
 
+from typing import Sequence
+
 from mindspore import nn
 
 from ...registry import HEADS
@@ -28,7 +30,13 @@ class TNetUNetHead(nn.Cell):
         upsample (str): ``'pixel_shuffle'`` (exact, exportable) or ``'interpolate'``.
     """
 
-    def __init__(self, in_channels, in_strides, num_classes=3, upsample='pixel_shuffle'):
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        in_strides: Sequence[int],
+        num_classes: int = 3,
+        upsample: str = 'pixel_shuffle',
+    ):
         super().__init__()
         in_channels, in_strides = tuple(in_channels), tuple(in_strides)
         if len(in_channels) != len(in_strides) or len(in_channels) < 2:

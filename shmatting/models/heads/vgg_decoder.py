@@ -1,5 +1,7 @@
 """The paper's M-Net decoder: 6 convs and 4 unpooling steps (SHM §4.2, after DIM)."""
 
+from typing import Sequence
+
 from mindspore import nn, ops
 
 from ...registry import HEADS
@@ -41,7 +43,7 @@ class VGGUnpoolDecoder(nn.Cell):
     # former parameter-name prefix -> current one (read by engine.checkpoint.load_weights)
     renamed_params = {f'deconv{i}.': f'conv{i}.' for i in range(1, 6)}
 
-    def __init__(self, in_channels, in_strides=(1, 2, 4, 8, 16)):
+    def __init__(self, in_channels: Sequence[int], in_strides: Sequence[int] = (1, 2, 4, 8, 16)):
         super().__init__()
         chans = tuple(in_channels)
         if len(chans) != 5 or tuple(in_strides) != (1, 2, 4, 8, 16):

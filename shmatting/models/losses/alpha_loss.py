@@ -29,7 +29,7 @@ class AlphaPredictionLoss(nn.Cell):
         weight (Tensor, optional): a mask (e.g. the unknown region) broadcastable to the inputs.
     """
 
-    def __init__(self, loss_weight=1.0, reduction='mean', eps=1e-6):
+    def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean', eps: float = 1e-6):
         super().__init__()
         self.loss_weight = loss_weight
         self.reduction = check_reduction(reduction)

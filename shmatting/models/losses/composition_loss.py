@@ -33,7 +33,13 @@ class CompositionLoss(nn.Cell):
         weight (Tensor, optional): mask broadcastable to ``[N, 3, H, W]``.
     """
 
-    def __init__(self, loss_weight=1.0, reduction='mean', eps=1e-6, mode='composite'):
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        reduction: str = 'mean',
+        eps: float = 1e-6,
+        mode: str = 'composite',
+    ):
         super().__init__()
         if mode not in ('composite', 'zoo'):
             raise ValueError(f"mode must be 'composite' or 'zoo', got {mode!r}")

@@ -26,7 +26,7 @@ class TrimapCrossEntropyLoss(nn.Cell):
         label (Tensor): ``[N, H, W]`` or ``[N, 1, H, W]`` integer class indices.
     """
 
-    def __init__(self, loss_weight=1.0, reduction='mean', num_classes=3):
+    def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean', num_classes: int = 3):
         super().__init__()
         self.loss_weight = loss_weight
         self.reduction = check_reduction(reduction)

@@ -1,6 +1,7 @@
 """SHM: T-Net (trimap) + M-Net (matting) + fusion, trained in phases."""
 
 import copy
+from typing import List, Optional, Union
 
 from mindspore import nn, ops
 
@@ -39,7 +40,7 @@ class EncoderDecoder(nn.Cell):
         name (str): used in error messages (``'tnet'`` / ``'mnet'``).
     """
 
-    def __init__(self, backbone, head, in_channels, name):
+    def __init__(self, backbone: dict, head: dict, in_channels: int, name: str):
         super().__init__()
         self.backbone = BACKBONES.build(backbone, default_args=dict(in_channels=in_channels))
         for attr in ('out_channels', 'out_strides'):
@@ -102,7 +103,14 @@ class SHM(nn.Cell):
     """
 
     def __init__(
-        self, tnet, mnet, fusion=None, losses=None, train_cfg=None, test_cfg=None, init_cfg=None
+        self,
+        tnet: dict,
+        mnet: dict,
+        fusion: Optional[dict] = None,
+        losses: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        init_cfg: Union[dict, List[dict], None] = None,
     ):
         super().__init__()
         for name, part in (('tnet', tnet), ('mnet', mnet)):
