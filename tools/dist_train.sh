@@ -5,7 +5,10 @@
 #   msrun --worker_num=N*NNODES --local_worker_num=N --master_addr=$MASTER_ADDR --node_rank=$NODE_RANK
 #         --master_port=${PORT:-8118} --join=True tools/train.py CONFIG --launcher msrun ...
 # Environment: PORT (8118), NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), LOG_DIR
-# (work_dirs/<config>/msrun_logs), PYTHON (python3).
+# (<work dir>/msrun_logs: --work-dir if given, else work_dirs/<config>), PYTHON (python3).
+# Several nodes: run this script on every node with the same NNODES, MASTER_ADDR (the address of
+# node 0, reachable from all) and PORT, and NODE_RANK 0..NNODES-1 (docs/training.md).
+# A worker that fails stops the job at once with one line naming it.
 #
 # With RANK_TABLE_FILE set: the HCCL rank-table launch on Ascend. This script starts N processes,
 # each with DEVICE_ID=DEVICE_START+i, RANK_ID=NODE_RANK*N+i, RANK_SIZE=N*NNODES, logs to
@@ -23,43 +26,25 @@ if [ "$NPROC" -lt 1 ]; then echo "error: DEVICES_PER_NODE must be >= 1" >&2; exi
 if [ ! -f "$CONFIG" ]; then echo "error: config not found: $CONFIG" >&2; exit 2; fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/tools/_msrun.sh"
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 PORT=${PORT:-8118}
-NAME=$(basename "$CONFIG" .py)
-LOG_DIR=${LOG_DIR:-work_dirs/$NAME/msrun_logs}
+LOG_DIR=${LOG_DIR:-$(work_dir_of "$CONFIG" "$@")/msrun_logs}
 export ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-AVX2}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$LOG_DIR"
 
 if [ -n "${RANK_TABLE_FILE:-}" ]; then
-  if [ ! -f "$RANK_TABLE_FILE" ]; then echo "error: RANK_TABLE_FILE not found: $RANK_TABLE_FILE" >&2; exit 2; fi
-  export RANK_TABLE_FILE=$(realpath "$RANK_TABLE_FILE")
-  export RANK_SIZE=$((NPROC * NNODES))
-  export HCCL_CONNECT_TIMEOUT=${HCCL_CONNECT_TIMEOUT:-7200}
-  DEVICE_START=${DEVICE_START:-0}
-  pids=()
-  for ((i = 0; i < NPROC; i++)); do
-    rank=$((NODE_RANK * NPROC + i))
-    DEVICE_ID=$((DEVICE_START + i)) RANK_ID=$rank \
-      "$PYTHON" "$ROOT/tools/train.py" "$CONFIG" --launcher rank_table "$@" > "$LOG_DIR/rank_$rank.log" 2>&1 &
-    pids+=($!)
-  done
-  status=0
-  for pid in "${pids[@]}"; do
-    wait "$pid"
-    rc=$?
-    if [ $rc -ne 0 ] && [ $status -eq 0 ]; then status=$rc; fi
-  done
-  if [ $status -ne 0 ]; then echo "error: a rank failed (exit $status); see $LOG_DIR/rank_*.log" >&2; fi
-  exit $status
+  run_rank_table "$ROOT/tools/train.py" "$CONFIG" --launcher rank_table "$@"
+  exit $?
 fi
 
 CORES=$(nproc 2>/dev/null || echo 1)
 if [ "$NPROC" -gt "$CORES" ]; then
   echo "warning: $NPROC processes on $CORES CPU cores; they will compete for the cores" >&2
 fi
-. "$ROOT/tools/_msrun.sh"
+echo "msrun: $((NPROC * NNODES)) workers ($NPROC on node $NODE_RANK of $NNODES), logs in $LOG_DIR"
 run_msrun "$ROOT/tools/train.py" "$CONFIG" --launcher msrun "$@"

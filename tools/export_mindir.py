@@ -82,6 +82,9 @@ def sidecar(cfg, args, model, out_file, fmt, max_diff):
         config=osp.abspath(args.config),
         cfg_options=args.cfg_options,
         checkpoint=osp.abspath(args.checkpoint),
+        # absolute: the offline flow runs from another folder (the work dir) and reads its
+        # test images here unless told otherwise (preprocess.py --data-root)
+        data_root=osp.abspath(cfg.data_root) if cfg.get('data_root') else None,
         shmatting_version=shmatting.__version__,
         input=dict(
             name='x',

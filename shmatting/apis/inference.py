@@ -88,25 +88,24 @@ def init_mattor(
 
 
 def inference_mattor(model: Any, image: np.ndarray) -> np.ndarray:
-    """Alpha matte of one BGR uint8 image of any size, per the model's ``test_cfg`` protocol.
+    """Alpha matte of one image of any size, per the model's ``test_cfg`` protocol.
 
     Args:
         model: from :func:`init_mattor`.
-        image (np.ndarray): ``H x W x 3`` BGR uint8 (as ``cv2.imread``).
+        image (np.ndarray): ``H x W x 3`` BGR (as ``cv2.imread``). uint8 is taken as is, uint16 is
+            divided by 257 and a float image must lie in [0, 1] (it is multiplied by 255); grey
+            images are repeated to three channels and a fourth channel is dropped. NaN or Inf
+            values and empty images are refused (``ValueError``).
 
     Returns:
         np.ndarray: ``H x W`` float32 alpha in [0, 1] (clamped unless ``test_cfg.clamp=False``).
     """
+    from ..datasets.image_io import as_uint8_bgr
     from ..evaluation.protocol import predict_image
 
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(
-            f'inference_mattor expects an H x W x 3 BGR image, got '
-            f'{getattr(image, "shape", type(image).__name__)}'
-        )
+    image = as_uint8_bgr(image, 'inference_mattor: the image')
     norm = get_norm_cfg(model.cfg)
-    x = (image.astype(np.float32) - np.asarray(norm['mean'], np.float32)) / np.asarray(
-        norm['std'], np.float32
-    )
+    mean, std = (np.asarray(norm[k], np.float32) for k in ('mean', 'std'))
+    x = (image.astype(np.float32) - mean) / std
     alpha, _ = predict_image(model, x.transpose(2, 0, 1), model.test_cfg)
     return alpha

@@ -14,7 +14,6 @@ __all__ = [
     'all_reduce_sum',
     'broadcast_from_rank0',
     'average_bn_statistics',
-    'barrier',
     'LAUNCHERS',
 ]
 
@@ -94,12 +93,6 @@ def broadcast_from_rank0(value):
         return value
     arr = np.array([value if rank == 0 else 0], np.float64)
     return type(value)(all_reduce_sum(arr)[0])
-
-
-def barrier():
-    """Wait for every rank (a tiny all-reduce)."""
-    if _STATE['world_size'] > 1:
-        all_reduce_sum(np.zeros(1, np.float32))
 
 
 def average_bn_statistics(cell):

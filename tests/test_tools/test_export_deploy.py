@@ -220,8 +220,30 @@ def test_apis_any_size(trained, tiny_data):
     alpha = inference_mattor(model, image)
     assert alpha.shape == (37, 53) and alpha.dtype == np.float32
     assert alpha.min() >= 0 and alpha.max() <= 1
-    with pytest.raises(ValueError):
-        inference_mattor(model, image[..., 0])
+    # the documented rule: grey is repeated, uint16 / 257, float in [0, 1] * 255
+    assert np.array_equal(
+        inference_mattor(model, image[..., :1].repeat(3, 2)), inference_mattor(model, image[..., 0])
+    )
+    wide = image.astype(np.uint16) * 257
+    assert np.array_equal(inference_mattor(model, wide), alpha)
+    assert np.array_equal(inference_mattor(model, image.astype(np.float32) / 255), alpha)
+
+
+@pytest.mark.parametrize(
+    'bad,match',
+    [
+        (np.full((8, 8, 3), np.nan, np.float32), 'NaN or Inf'),
+        (np.zeros((0, 5, 3), np.uint8), 'empty'),
+        (np.full((8, 8, 3), 2.0, np.float32), r'\[0, 1\]'),
+        (np.zeros((8, 8, 3), np.int64), 'uint8, uint16 or float'),
+    ],
+)
+def test_inference_refuses_nan_empty_and_unscaled_images(trained, bad, match):
+    from shmatting.apis import inference_mattor, init_mattor
+
+    cfg, ckpt, _ = trained
+    with pytest.raises((ValueError, TypeError), match=match):
+        inference_mattor(init_mattor(cfg, ckpt), bad)
 
 
 def test_publish_model(trained, tmp_path):

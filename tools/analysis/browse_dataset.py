@@ -61,4 +61,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from shmatting.utils.cli import run_cli
+
+    run_cli(main)

@@ -19,6 +19,7 @@ import shmatting  # noqa: E402,F401
 
 def main(argv=None):
     from shmatting.apis import inference_mattor, init_mattor
+    from shmatting.datasets.image_io import CorruptSampleError, as_uint8_bgr, read_image
     from shmatting.visualization import composite, parse_background
 
     parser = argparse.ArgumentParser(description='alpha mattes and composites of images')
@@ -31,12 +32,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = init_mattor(args.config, args.checkpoint, args.device_target)
     os.makedirs(args.out, exist_ok=True)
+    failed = 0
     for path in args.images:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            print(f'skipped {path}: not a readable image', file=sys.stderr)
+        try:
+            image = read_image(path, cv2.IMREAD_UNCHANGED)  # uint16/float/grey by the API's rule
+            alpha = inference_mattor(model, image)
+            image = as_uint8_bgr(image)
+        except (CorruptSampleError, ValueError, TypeError) as exc:
+            print(f'skipped {path}: {exc}', file=sys.stderr)
+            failed += 1
             continue
-        alpha = inference_mattor(model, image)
         stem = osp.splitext(osp.basename(path))[0]
         cv2.imwrite(osp.join(args.out, stem + '_alpha.png'), np.rint(alpha * 255).astype(np.uint8))
         cv2.imwrite(
@@ -44,7 +49,11 @@ def main(argv=None):
             composite(image, alpha, parse_background(args.background, image.shape[:2])),
         )
         print(f'{path} -> {osp.join(args.out, stem)}_alpha.png, _composite.jpg')
+    if failed:
+        raise ValueError(f'{failed} of {len(args.images)} images could not be matted (named above)')
 
 
 if __name__ == '__main__':
-    main()
+    from shmatting.utils.cli import run_cli
+
+    run_cli(main)
