@@ -28,6 +28,14 @@ __all__ = [
 logger = logging.getLogger('shmatting')
 # optimizer entries that describe the plan rather than the learned state
 SCHEDULE_PARAMS = ('learning_rate', 'global_step')
+# step state that a run may add or drop between resumes (switching amp or loss scaling on or
+# off): taken when the checkpoint has it, fresh otherwise
+OPTIONAL_PARAMS = (
+    'scale_sense',
+    'current_iterator_step',
+    'last_overflow_iterator_step',
+    'nonfinite_steps',
+)
 
 
 class ResumeError(ValueError):
@@ -160,7 +168,8 @@ def restore_state(train_step: Any, path: str, step: int) -> None:
     arrays = load_checkpoint_arrays(path)
     own = {p.name: p for p in train_step.get_parameters()}
     wanted = [n for n in own if n not in SCHEDULE_PARAMS]
-    missing = [n for n in wanted if n not in arrays]
+    missing = [n for n in wanted if n not in arrays and n not in OPTIONAL_PARAMS]
+    wanted = [n for n in wanted if n in arrays]
     wrong = [n for n in wanted if n in arrays and tuple(arrays[n].shape) != tuple(own[n].shape)]
     if missing or wrong:
         example = (missing or wrong)[:3]

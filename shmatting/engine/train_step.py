@@ -73,36 +73,37 @@ class TrainStep(_StepOutputs, nn.TrainOneStepCell):
 
 
 class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
-    """A step with dynamic loss scaling and overflow skip that also works on CPU.
+    """A step with loss scaling and overflow skip that also works on CPU (mixed precision).
 
-    MindSpore's cell only knows the GPU/Ascend overflow status ops; here the check is
-    ``amp.all_finite`` on the unscaled gradients. Returns ``(losses, overflow, scale)``.
+    The loss vector's sensitivity is multiplied by the scale; gradients are unscaled, cast to
+    their parameters' dtype (float32 master weights), all-reduced, and checked with
+    ``amp.all_finite``: a step whose gradients overflow is skipped and a dynamic scale lowered
+    (MindSpore's cell only knows the GPU/Ascend overflow status ops). Returns ``(losses,
+    overflow, scale)``.
 
     Args:
         network (MattorWithLoss): the loss network.
         optimizer (nn.Optimizer): the optimizer.
         num_terms (int): number of loss terms.
-        scale_sense (nn.Cell | Tensor): e.g. ``amp.DynamicLossScaleManager(2**16, 2, 1000)
-            .get_update_cell()``.
+        scale_sense (nn.Cell | Tensor): a ``DynamicLossScaleUpdateCell`` (dynamic) or a float32
+            scalar tensor (fixed scale).
+        description (str): what the log says about the step.
     """
 
-    def __init__(self, network, optimizer, num_terms, scale_sense):
+    def __init__(self, network, optimizer, num_terms, scale_sense, description='loss scaling'):
         super().__init__(network, optimizer, scale_sense)
         _loss_vector_parts(self, num_terms)
+        self.description = description
 
     def outputs(self, raw, loss_names):
         """dict: ``losses``, ``loss_names``, ``overflow`` and ``loss_scale``."""
         losses, overflow, scale = raw
-        return dict(
-            losses=losses,
-            loss_names=('loss',) + tuple(loss_names),
-            overflow=overflow,
-            loss_scale=scale,
-        )
+        names = ('loss',) + tuple(loss_names)
+        return dict(losses=losses, loss_names=names, overflow=overflow, loss_scale=scale)
 
     def describe(self):
         """str: one line for the log."""
-        return 'dynamic loss scaling'
+        return self.description
 
     def get_overflow_status(self, status, compute_output):
         return ops.logical_not(amp.all_finite(compute_output))
@@ -114,6 +115,7 @@ class TrainStepWithLossScale(nn.TrainOneStepWithLossScaleCell):
             *inputs, self.sens_vector * scale.astype('float32')
         )
         grads = self.hyper_map(ops.partial(_unscale, scale), grads)
+        grads = self.hyper_map(_cast_like, grads, self.weights)
         grads = self.grad_reducer(grads)
         overflow = self.get_overflow_status(None, grads)
         overflow = self.process_loss_scale(overflow)
@@ -128,30 +130,45 @@ def _unscale(scale, grad):
     return grad * ops.reciprocal(scale).astype(grad.dtype)
 
 
+_cast_like = ops.MultitypeFuncGraph('cast_like')
+
+
+@_cast_like.register('Tensor', 'Tensor')
+def _cast_to_param_dtype(grad, param):
+    return ops.cast(grad, ops.dtype(param))
+
+
 def build_train_step(model, optimizer, num_terms, amp_cfg=None):
     """The train step of a run: plain, or with mixed precision and loss scaling.
 
     Args:
-        model (nn.Cell): the mattor (its active phase decides the losses).
+        model (nn.Cell): the mattor (its active phase decides the losses); converted in place
+            to the amp level (see :mod:`shmatting.engine.amp`).
         optimizer (nn.Optimizer): over the phase's parameters.
         num_terms (int): loss terms after the total.
-        amp_cfg (dict, optional): ``dict(enabled, level, loss_scale...)``.
+        amp_cfg (dict, optional): ``dict(enabled, level, loss_scale)``.
 
     Returns:
         nn.Cell: the step in training mode.
     """
-    net = MattorWithLoss(model)
-    amp_cfg = dict(amp_cfg or {})
-    if amp_cfg.get('enabled', False):
-        if amp_cfg.get('level', 'O0') != 'O0':
-            net = amp.auto_mixed_precision(net, amp_cfg['level'])
-        manager = amp.DynamicLossScaleManager(
-            amp_cfg.get('init_scale', 2**16),
-            amp_cfg.get('scale_factor', 2),
-            amp_cfg.get('scale_window', 1000),
-        )
-        step = TrainStepWithLossScale(net, optimizer, num_terms, manager.get_update_cell())
+    from .amp import apply_amp, parse_amp
+
+    cfg = parse_amp(amp_cfg)
+    if not cfg['enabled']:
+        step = TrainStep(MattorWithLoss(model), optimizer, num_terms)
     else:
-        step = TrainStep(net, optimizer, num_terms)
+        apply_amp(model, cfg['level'])
+        scale = cfg['loss_scale']
+        if scale['type'] == 'dynamic':
+            sense = nn.DynamicLossScaleUpdateCell(
+                float(scale['init_scale']), scale['scale_factor'], scale['scale_window']
+            )
+        else:
+            sense = Tensor(np.array(scale['init_scale'], np.float32))
+        what = (
+            f'mixed precision {cfg["level"]}, {scale["type"]} loss scale '
+            f'{float(scale["init_scale"]):g}'
+        )
+        step = TrainStepWithLossScale(MattorWithLoss(model), optimizer, num_terms, sense, what)
     step.set_train()
     return step

@@ -8,7 +8,7 @@ import pytest
 
 from shmatting.config import Config
 from shmatting.engine import Runner
-from tests.helpers import tiny_config
+from tests.helpers import run_tool, tiny_config
 
 
 def train_losses(work_dir):
@@ -111,12 +111,29 @@ def test_default_hooks_can_be_switched_off_and_typos_fail(tiny_data, tmp_path):
         Runner(cfg, work_dir=str(tmp_path / 'wd4'))
 
 
-def test_graph_mode_e2e_run(tiny_data, tmp_path):
-    cfg = Config.fromfile(
-        tiny_config(tmp_path / 'g.py', tiny_data, phase='e2e', mode='GRAPH', epochs=1)
+def test_graph_mode_e2e_run_with_mixed_precision_and_its_checkpoint_in_test_py(tiny_data, tmp_path):
+    extra = "amp = dict(enabled=True, level='O2')\n"
+    cfg_path = tiny_config(
+        tmp_path / 'g.py', tiny_data, phase='e2e', mode='GRAPH', epochs=1, extra=extra
     )
-    metrics = Runner(cfg, work_dir=str(tmp_path / 'wd')).run()
+    runner = Runner(Config.fromfile(cfg_path), work_dir=str(tmp_path / 'wd'))
+    assert 'mixed precision O2' in runner.train_step.describe()
+    metrics = runner.run()
     assert np.isfinite(metrics['SAD'])
+    train, _ = train_losses(str(tmp_path / 'wd'))
+    assert all(np.isfinite(r['loss']) and r['loss_scale'] > 0 for r in train)
+    # the amp checkpoint has the float32 names: a float32 config scores it
+    res = run_tool(
+        'tools/test.py',
+        cfg_path,
+        str(tmp_path / 'wd' / 'best_SAD.ckpt'),
+        '--split',
+        'val',
+        '--cfg-options',
+        'amp.enabled=False',
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert abs(float(res.stdout.strip().splitlines()[-1].split(':')[1]) - metrics['SAD']) < 0.05
 
 
 def test_recompute_option(tiny_data, tmp_path):

@@ -38,8 +38,12 @@ class _ConvForwardDx(nn.Cell):
         return self.conv(x, w)
 
     def bprop(self, x, w, out, dout):
-        w_t = ops.flip(ops.transpose(w, (1, 0, 2, 3)), (2, 3))
-        return self.conv_dx(dout, w_t), self.filter_grad(dout, x, ops.shape(w))
+        # mixed precision may hand the two in different dtypes (PyNative gives bprop the inputs
+        # before the cell's cast): compute in x's dtype, return each gradient in its input's
+        dout = ops.cast(dout, x.dtype)
+        w_t = ops.cast(ops.flip(ops.transpose(w, (1, 0, 2, 3)), (2, 3)), x.dtype)
+        dw = self.filter_grad(dout, x, ops.shape(w))
+        return self.conv_dx(dout, w_t), ops.cast(dw, w.dtype)
 
 
 class ForwardDxConv2d(nn.Conv2d):
