@@ -1,8 +1,11 @@
 """Checkpoint files: atomic saving and loading to numpy."""
 
+import contextlib
 import os
 import os.path as osp
 import uuid
+
+import numpy as np
 
 __all__ = [
     'save_checkpoint_atomic',
@@ -103,7 +106,6 @@ def check_finite(cell, what='model'):
         cell (nn.Cell): the network (or the train step with its optimizer state).
         what (str): how messages name it.
     """
-    import numpy as np
 
     bad = []
     for p in cell.get_parameters():
@@ -141,9 +143,11 @@ def save_checkpoint_atomic(save_obj, path, append_dict=None):
     os.makedirs(folder, exist_ok=True)
     if isinstance(save_obj, dict):
         save_obj = [{'name': k, 'data': ms.Tensor(np.asarray(v))} for k, v in save_obj.items()]
+    _check_free_space(save_obj, path)
     tmp = _temp_name(path)
     try:
-        ms.save_checkpoint(save_obj, tmp, append_dict=append_dict)
+        with _quiet_mindspore():  # its own "Failed to save" line would be a second message
+            ms.save_checkpoint(save_obj, tmp, append_dict=append_dict)
         os.replace(tmp, path)
     except Exception as exc:
         raise CheckpointError(f'could not write checkpoint {path}: {_reason(exc)}') from None
@@ -151,6 +155,42 @@ def save_checkpoint_atomic(save_obj, path, append_dict=None):
         _remove_quietly(tmp)
         _remove_quietly(tmp[: -len('.ckpt')] + '.tmp')  # MindSpore's own temp file
     return path
+
+
+def _check_free_space(save_obj, path):
+    """Refuse before writing anything when the folder cannot hold the file."""
+    import shutil
+
+    if isinstance(save_obj, list):
+        tensors = [item['data'] for item in save_obj]
+    elif hasattr(save_obj, 'get_parameters'):
+        tensors = list(save_obj.get_parameters())
+    else:
+        return
+    need = sum(int(np.prod(t.shape)) * t.itemsize for t in tensors) + 2**20
+    free = shutil.disk_usage(osp.dirname(osp.abspath(path))).free
+    if free < need:
+        raise CheckpointError(
+            f'could not write checkpoint {path}: No space left on device '
+            f'(about {need / 2**20:.0f} MB needed, {free / 2**20:.0f} MB free)'
+        )
+
+
+@contextlib.contextmanager
+def _quiet_mindspore():
+    try:
+        from mindspore.log import _get_logger
+
+        ms_logger = _get_logger()
+    except (ImportError, AttributeError):
+        yield
+        return
+    was = ms_logger.disabled
+    ms_logger.disabled = True
+    try:
+        yield
+    finally:
+        ms_logger.disabled = was
 
 
 def _load(path, choice_func=None):

@@ -30,11 +30,11 @@ def error_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     line = lines[0]
-    if (
-        isinstance(exc, (OSError, ImportError, RecursionError, SyntaxError))
-        or not line[:1].isalnum()
+    # Python's own messages ("[Errno 2] ...", "No module named x") say more with their type
+    if line.startswith('[') or isinstance(
+        exc, (ImportError, RecursionError, SyntaxError, MemoryError, ZeroDivisionError)
     ):
-        return f'{type(exc).__name__}: {line}' if type(exc).__name__ not in line else line
+        return line if type(exc).__name__ in line else f'{type(exc).__name__}: {line}'
     return line
 
 

@@ -6,30 +6,10 @@ import subprocess
 import sys
 
 import cv2
-import mindspore as ms
 import numpy as np
 import pytest
 
-from shmatting.engine.checkpoint import save_checkpoint_atomic
-from shmatting.models import build_model
-from tests.helpers import ROOT, run_tool, tiny_config
-from tests.test_models.utils import randomize_bn_stats
-
-
-@pytest.fixture(scope='module')
-def trained(tiny_data, tmp_path_factory):
-    """A config and a checkpoint of the e2e model (random weights with non-trivial BatchNorm)."""
-    base = tmp_path_factory.mktemp('export')
-    cfg = tiny_config(base / 'exp.py', tiny_data, phase='e2e', mode='GRAPH')
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-    ms.set_seed(0)
-    from shmatting.config import Config
-
-    model = build_model(Config.fromfile(cfg).model)
-    randomize_bn_stats(model)
-    ckpt = str(base / 'w.ckpt')
-    save_checkpoint_atomic(model, ckpt)
-    return cfg, ckpt, base
+from tests.helpers import ROOT, run_tool
 
 
 def test_export_mindir_round_trip_and_sidecar(trained):

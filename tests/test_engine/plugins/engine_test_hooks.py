@@ -54,3 +54,23 @@ class NaNAfterCallsAlphaLoss(AlphaPredictionLoss):
         self.calls += 1
         loss = super().construct(pred_alpha, gt_alpha, weight)
         return loss * float('nan') if self.calls >= self.nan_from_call else loss
+
+
+@HOOKS.register_module(force=True)
+class PoisonWeightsHook(Hook):
+    """Make one trained weight NaN at the end of the given (1-based) epoch, before evaluation and
+    checkpoints (a diverged update that no loss saw)."""
+
+    priority = 'HIGHEST'
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner):
+        if runner.epoch + 1 == self.epoch:
+            import mindspore as ms
+
+            param = runner.model.tnet.head.last_conv.weight
+            value = param.asnumpy().copy()
+            value.flat[0] = np.nan
+            param.set_data(ms.Tensor(value))
