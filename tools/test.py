@@ -143,11 +143,14 @@ def main(argv=None):
     from shmatting.datasets import build_dataloader, build_dataset
     from shmatting.engine.context import apply_context
     from shmatting.engine.dist import all_reduce_sum, init_dist
+    from shmatting.registry import METRICS
     from shmatting.utils import ProgressBar
     from shmatting.utils.cli import load_config
 
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    for name in args.metrics or []:  # a misspelt metric fails before anything is loaded
+        METRICS.get(name)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     ctx = apply_context(cfg.get('context'), args.device_target, launcher=args.launcher)

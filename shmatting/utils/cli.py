@@ -30,12 +30,11 @@ def error_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     line = lines[0]
-    # Python's own messages ("[Errno 2] ...", "No module named x") say more with their type
-    if line.startswith('[') or isinstance(
-        exc, (ImportError, RecursionError, SyntaxError, MemoryError, ZeroDivisionError)
-    ):
-        return line if type(exc).__name__ in line else f'{type(exc).__name__}: {line}'
-    return line
+    # Python's own terse messages ("[Errno 2] ...", "No module named x") say more with their type
+    terse = line.startswith(('[', 'No module named')) or isinstance(
+        exc, (MemoryError, ZeroDivisionError, AttributeError, IndexError)
+    )
+    return f'{type(exc).__name__}: {line}' if terse and type(exc).__name__ not in line else line
 
 
 def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]] = None) -> None:

@@ -226,3 +226,37 @@ def test_two_rank_test_equals_one_rank_on_an_uneven_split(tiny_data, tmp_path):
     table_two = [ln for ln in logs.splitlines() if ln.startswith('| ')]
     assert table_one == table_two and len(table_one) == 4
     assert one.stdout.strip().splitlines()[-1] in logs
+
+
+@pytest.mark.timeout(120)
+def test_a_rank_that_dies_before_the_cluster_forms_stops_the_job_at_once(tiny_data, tmp_path):
+    import time
+
+    cfg = tiny_config(tmp_path / 'bad.py', tiny_data, phase='tnet', epochs=1)
+    wd = tmp_path / 'wd'
+    env = {**os.environ, 'PORT': str(free_port()), 'PYTHON': sys.executable}
+    env.pop('LOG_DIR', None)
+    start = time.perf_counter()
+    res = subprocess.run(
+        [
+            'bash',
+            'tools/dist_train.sh',
+            cfg,
+            '2',
+            '--work-dir',
+            str(wd),
+            '--cfg-options',
+            f'data_root={tmp_path}/absent',
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        env=env,
+    )
+    took = time.perf_counter() - start
+    assert res.returncode != 0 and took < 30, (took, res.stderr[-2000:])
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: worker ') and 'does not exist' in last, res.stderr[-2000:]
+    assert f'(logs: {wd}/msrun_logs)' in last  # the logs go under --work-dir
+    assert (wd / 'msrun_logs').is_dir()

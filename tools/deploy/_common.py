@@ -9,14 +9,19 @@ sys.path.insert(0, ROOT)
 
 
 def load_sidecar(path):
-    """The JSON written next to an exported model (``<model>.json``)."""
+    """The JSON written next to an exported model (``<model>.json``), checked."""
     if not osp.isfile(path):
-        raise SystemExit(
-            f'error: sidecar not found: {path} (tools/export_mindir.py writes '
+        raise FileNotFoundError(
+            f'sidecar not found: {path} (tools/export_mindir.py writes '
             '<model file>.json next to the model)'
         )
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
+    try:
+        with open(path, encoding='utf-8') as f:
+            meta = json.load(f)
+        meta['input']['shape']
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f'{path} is not the JSON sidecar tools/export_mindir.py writes') from None
+    return meta
 
 
 def sample_name(index, rel):

@@ -15,16 +15,14 @@ and
 """
 
 import argparse
-import json
 import os
 import os.path as osp
-import sys
 import time
 
 import numpy as np
+from _common import load_sidecar
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-import shmatting  # noqa: E402,F401
+import shmatting  # noqa: F401
 
 
 def parse_args(argv=None):
@@ -68,12 +66,8 @@ def main(argv=None):
     from shmatting.apis.backends import build_backend
 
     args = parse_args(argv)
-    sidecar = args.sidecar or args.model + '.json'
-    if not osp.isfile(sidecar):
-        raise FileNotFoundError(f'sidecar not found: {sidecar} (it gives the input shape)')
-    with open(sidecar, encoding='utf-8') as f:
-        shape = json.load(f)['input']['shape']
     files = list_inputs(args.input_dir)
+    shape = load_sidecar(args.sidecar or args.model + '.json')['input']['shape']
     backend = build_backend(args.backend, args.model, args.device_target, args.device_id)
     os.makedirs(args.output_dir, exist_ok=True)
     os.makedirs(args.time_dir, exist_ok=True)

@@ -10,6 +10,7 @@ and optimizer entries stripped. A pickled whole model (``model_obj.pth``) is ref
 """
 
 import argparse
+import os.path as osp
 import sys
 
 import numpy as np
@@ -52,17 +53,24 @@ def read_torch(path):
     return {k: v if k == 'state_dict' else to_np(v) for k, v in obj.items()}
 
 
+def read_npz(path):
+    """The named arrays of an ``.npz`` (no pickles), or one line saying why not."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # a zip error, a pickle, a truncated file: all one user mistake
+        raise ValueError(f'{path} is not a readable .npz of named arrays ({exc})') from None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description='PyTorch SHM state_dict -> shmatting checkpoint')
     parser.add_argument('src', help='.pth state_dict or .npz')
     parser.add_argument('dst', help='output .ckpt')
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='config of the target model')
     args = parser.parse_args(argv)
-    if args.src.endswith('.npz'):
-        with np.load(args.src, allow_pickle=False) as data:
-            state = {k: data[k] for k in data.files}
-    else:
-        state = read_torch(args.src)
+    if not osp.isfile(args.src):
+        raise FileNotFoundError(f'source not found: {args.src}')
+    state = read_npz(args.src) if args.src.endswith('.npz') else read_torch(args.src)
     try:
         state, report = strip_wrapper_keys(state)
         converted, dropped = convert_torch_state(state, expected_shapes(args.config))

@@ -5,3 +5,4 @@ _base_ = ['./_zoo_model.py', './_zoo_data.py', '../../_base_/schedules/e2e.py',
 model = dict(train_cfg=dict(phase='e2e'))
 load_from = dict(tnet='work_dirs/zoo_tnet_8x8/latest.ckpt')
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=10, save_best='SAD'))
+seed = 9527  # the model zoo's config.yaml

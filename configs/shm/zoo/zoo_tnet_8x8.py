@@ -3,3 +3,4 @@ _base_ = ['./_zoo_model.py', './_zoo_data.py', '../../_base_/schedules/tnet_pret
           '../../_base_/default_runtime.py']
 model = dict(train_cfg=dict(phase='tnet'))
 default_hooks = dict(eval=None, checkpoint=dict(interval=1, max_keep_ckpts=10, save_best=None))
+seed = 9527  # the model zoo's config.yaml
