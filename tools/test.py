@@ -16,8 +16,6 @@ scores its share and the metric states are summed, so the numbers equal a single
 """
 
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 
@@ -91,58 +89,12 @@ def show_callback(show_dir, dataset):
     return show
 
 
-def print_report(args, results, evaluator):
-    """The summary table and the header line naming the protocol, convention and coverage."""
-    from shmatting.engine.hooks import format_metrics_table
-
-    print(
-        f'{args.split}: {results.coverage_line()}, protocol {results.protocol}, '
-        f'{results.convention} convention, checkpoint {args.checkpoint}'
-    )
-    for failure in results.failures:
-        print(f'  left out: {failure["name"]}: {failure["error"]}')
-    print(format_metrics_table(results))
-
-
-def write_json(args, dataset, results, per_image):
-    """Per-image values (each sample once) and the summary."""
-    for record in per_image:
-        record['name'] = dataset.samples[record['index']]['rel']
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    tmp = f'{args.out}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(
-            dict(
-                config=args.config,
-                checkpoint=args.checkpoint,
-                split=args.split,
-                protocol=results.protocol,
-                convention=results.convention,
-                scored=results.num_scored,
-                images=results.num_images,
-                metrics=dict(results),
-                per_image=per_image,
-                failed=results.failures,
-            ),
-            f,
-            indent=1,
-        )
-    os.replace(tmp, args.out)
-
-
-def last_line(results):
-    """``ave_sad: X`` (p3m, what the zoo's scripts grep) or ``ave_sad_dim: X``."""
-    if 'SAD' not in results:
-        return None
-    key = 'ave_sad' if results.convention == 'p3m' else f'ave_sad_{results.convention}'
-    return f'{key}: {results["SAD"]:.10f}'
-
-
 def main(argv=None):
     from shmatting.apis import load_mattor
     from shmatting.datasets import build_dataloader, build_dataset
     from shmatting.engine.context import apply_context
     from shmatting.engine.dist import all_reduce_sum, init_dist
+    from shmatting.evaluation import last_line, report_lines, write_results_json
     from shmatting.registry import METRICS
     from shmatting.utils import ProgressBar
     from shmatting.utils.cli import load_config
@@ -172,14 +124,21 @@ def main(argv=None):
     )
     if rank != 0:
         return results
-    print_report(args, results, evaluator)
+    print('\n'.join(report_lines(results, args.split, f'checkpoint {args.checkpoint}')))
     if args.out:
-        write_json(args, dataset, results, per_image)
+        write_results_json(
+            args.out,
+            results,
+            per_image,
+            dataset.samples,
+            config=args.config,
+            checkpoint=args.checkpoint,
+            split=args.split,
+        )
     if args.strict and not results.complete:
         raise ValueError(f'--strict: {results.coverage_line()} of the {args.split} split')
-    line = last_line(results)
-    if line:
-        print(line)
+    if last_line(results):
+        print(last_line(results))
     return results
 
 

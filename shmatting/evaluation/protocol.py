@@ -3,8 +3,8 @@
 ``test_cfg.resize``:
 
 * ``'pad'`` (default): pad bottom/right to the size divisor (replicate), full resolution, crop back.
-* ``'squash'``: resize to ``size`` x ``size`` (bicubic), the model zoo's and the exported model's
-  protocol, then resize the alpha back (bicubic).
+* ``'squash'``: resize to ``size`` x ``size`` (or ``size=(H, W)``; bicubic), the model zoo's and
+  the exported model's protocol, then resize the alpha back (bicubic).
 * ``'long_side'``: scale down so the long side is at most ``long_side`` (the paper used 1500), pad,
   then resize back.
 
@@ -57,9 +57,11 @@ def protocol_name(test_cfg: Optional[dict]) -> str:
     mode = test_cfg.get('resize', 'pad')
     if mode not in PROTOCOLS:
         raise ValueError(f'test_cfg.resize must be one of {PROTOCOLS}, got {mode!r}')
+    size = test_cfg.get('size', 320)
+    squash = f'{size[0]}x{size[1]}' if isinstance(size, (list, tuple)) else str(size)
     detail = {
         'pad': '',
-        'squash': f' {test_cfg.get("size", 320)}',
+        'squash': f' {squash}',
         'long_side': f' {test_cfg.get("long_side", 1500)}',
     }[mode]
     name = f'{mode}{detail}, {"clamp" if test_cfg.get("clamp", True) else "no clamp"}'
@@ -90,9 +92,9 @@ def _network_size(h: int, w: int, test_cfg: dict) -> Tuple[int, int]:
     mode = test_cfg.get('resize', 'pad')
     if mode not in PROTOCOLS:
         raise ValueError(f'test_cfg.resize must be one of {PROTOCOLS}, got {mode!r}')
-    if mode == 'squash':
-        size = int(test_cfg.get('size', 320))
-        return size, size
+    if mode == 'squash':  # size: S (square) or (H, W), the exported model's input
+        size = test_cfg.get('size', 320)
+        return (int(size[0]), int(size[1])) if isinstance(size, (list, tuple)) else (int(size),) * 2
     if mode == 'long_side':
         s = min(1.0, int(test_cfg.get('long_side', 1500)) / max(h, w))
         return max(1, int(round(h * s))), max(1, int(round(w * s)))
@@ -139,8 +141,12 @@ def _run(model: Any, x: np.ndarray, t: Optional[np.ndarray], size: tuple, diviso
     x = np.pad(x, pad, mode='edge')
     t = None if t is None else np.pad(t, pad, mode='edge')
     args = (ms.Tensor(x[None]),) if t is None else (ms.Tensor(x[None]), ms.Tensor(t[None]))
-    logits, alpha = model(*args)
-    return alpha.asnumpy()[0, 0, :net_h, :net_w], logits.asnumpy()[0, :, :net_h, :net_w]
+    logits, alpha = (_numpy(t) for t in model(*args))
+    return alpha[0, 0, :net_h, :net_w], logits[0, :, :net_h, :net_w]
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return t.asnumpy() if hasattr(t, 'asnumpy') else np.asarray(t)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

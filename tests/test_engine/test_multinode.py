@@ -63,7 +63,7 @@ def test_two_nodes_in_network_namespaces_train_as_one(two_nodes, tiny_data, tmp_
         "default_hooks = dict(checkpoint=dict(save_best='SAD'))\n"
     )
     cfg = tiny_config(
-        tmp_path / 'mn.py', tiny_data, phase='e2e', mode='GRAPH', epochs=1, extra=extra
+        tmp_path / 'mn.py', tiny_data, phase='e2e', mode='PYNATIVE', epochs=1, extra=extra
     )
     port = str(free_port())
     procs = []

@@ -2,14 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT, run_tool
+from tests.helpers import run_tool
 
 
 def test_export_mindir_round_trip_and_sidecar(trained):
@@ -46,90 +44,6 @@ def test_export_errors(trained):
     assert len(res.stderr.strip().splitlines()) == 1
     res = run_tool('tools/export_mindir.py', cfg, ckpt, '--input-shape', '1', '3', '60', '64')
     assert res.returncode != 0 and 'multiples of 16' in res.stderr
-
-
-def test_export_onnx_runs_in_onnxruntime(trained):
-    pytest.importorskip('onnx')
-    pytest.importorskip('onnxruntime')
-    cfg, ckpt, base = trained
-    res = run_tool(
-        'tools/export_mindir.py',
-        cfg,
-        ckpt,
-        '--input-shape',
-        '1',
-        '3',
-        '64',
-        '64',
-        '--format',
-        'ONNX',
-        '--out',
-        str(base / 'o' / 'shm'),
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    line = [ln for ln in res.stdout.splitlines() if 'onnxruntime vs network' in ln][0]
-    assert float(line.rsplit(' ', 1)[1]) < 1e-4
-
-
-def test_offline_flow_matches_test_py_in_squash_mode(trained, tmp_path):
-    cfg, ckpt, base = trained
-    model = str(base / 'flow' / 'shm.mindir')
-    assert (
-        run_tool(
-            'tools/export_mindir.py',
-            cfg,
-            ckpt,
-            '--input-shape',
-            '1',
-            '3',
-            '64',
-            '64',
-            '--out',
-            model[:-7],
-        ).returncode
-        == 0
-    )
-    env = {**os.environ, 'PYTHON': sys.executable}
-    res = subprocess.run(
-        ['bash', f'{ROOT}/tools/deploy/run_infer.sh', model, 'CPU', '0'],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert res.returncode == 0, res.stdout + res.stderr
-    for folder in (
-        'preprocess_Result/img_data',
-        'preprocess_Result/label',
-        'preprocess_Result/clip_data',
-        'result_Files',
-        'postprocess_Result',
-    ):
-        assert os.listdir(tmp_path / folder), folder
-    names = sorted(os.listdir(tmp_path / 'result_Files'))
-    assert names[0].startswith('matting_0000_') and names[0].endswith('_0.bin')
-    assert (
-        os.path.getsize(tmp_path / 'preprocess_Result' / 'img_data' / (names[0][:-6] + '.bin'))
-        == 64 * 64 * 3 * 4
-    )
-    timing = open(tmp_path / 'time_Result' / 'test_perform_static.txt').read()
-    assert timing.startswith('NN inference cost average time:') and 'infer_count 6' in timing
-    acc = open(tmp_path / 'acc.log').read().strip().splitlines()
-    assert acc[-1].startswith('Total images: 6, total sad:')
-    flow_sad = float(acc[-1].rsplit(' ', 1)[1])
-    res = run_tool(
-        'tools/test.py',
-        cfg,
-        ckpt,
-        '--cfg-options',
-        'model.test_cfg.resize=squash',
-        'model.test_cfg.size=64',
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert 'squash 64' in res.stdout
-    test_sad = float(res.stdout.strip().splitlines()[-1].split(':')[1])
-    assert abs(flow_sad - test_sad) < 1e-4
 
 
 def test_infer_lite_backend_message(trained, tmp_path):

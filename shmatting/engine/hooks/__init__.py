@@ -4,22 +4,11 @@ from .builder import DEFAULT_HOOKS, eval_settings, resolve_default_hooks
 from .checkpoint_hook import CheckpointHook, is_better
 from .eval_hook import EvalHook
 from .hook import PRIORITIES, STAGES, Hook, get_priority
-from .logger_hook import LoggerHook, format_metrics_table
+from .logger_hook import LoggerHook
 from .nan_guard_hook import NaNGuardHook, NonFiniteLossError
 
 __all__ = [
-    'Hook',
-    'STAGES',
-    'PRIORITIES',
-    'get_priority',
-    'LoggerHook',
-    'EvalHook',
-    'CheckpointHook',
-    'NaNGuardHook',
-    'NonFiniteLossError',
-    'is_better',
-    'DEFAULT_HOOKS',
-    'resolve_default_hooks',
+    'Hook', 'STAGES', 'PRIORITIES', 'get_priority', 'LoggerHook', 'EvalHook', 'CheckpointHook',
+    'NaNGuardHook', 'NonFiniteLossError', 'is_better', 'DEFAULT_HOOKS', 'resolve_default_hooks',
     'eval_settings',
-    'format_metrics_table',
-]
+]  # fmt: skip

@@ -7,27 +7,11 @@ from typing import Any, Dict
 
 import numpy as np
 
+from ...evaluation.report import format_metrics_table
 from ...registry import HOOKS
 from .hook import Hook
 
-__all__ = ['LoggerHook', 'format_metrics_table']
-
-
-def format_metrics_table(metrics: Any) -> str:
-    """A terminaltables summary of a :class:`~shmatting.evaluation.MetricResults`.
-
-    Args:
-        metrics (MetricResults): the results.
-
-    Returns:
-        str: the table.
-    """
-    from terminaltables import AsciiTable
-
-    rows = [['Metric', 'Value', 'Rule', 'Unit / region']]
-    for key, value in metrics.items():
-        rows.append([key, f'{value:.5f}', metrics.rules.get(key, ''), metrics.units.get(key, '')])
-    return AsciiTable(rows).table
+__all__ = ['LoggerHook']
 
 
 def _fmt(seconds: float) -> str:
