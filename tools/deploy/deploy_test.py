@@ -27,8 +27,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='score an exported SHM model on a split')
     parser.add_argument('config')
     parser.add_argument('model', help='an exported .mindir or .onnx (with its .json sidecar)')
-    parser.add_argument('--backend', choices=['mindspore', 'onnxruntime', 'lite'],
-                        help='default: onnxruntime for .onnx, mindspore otherwise')
+    parser.add_argument(
+        '--backend',
+        choices=['mindspore', 'onnxruntime', 'lite'],
+        help='default: onnxruntime for .onnx, mindspore otherwise',
+    )
     parser.add_argument('--metrics', nargs='+', default=None)
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--out', help='per-image and summary results as JSON')
@@ -50,8 +53,9 @@ class ExportedMattor:
     def __init__(self, backend, meta):
         _, _, h, w = meta['input']['shape']
         self.backend = backend
-        self.test_cfg = dict(resize='squash', size=(h, w),
-                             clamp=bool(meta['protocol'].get('clamp', True)))
+        self.test_cfg = dict(
+            resize='squash', size=(h, w), clamp=bool(meta['protocol'].get('clamp', True))
+        )
 
     def __call__(self, x):
         x = x.asnumpy() if hasattr(x, 'asnumpy') else np.asarray(x)
@@ -74,8 +78,9 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     meta = load_sidecar(args.sidecar or args.model + '.json')
     backend_name = args.backend or ('onnxruntime' if args.model.endswith('.onnx') else 'mindspore')
-    model = ExportedMattor(build_backend(backend_name, args.model, args.device_target,
-                                         args.device_id), meta)
+    model = ExportedMattor(
+        build_backend(backend_name, args.model, args.device_target, args.device_id), meta
+    )
     settings = eval_settings(cfg)
     phase = cfg.model.get('train_cfg', {}).get('phase', 'e2e')
     names = args.metrics or settings['metrics'] or list(PHASE_METRICS[phase])
@@ -87,8 +92,16 @@ def main(argv=None):
     source = f'{backend_name} {osp.basename(args.model)}'
     print('\n'.join(report_lines(results, args.split, source)))
     if args.out:
-        write_results_json(args.out, results, per_image, dataset.samples, config=args.config,
-                           model=args.model, backend=backend_name, split=args.split)
+        write_results_json(
+            args.out,
+            results,
+            per_image,
+            dataset.samples,
+            config=args.config,
+            model=args.model,
+            backend=backend_name,
+            split=args.split,
+        )
     if args.strict and not results.complete:
         raise ValueError(f'--strict: {results.coverage_line()} of the {args.split} split')
     if last_line(results):
