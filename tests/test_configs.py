@@ -4,6 +4,7 @@ import glob
 import os
 
 import mindspore as ms
+import numpy as np
 import pytest
 
 from shmatting.config import Config
@@ -40,3 +41,20 @@ def test_leaf_configs_are_short():
             continue
         lines = [ln for ln in open(path) if ln.strip() and not ln.strip().startswith('#')]
         assert len(lines) <= 16, f'{path} has {len(lines)} lines; leaf configs stay a few lines'
+
+
+RUN_CONFIGS = [p for p in CONFIGS if '_base_' not in p and not os.path.basename(p).startswith('_')]
+
+
+@pytest.mark.parametrize('path', RUN_CONFIGS, ids=lambda p: os.path.relpath(p, ROOT))
+def test_every_configs_datasets_build_on_tiny_data_and_give_a_sample(path, tiny_data):
+    from shmatting.datasets import build_dataset
+
+    cfg = Config.fromfile(path)
+    for split in ('train', 'val', 'test'):
+        if split not in cfg.data:
+            continue
+        dataset = build_dataset(cfg.data[split], data_root=tiny_data, seed=0)
+        inputs = dataset.get_sample(0, epoch=0, seed=0)['inputs']
+        assert inputs['img'].shape[0] == 3 and inputs['img'].dtype == np.float32
+        assert {'img', 'trimap'} <= set(inputs), (split, sorted(inputs))

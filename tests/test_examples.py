@@ -28,6 +28,13 @@ def test_custom_backbone_example_trains(tiny_data, tmp_path, monkeypatch):
     runner = Runner(cfg, work_dir=str(tmp_path / 'wd'))
     assert type(runner.model.tnet.backbone).__name__ == 'TinyResNet'
     assert runner.model.size_divisor == 32
+    backbone = {p.name: p.asnumpy().copy() for p in runner.model.tnet.backbone.trainable_params()}
     metrics = runner.run()
     assert np.isfinite(metrics['SAD'])
+    changed = [
+        p.name
+        for p in runner.model.tnet.backbone.trainable_params()
+        if not np.array_equal(p.asnumpy(), backbone[p.name])
+    ]
+    assert len(changed) == len(backbone) > 0  # every parameter of the plugin was trained
     assert os.path.isfile(tmp_path / 'wd' / 'best_SAD.ckpt')

@@ -199,3 +199,31 @@ def test_bad_arguments(raw_synthetic, tmp_path, repo_root, args, match):
 def test_missing_layout_is_a_clear_error(tmp_path, repo_root):
     res = run(repo_root, str(tmp_path), str(tmp_path / 'out'))
     assert res.returncode != 0 and 'has no clip_img/ folder' in res.stderr
+
+
+def test_mean_std_are_those_of_the_training_images(raw_synthetic, tmp_path, repo_root):
+    """Oracle: the BGR mean and std recomputed from the prepared training images (and only
+    them), over every pixel, with NumPy."""
+    out = str(tmp_path / 'prep')
+    res = run(repo_root, raw_synthetic, out, '--workers', '1')
+    assert res.returncode == 0, res.stderr
+    rels = open(os.path.join(out, 'train.txt')).read().split()
+    pixels = np.concatenate(
+        [
+            cv2.imread(os.path.join(out, 'train', 'image', r + '.jpg')).reshape(-1, 3).astype(float)
+            for r in rels
+        ]
+    )
+    saved = json.load(open(os.path.join(out, 'mean_std.json')))
+    np.testing.assert_allclose(saved['mean'], pixels.mean(0), atol=1e-3)
+    np.testing.assert_allclose(saved['std'], pixels.std(0), atol=1e-3)
+    assert saved['num_images'] == len(rels) and saved['order'] == 'BGR'
+    others = np.concatenate(
+        [
+            cv2.imread(os.path.join(out, s, 'image', r + '.jpg')).reshape(-1, 3).astype(float)
+            for s in ('val', 'test')
+            for r in open(os.path.join(out, f'{s}.txt')).read().split()
+        ]
+    )
+    assert np.abs(others.mean(0) - pixels.mean(0)).max() > 1e-2  # another split would differ
+    assert 'train mean (BGR, 0-255)' in res.stdout  # printed, not only written

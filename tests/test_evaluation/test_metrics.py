@@ -161,3 +161,21 @@ def test_shape_mismatch_and_bad_convention():
         SAD().process(np.zeros((2, 2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match='convention'):
         SAD(convention='rvm')
+
+
+@pytest.mark.parametrize('values', [(0.16, 0.2, 0.25, 0.29), (0.151, 0.299)])
+def test_connectivity_counts_differences_between_theta_and_0_3_exactly(values):
+    """Golden case: isolated pixels off the opaque region, each alpha strictly between theta=0.15
+    and 0.3 in the prediction and 0 in the ground truth. Each lies outside every connected level
+    (l = 0), so d = alpha >= 0.15 and phi = 1 - alpha: Conn = sum(alpha) / 1000. Any other theta
+    in (0.15, 0.3] drops some of them."""
+    gt = np.zeros((H, W))
+    gt[:, :10] = 1.0  # the opaque source region Omega
+    pred = gt.copy()
+    for i, v in enumerate(values):
+        pred[5 + 3 * i, 30] = v  # isolated: never 4-connected to Omega
+    assert ConnectivityError().process(pred, gt) == pytest.approx(sum(values) / 1000, abs=1e-12)
+    below = pred.copy()
+    below[5, 30] = 0.149  # under theta: phi stays 1, the pixel adds nothing
+    expected = (sum(values) - values[0]) / 1000
+    assert ConnectivityError().process(below, gt) == pytest.approx(expected, abs=1e-12)

@@ -135,3 +135,16 @@ def test_compose_from_configs():
     assert 'RandomFlip' in repr(c) and 'Resize' in TRANSFORMS
     with pytest.raises(TypeError):
         Compose([3])
+
+
+def test_normalize_uses_bgr_means_and_stds_per_channel():
+    """Oracle: hand-computed (value - mean) / std for a BGR pixel whose channels differ."""
+    img = np.empty((2, 3, 3), np.uint8)
+    img[..., 0], img[..., 1], img[..., 2] = 10, 20, 30  # B, G, R
+    out = Normalize(mean=(1, 2, 3), std=(2, 4, 8))(dict(img=img))['img']
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out[0, 0], np.array([4.5, 4.5, 3.375], np.float32))
+    default = Normalize()(dict(img=img))['img'][0, 0]  # (114, 121, 134) / 255 in BGR order
+    np.testing.assert_allclose(
+        default, [(10 - 114) / 255, (20 - 121) / 255, (30 - 134) / 255], rtol=1e-6
+    )
