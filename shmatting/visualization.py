@@ -6,7 +6,15 @@ import os.path as osp
 import cv2
 import numpy as np
 
-__all__ = ['composite', 'parse_background', 'save_visualization']
+__all__ = [
+    'composite',
+    'parse_background',
+    'save_visualization',
+    'gray',
+    'trimap_image',
+    'error_map',
+    'labelled_row',
+]
 
 COLORS = {
     'green': (0, 255, 0),
@@ -52,3 +60,38 @@ def save_visualization(out_dir, rel, img_path, alpha, classes=None, background='
             base + '_composite.jpg',
             composite(image, alpha, parse_background(background, image.shape[:2])),
         )
+
+
+def gray(values: np.ndarray) -> np.ndarray:
+    """An H x W map in [0, 1] (alpha) as a BGR uint8 image."""
+    g = np.rint(np.clip(values, 0, 1) * 255).astype(np.uint8)
+    return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
+
+
+def trimap_image(classes: np.ndarray) -> np.ndarray:
+    """Trimap classes (0 background, 1 unknown, 2 foreground) as black / grey / white BGR."""
+    return gray(np.asarray(classes, np.float32) / 2.0)
+
+
+def error_map(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """``|pred - gt|`` in a JET colour map (blue 0, red 1) as BGR uint8."""
+    diff = np.rint(np.clip(np.abs(pred - gt), 0, 1) * 255).astype(np.uint8)
+    return cv2.applyColorMap(diff, cv2.COLORMAP_JET)
+
+
+def labelled_row(tiles: list, labels: list, height: int = 240) -> np.ndarray:
+    """Tiles side by side, each scaled to ``height`` with its label written at the top."""
+    row = []
+    for tile, label in zip(tiles, labels):
+        h, w = tile.shape[:2]
+        tile = cv2.resize(
+            tile,
+            (max(1, round(w * height / h)), height),
+            interpolation=cv2.INTER_AREA if h > height else cv2.INTER_LINEAR,
+        )
+        cv2.rectangle(tile, (0, 0), (tile.shape[1], 18), (0, 0, 0), -1)
+        cv2.putText(
+            tile, label, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA
+        )
+        row.append(tile)
+    return np.concatenate(row, axis=1)

@@ -4,7 +4,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-__all__ = ['init_mattor', 'load_mattor', 'inference_mattor', 'get_norm_cfg']
+__all__ = ['init_mattor', 'load_mattor', 'inference_mattor', 'get_norm_cfg', 'load_split']
 
 
 def get_norm_cfg(cfg: Any, split: str = 'test') -> dict:
@@ -109,3 +109,25 @@ def inference_mattor(model: Any, image: np.ndarray) -> np.ndarray:
     x = (image.astype(np.float32) - mean) / std
     alpha, _ = predict_image(model, x.transpose(2, 0, 1), model.test_cfg)
     return alpha
+
+
+def load_split(cfg: Any, split: str = 'test', rank: int = 0, world_size: int = 1) -> tuple:
+    """The dataset of a config's split and its evaluation loader (batches of one, never a
+    neighbour in place of a sample that cannot be read).
+
+    Args:
+        cfg (Config): the config (``data.<split>``, ``data_root``).
+        split (str): ``'train'``, ``'val'`` or ``'test'``.
+        rank (int): this rank.
+        world_size (int): the number of ranks.
+
+    Returns:
+        tuple: ``(dataset, loader)``.
+    """
+    from ..datasets import build_dataloader, build_dataset
+
+    if split not in cfg.data:
+        raise KeyError(f"the config has no data.{split}; it has {sorted(cfg.data)}")
+    dataset = build_dataset(cfg.data[split], data_root=cfg.get('data_root'), seed=0)
+    loader = build_dataloader(dataset, 1, workers=0, rank=rank, world_size=world_size, mode='eval')
+    return dataset, loader

@@ -72,3 +72,72 @@ def test_browse_dataset(repo_root, tiny_data, tmp_path):
     assert out.returncode == 0, out.stderr
     grid = cv2.imread(str(tmp_path / 'grid.png'))
     assert grid.shape == (3 * 64, 3 * 64, 3)
+
+
+def test_plot_curve_draws_the_loss_and_every_val_metric_by_default(repo_root, log_file, tmp_path):
+    pytest.importorskip('matplotlib')
+    sys.path.insert(0, f'{repo_root}/tools/analysis')
+    try:
+        from analyze_logs import default_keys
+    finally:
+        sys.path.pop(0)
+    assert default_keys([log_file]) == ['loss', 'SAD', 'MSE']
+    out = run(
+        repo_root,
+        'tools/analysis/analyze_logs.py',
+        'plot_curve',
+        log_file,
+        '--out',
+        str(tmp_path / 'd.png'),
+    )
+    assert out.returncode == 0, out.stderr
+    assert cv2.imread(str(tmp_path / 'd.png')).shape[0] >= 3 * 250  # three panels
+
+
+def test_error_gallery_shows_the_worst_images_first(repo_root, trained, tmp_path):
+    import json as json_
+
+    cfg, ckpt, _ = trained
+    out = run(
+        repo_root,
+        'tools/analysis/error_gallery.py',
+        cfg,
+        ckpt,
+        '--num',
+        '3',
+        '--out',
+        str(tmp_path / 'g'),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = run(
+        repo_root, 'tools/test.py', cfg, ckpt, '--metrics', 'SAD', '--out', str(tmp_path / 'r.json')
+    )
+    ranked = sorted(json_.load(open(tmp_path / 'r.json'))['per_image'], key=lambda r: -r['SAD'])
+    page = open(tmp_path / 'g' / 'index.html').read()
+    positions = [page.index(r['name']) for r in ranked[:3]]
+    assert positions == sorted(positions) and ranked[3]['name'] not in page  # worst first, 3 only
+    sheets = sorted(p.name for p in (tmp_path / 'g').glob('0*.png'))
+    assert len(sheets) == 3 and sheets[0].startswith('001_')
+    worst = cv2.imread(str(tmp_path / 'g' / 'worst.png'))
+    assert worst.shape[0] == 3 * 240 and res.returncode == 0
+
+
+def test_trimap_confusion_counts_every_pixel_and_agrees_with_miou(repo_root, trained, tmp_path):
+    cfg, ckpt, _ = trained
+    out = run(
+        repo_root, 'tools/analysis/trimap_confusion.py', cfg, ckpt, '--out', str(tmp_path / 'c.png')
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'ground truth \\ predicted' in out.stdout and '6 of 6 images' in out.stdout
+    counts = [
+        int(cell.split()[0])
+        for line in out.stdout.splitlines()
+        if line.startswith(('| background', '| unknown', '| foreground'))
+        for cell in line.split('|')[2:5]
+    ]
+    assert sum(counts) == 6 * 64 * 80  # every pixel of the six test images once
+    ref = run(repo_root, 'tools/test.py', cfg, ckpt, '--metrics', 'mIoU')
+    miou = [line for line in ref.stdout.splitlines() if line.startswith('| mIoU')][0]
+    got = float(out.stdout.split('mIoU: ')[1].split()[0])
+    assert abs(got - float(miou.split('|')[2])) < 1e-5
+    assert cv2.imread(str(tmp_path / 'c.png')) is not None

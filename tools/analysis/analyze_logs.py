@@ -6,7 +6,8 @@ Usage:
     python tools/analysis/analyze_logs.py cal_train_time LOG.json [...]
 
 ``plot_curve`` needs matplotlib (``pip install -e ".[optional]"``); train keys are plotted against
-the iteration, val keys (SAD, MSE, mIoU...) against the iteration of their evaluation.
+the iteration, val keys (SAD, MSE, mIoU...) against the iteration of their evaluation. Without
+``--keys`` it plots the loss and every validation metric the logs hold, one panel each.
 """
 
 import argparse
@@ -28,6 +29,18 @@ def load_log(path):
     return out
 
 
+NOT_METRICS = ('mode', 'epoch', 'iter', 'protocol', 'convention', 'scored', 'images')
+
+
+def default_keys(paths):
+    """The loss and every validation metric found in the logs."""
+    metrics = []
+    for path in paths:
+        for record in load_log(path)['val']:
+            metrics += [k for k in record if k not in NOT_METRICS and k not in metrics]
+    return ['loss'] + metrics
+
+
 def plot_curve(args):
     try:
         import matplotlib
@@ -39,6 +52,7 @@ def plot_curve(args):
             'error: plot_curve needs matplotlib: pip install matplotlib '
             '(or pip install -e ".[optional]")'
         )
+    args.keys = args.keys or default_keys(args.logs)
     fig, axes = plt.subplots(len(args.keys), 1, figsize=(8, 3 * len(args.keys)), squeeze=False)
     plotted = 0
     for ax, key in zip(axes[:, 0], args.keys):
@@ -89,7 +103,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='task', required=True)
     p = sub.add_parser('plot_curve')
     p.add_argument('logs', nargs='+')
-    p.add_argument('--keys', nargs='+', default=['loss'])
+    p.add_argument('--keys', nargs='+', default=None, help='default: loss and the val metrics')
     p.add_argument('--out', default='curve.png')
     p.add_argument('--title')
     c = sub.add_parser('cal_train_time')

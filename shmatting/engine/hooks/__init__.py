@@ -6,9 +6,10 @@ from .eval_hook import EvalHook
 from .hook import PRIORITIES, STAGES, Hook, get_priority
 from .logger_hook import LoggerHook
 from .nan_guard_hook import NaNGuardHook, NonFiniteLossError
+from .tensorboard_hook import TensorboardLoggerHook
 
 __all__ = [
     'Hook', 'STAGES', 'PRIORITIES', 'get_priority', 'LoggerHook', 'EvalHook', 'CheckpointHook',
     'NaNGuardHook', 'NonFiniteLossError', 'is_better', 'DEFAULT_HOOKS', 'resolve_default_hooks',
-    'eval_settings',
+    'eval_settings', 'TensorboardLoggerHook',
 ]  # fmt: skip
