@@ -179,3 +179,24 @@ def test_connectivity_counts_differences_between_theta_and_0_3_exactly(values):
     below[5, 30] = 0.149  # under theta: phi stays 1, the pixel adds nothing
     expected = (sum(values) - values[0]) / 1000
     assert ConnectivityError().process(below, gt) == pytest.approx(expected, abs=1e-12)
+
+
+def test_dim_region_from_class_index_and_from_0_128_255_trimaps_agree():
+    rng = np.random.default_rng(5)
+    gt, pred = rng.random((H, W)), rng.random((H, W))
+    index = rng.integers(0, 3, (H, W))
+    encoded = np.array([0, 128, 255], np.uint8)[index]
+    for metric in (SAD, MSE, GradientError, ConnectivityError):
+        a = metric(convention='dim').process(pred, gt, gt_trimap=index)
+        b = metric(convention='dim').process(pred, gt, gt_trimap=encoded)
+        assert a == pytest.approx(b) and a > 0, metric.__name__
+    unknown_only = SAD(convention='dim').process(pred, gt, gt_trimap=index)
+    assert unknown_only == pytest.approx(np.abs(pred - gt)[index == 1].sum() / 1000)
+
+
+def test_trimap_iou_takes_the_loaders_one_channel_maps():
+    rng = np.random.default_rng(6)
+    gt, pred = rng.integers(0, 3, (H, W)), rng.integers(0, 3, (H, W))
+    assert TrimapIoU().process(pred_trimap=pred, gt_trimap=gt[None]) == pytest.approx(
+        TrimapIoU().process(pred_trimap=pred, gt_trimap=gt)
+    )

@@ -108,3 +108,27 @@ def test_a_photo_too_large_for_memory_runs_smaller_with_a_warning(model, image, 
         interpolation=cv2.INTER_CUBIC,
     )
     np.testing.assert_allclose(got, np.clip(expected, 0, 1), atol=1e-6)
+
+
+def test_squash_is_resize_network_resize_back(model, image):
+    alpha, logits = network(model, hwc_resize(image, 32, 32))
+    expected = cv2.resize(alpha, (83, 50), interpolation=cv2.INTER_CUBIC)
+    got, classes = predict_image(model, image, dict(resize='squash', size=32, clamp=False))
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert classes.shape == (50, 83)
+    rect, _ = predict_image(model, image, dict(resize='squash', size=(32, 48), clamp=False))
+    alpha2 = network(model, hwc_resize(image, 48, 32))[0]
+    np.testing.assert_allclose(
+        rect, cv2.resize(alpha2, (83, 50), interpolation=cv2.INTER_CUBIC), atol=1e-6
+    )
+    assert protocol_name(dict(resize='squash', size=(32, 48))) == 'squash 32x48, clamp'
+
+
+def test_the_default_pixel_budget_comes_from_the_available_memory():
+    from shmatting.evaluation.protocol import BYTES_PER_PIXEL, pixel_budget
+
+    info = dict(line.split(':', 1) for line in open('/proc/meminfo'))
+    available = int(info['MemAvailable'].split()[0]) * 1024
+    budget = pixel_budget({})
+    assert abs(budget - 0.8 * available / BYTES_PER_PIXEL) < 0.05 * budget
+    assert pixel_budget(dict(max_pixels=1000)) == 1000

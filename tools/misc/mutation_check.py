@@ -223,6 +223,8 @@ def check_module(root, module, args, rng):
     tree = ast.parse(original)
     sites = mutation_sites(tree)
     picked = rng.sample(sites, min(args.per_module, len(sites)))
+    if run_tests(root, TARGETS[module], args.timeout) != 'survived':  # the unmutated code
+        raise RuntimeError(f'the tests of {module} fail without any mutant: {TARGETS[module]}')
     results = []
     try:
         for site_path, what, line in picked:
