@@ -32,7 +32,14 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 from addict import Dict
 
-__all__ = ['Config', 'ConfigDict', 'DictAction', 'import_modules_from_strings']
+__all__ = [
+    'Config',
+    'ConfigDict',
+    'DictAction',
+    'import_modules_from_strings',
+    'find_config',
+    'config_dirs',
+]
 
 BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'
@@ -98,6 +105,41 @@ def import_modules_from_strings(
             warnings.warn(f"custom_imports: '{name}' failed to import and is skipped: {exc}")
             modules.append(None)
     return modules
+
+
+# ---------------------------------------------------------------------- finding configs by name
+def config_dirs() -> List[str]:
+    """Where configs are found by name: the checkout's ``configs/`` (a source or editable
+    install) and the copy installed with the package (``shmatting/.mim/configs``)."""
+    here = osp.dirname(osp.abspath(__file__))
+    dirs = [osp.join(osp.dirname(here), 'configs'), osp.join(here, '.mim', 'configs')]
+    return [d for d in dirs if osp.isdir(osp.join(d, 'shm'))]
+
+
+def find_config(name: str) -> str:
+    """A config path from a path, or from a name of the project's configs, as mim does.
+
+    ``configs/shm/e2e_8x8.py`` (from the checkout), ``shm/e2e_8x8.py``, ``shm/e2e_8x8`` and
+    ``e2e_8x8`` (a unique file name) all find the same file from any working directory.
+
+    Args:
+        name (str): a path or a config name.
+
+    Returns:
+        str: the path (``name`` itself when it is a file or nothing else matches).
+    """
+    if osp.isfile(name) or osp.isabs(name):
+        return name
+    rel = name[len('configs/') :] if name.startswith('configs/') else name
+    rel = rel if rel.endswith('.py') else rel + '.py'
+    for folder in config_dirs():
+        if osp.isfile(osp.join(folder, rel)):
+            return osp.join(folder, rel)
+        if '/' not in rel:
+            hits = [osp.join(root, rel) for root, _, files in os.walk(folder) if rel in files]
+            if len(hits) == 1:
+                return hits[0]
+    return name
 
 
 # ---------------------------------------------------------------------- merging helpers
@@ -351,7 +393,7 @@ class Config:
         Returns:
             Config: the resolved config.
         """
-        filename = osp.abspath(osp.expanduser(str(filename)))
+        filename = osp.abspath(osp.expanduser(find_config(str(filename))))
         cfg_dict, text = Config._file2dict(filename, use_predefined_variables, ())
         if import_custom_modules and cfg_dict.get('custom_imports'):
             ci = cfg_dict['custom_imports']
@@ -618,11 +660,14 @@ def _load_bases(
     """The merged values and the texts of a file's bases (a key may come from one base only)."""
     base_dict, base_texts, owner = {}, [], {}
     for base in base_files:
-        base_path = osp.abspath(osp.join(osp.dirname(filename), osp.expanduser(base)))
+        beside = osp.abspath(osp.join(osp.dirname(filename), osp.expanduser(base)))
+        # else a config name of the project, found from anywhere (shm/zoo/zoo_tnet_8x8.py)
+        base_path = beside if osp.isfile(beside) or osp.isabs(base) else find_config(base)
         if not osp.isfile(base_path):
             raise FileNotFoundError(
-                f"{filename}: _base_ file '{base}' not found (looked for {base_path})"
+                f"{filename}: _base_ file '{base}' not found (looked for {beside})"
             )
+        base_path = osp.abspath(base_path)
         sub_dict, sub_text = Config._file2dict(
             base_path, use_predefined_variables, stack + (filename,)
         )

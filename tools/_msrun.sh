@@ -7,6 +7,21 @@
 # once: the worker wrapper records its exit code and ends msrun's process group, so nobody waits
 # for the cluster to form, and one line names the rank and its error.
 
+# a config path, or a name of this checkout's configs (shm/e2e_8x8.py, e2e_8x8), as
+# tools/train.py finds it (shmatting.config.find_config)
+find_config() {
+  local name=$1 rel hits root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  if [ -f "$name" ]; then echo "$name"; return; fi
+  rel=${name#configs/}; rel=${rel%.py}.py
+  if [ -f "$root/configs/$rel" ]; then echo "$root/configs/$rel"; return; fi
+  case "$rel" in */*) ;; *)
+    hits=$(find "$root/configs" -name "$rel" -type f)
+    if [ "$(printf '%s\n' "$hits" | grep -c .)" = 1 ]; then echo "$hits"; return; fi ;;
+  esac
+  echo "$name"
+}
+
 # the work dir the tool will use: --work-dir D if given, else work_dirs/<config name>
 work_dir_of() {
   local config=$1; shift

@@ -14,10 +14,11 @@ CKPT=$2
 NPROC=$3
 shift 3
 case "$NPROC" in ''|*[!0-9]*) echo "error: DEVICES_PER_NODE must be a positive integer, got '$NPROC'" >&2; exit 2;; esac
-if [ ! -f "$CONFIG" ]; then echo "error: config not found: $CONFIG" >&2; exit 2; fi
-if [ ! -f "$CKPT" ]; then echo "error: checkpoint not found: $CKPT" >&2; exit 2; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/tools/_msrun.sh"
+CONFIG=$(find_config "$CONFIG")
+if [ ! -f "$CONFIG" ]; then echo "error: config not found: $CONFIG" >&2; exit 2; fi
+if [ ! -f "$CKPT" ]; then echo "error: checkpoint not found: $CKPT" >&2; exit 2; fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}

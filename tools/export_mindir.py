@@ -19,7 +19,11 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 

@@ -23,7 +23,10 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+except ImportError:
+    sys.path.insert(0, ROOT)
 TNET_CFG, E2E_CFG = 'configs/shm/tnet_cpu_synthetic.py', 'configs/shm/e2e_cpu_synthetic.py'
 METRICS = ('SAD', 'MSE', 'MAD', 'Grad', 'Conn')
 

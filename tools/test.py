@@ -20,7 +20,10 @@ import os.path as osp
 import sys
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    try:  # the installed package (pip install), else this checkout
+        import shmatting  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import DictAction  # noqa: E402

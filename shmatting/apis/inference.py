@@ -21,14 +21,23 @@ def get_norm_cfg(cfg: Any, split: str = 'test') -> dict:
     for name in (split, 'test', 'val', 'train'):
         for t in (data.get(name) or {}).get('pipeline', []) or []:
             if t.get('type') == 'Normalize':
-                return dict(
-                    mean=list(t.get('mean', (114.0, 121.0, 134.0))),
-                    std=list(t.get('std', (255.0, 255.0, 255.0))),
-                )
+                return _norm_values(t)
     img_norm = cfg.get('img_norm_cfg')
     if img_norm:
-        return dict(mean=list(img_norm['mean']), std=list(img_norm['std']))
+        return _norm_values(img_norm)
     raise KeyError('the config has no Normalize transform and no img_norm_cfg')
+
+
+def _norm_values(spec: dict) -> dict:
+    from ..datasets.transforms.formatting import read_mean_std
+
+    if spec.get('mean_std_file'):
+        mean, std = read_mean_std(spec['mean_std_file'])
+        return dict(mean=mean, std=std)
+    return dict(
+        mean=list(spec.get('mean', (114.0, 121.0, 134.0))),
+        std=list(spec.get('std', (255.0, 255.0, 255.0))),
+    )
 
 
 def load_mattor(cfg: Any, checkpoint: Optional[str] = None) -> Any:
@@ -127,7 +136,7 @@ def load_split(cfg: Any, split: str = 'test', rank: int = 0, world_size: int = 1
     from ..datasets import build_dataloader, build_dataset
 
     if split not in cfg.data:
-        raise KeyError(f"the config has no data.{split}; it has {sorted(cfg.data)}")
+        raise KeyError(f'the config has no data.{split}; it has {sorted(cfg.data)}')
     dataset = build_dataset(cfg.data[split], data_root=cfg.get('data_root'), seed=0)
     loader = build_dataloader(dataset, 1, workers=0, rank=rank, world_size=world_size, mode='eval')
     return dataset, loader

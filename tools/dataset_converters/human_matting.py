@@ -33,7 +33,11 @@ import time
 import uuid
 from collections import OrderedDict
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

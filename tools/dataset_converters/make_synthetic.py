@@ -8,7 +8,11 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import shmatting  # noqa: E402,F401
 from shmatting.datasets.synthetic import write_synthetic_dataset  # noqa: E402

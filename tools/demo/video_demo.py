@@ -10,7 +10,11 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

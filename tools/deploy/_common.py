@@ -5,7 +5,10 @@ import os.path as osp
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+except ImportError:
+    sys.path.insert(0, ROOT)
 
 
 def load_sidecar(path):

@@ -12,7 +12,11 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from shmatting.registry import ALL_REGISTRIES  # noqa: E402
 

@@ -4,7 +4,10 @@ import os.path as osp
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
+try:  # the installed package (pip install), else this checkout
+    import shmatting  # noqa: F401
+except ImportError:
+    sys.path.insert(0, ROOT)
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config  # noqa: E402

@@ -1,6 +1,6 @@
 """Formatting: normalisation, class-index trimaps and packing to CHW float32 arrays."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -8,7 +8,31 @@ from ...registry import TRANSFORMS
 from ..image_io import CorruptSampleError
 from .trimap_ops import trimap_to_index
 
-__all__ = ['Normalize', 'TrimapToIndex', 'PackInputs']
+__all__ = ['Normalize', 'TrimapToIndex', 'PackInputs', 'read_mean_std']
+
+
+def read_mean_std(path: str) -> tuple:
+    """``(mean, std)`` from a ``mean_std.json`` (BGR, 0-255), checked.
+
+    Args:
+        path (str): the JSON file.
+
+    Returns:
+        tuple: two lists of three floats.
+    """
+    import json
+    import os.path as osp
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'mean_std_file not found: {path} (tools/dataset_converters/'
+            'human_matting.py writes <out>/mean_std.json)'
+        )
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    if data.get('order', 'BGR') != 'BGR' or data.get('scale', '0-255') != '0-255':
+        raise ValueError(f'{path}: mean and std must be BGR on the 0-255 scale')
+    return list(data['mean']), list(data['std'])
 
 
 @TRANSFORMS.register_module()
@@ -20,15 +44,22 @@ class Normalize:
     Args:
         mean (list[float]): BGR means on the 0-255 scale.
         std (list[float]): BGR stds on the 0-255 scale.
+        mean_std_file (str, optional): read ``mean`` and ``std`` from this JSON instead, the
+            ``mean_std.json`` that tools/dataset_converters/human_matting.py writes from the
+            training images (``img_norm_cfg = dict(mean_std_file='data/x/mean_std.json')``).
     """
 
     def __init__(
         self,
         mean: Sequence[float] = (114.0, 121.0, 134.0),
         std: Sequence[float] = (255.0, 255.0, 255.0),
+        mean_std_file: Optional[str] = None,
     ):
+        if mean_std_file is not None:
+            mean, std = read_mean_std(mean_std_file)
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
+        self.mean_std_file = mean_std_file
         if self.mean.shape != (3,) or self.std.shape != (3,) or np.any(self.std == 0):
             raise ValueError(f'mean and std must be 3 BGR values with std != 0, got {mean}, {std}')
 
