@@ -6,6 +6,8 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from .datasets.image_io import write_image
+
 __all__ = [
     'composite',
     'parse_background',
@@ -51,12 +53,12 @@ def save_visualization(out_dir, rel, img_path, alpha, classes=None, background='
     """Write ``<rel>_alpha.png``, ``<rel>_trimap.png`` and ``<rel>_composite.jpg`` under out_dir."""
     base = osp.join(out_dir, rel)
     os.makedirs(osp.dirname(base), exist_ok=True)
-    cv2.imwrite(base + '_alpha.png', np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
+    write_image(base + '_alpha.png', np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8))
     if classes is not None:
-        cv2.imwrite(base + '_trimap.png', (np.asarray(classes) * 127.5).round().astype(np.uint8))
+        write_image(base + '_trimap.png', (np.asarray(classes) * 127.5).round().astype(np.uint8))
     image = cv2.imread(img_path, cv2.IMREAD_COLOR)
     if image is not None:
-        cv2.imwrite(
+        write_image(
             base + '_composite.jpg',
             composite(image, alpha, parse_background(background, image.shape[:2])),
         )

@@ -7,12 +7,20 @@ format says it must: a JPEG with its end-of-image marker, a PNG with its ``IEND`
 """
 
 import os
-from typing import Optional
+import uuid
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
 
-__all__ = ['IMAGE_EXTENSIONS', 'CorruptSampleError', 'read_image', 'check_complete', 'as_uint8_bgr']
+__all__ = [
+    'IMAGE_EXTENSIONS',
+    'CorruptSampleError',
+    'read_image',
+    'write_image',
+    'check_complete',
+    'as_uint8_bgr',
+]
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 _PNG_END = b'\x00\x00\x00\x00IEND\xaeB`\x82'
@@ -60,6 +68,41 @@ def read_image(path: Optional[str], flag: int = cv2.IMREAD_COLOR) -> np.ndarray:
     if img is None or img.size == 0:
         raise CorruptSampleError(f'unreadable image: {path}')
     return img
+
+
+def write_image(path: str, image: np.ndarray, params: Sequence[int] = ()) -> str:
+    """Write an image whole or not at all, creating its folder.
+
+    ``cv2.imwrite`` returns False (and writes nothing, or a part) for a missing folder, an unknown
+    extension or a full disk; here each of those raises, and the file appears only complete (a
+    temp file renamed over it).
+
+    Args:
+        path (str): destination; the extension picks the format.
+        image (np.ndarray): what ``cv2.imencode`` accepts (uint8 BGR, grey, BGRA).
+        params (Sequence[int]): ``cv2.IMWRITE_*`` flags, e.g. JPEG quality.
+
+    Returns:
+        str: ``path``.
+    """
+    ext = os.path.splitext(path)[1]
+    if ext.lower() not in IMAGE_EXTENSIONS:
+        raise ValueError(f'cannot write {path}: the extension must be one of {IMAGE_EXTENSIONS}')
+    ok, buf = cv2.imencode(ext, image, list(params))
+    if not ok:
+        raise OSError(f'cannot encode {path} (shape {np.shape(image)}, dtype {image.dtype})')
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f'.{os.path.basename(path)}.{uuid.uuid4().hex[:6]}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(buf.tobytes())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
 
 
 def as_uint8_bgr(image: np.ndarray, what: str = 'image') -> np.ndarray:

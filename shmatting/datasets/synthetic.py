@@ -13,6 +13,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from .image_io import write_image
 from .transforms.matting import random_background
 
 __all__ = ['make_portrait', 'write_synthetic_dataset', 'raw_paths']
@@ -147,13 +148,8 @@ def _write_one(args):
     rng = np.random.default_rng([seed, index])
     image, fg, alpha = make_portrait(rng, width, height)
     clip, matting = raw_paths(root, index)
-    for path in (clip, matting):
-        os.makedirs(osp.dirname(path), exist_ok=True)
-    rgba = np.dstack([fg, alpha])
-    if not (
-        cv2.imwrite(clip, image, [cv2.IMWRITE_JPEG_QUALITY, 95]) and cv2.imwrite(matting, rgba)
-    ):
-        raise OSError(f'could not write {clip} / {matting}')
+    write_image(clip, image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    write_image(matting, np.dstack([fg, alpha]))
     return index
 
 
@@ -161,7 +157,7 @@ def _write_background(args):
     root, index, seed, width, height = args
     rng = np.random.default_rng([seed, 10**6 + index])
     path = osp.join(root, 'backgrounds', f'bg_{index:05d}.jpg')
-    cv2.imwrite(path, random_background(rng, height, width), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    write_image(path, random_background(rng, height, width), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return index
 
 

@@ -39,7 +39,8 @@ def error_line(exc: BaseException) -> str:
 
 def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]] = None) -> None:
     """Run a tool's ``main``: an exception becomes ``error: <one line>`` on stderr and exit code 1
-    (``SHMATTING_DEBUG=1`` re-raises it with its traceback); Ctrl-C exits 130.
+    (``SHMATTING_DEBUG=1`` re-raises it with its traceback); Ctrl-C exits 130; a closed output
+    pipe exits 141 without a message (as ``SIGPIPE`` would).
 
     Args:
         main (callable): the tool's ``main(argv)``.
@@ -52,6 +53,11 @@ def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]
     except KeyboardInterrupt:
         print('error: interrupted', file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (``| head``, ``| grep -q``): stop quietly, as a Unix tool killed by
+        # SIGPIPE would, and keep Python from complaining again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except Exception as exc:  # a user's mistake or an environment problem: one line
         if debug_enabled():
             raise

@@ -3,13 +3,21 @@ missing, not an image); NaN in a sample makes it corrupt; training replaces and 
 
 import os
 import shutil
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 
 from shmatting.datasets import build_dataloader, build_dataset
-from shmatting.datasets.image_io import CorruptSampleError, check_complete, read_image
+from shmatting.datasets.image_io import (
+    CorruptSampleError,
+    check_complete,
+    read_image,
+    write_image,
+)
+from tests.helpers import ROOT
 
 
 @pytest.fixture
@@ -108,3 +116,56 @@ def test_a_truncated_training_image_is_replaced_and_counted(prepared, tmp_path):
     )
     loader = build_dataloader(ds, 4, workers=0, shuffle=False)
     assert len(list(loader)) == 3 and loader.num_skipped == 1
+
+
+def test_an_image_for_a_missing_folder_is_written_there_not_lost(tmp_path):
+    """cv2.imwrite returns False for a folder that does not exist; tools printed 'saved'."""
+    img = np.full((8, 6, 3), 77, np.uint8)
+    path = str(tmp_path / 'new' / 'deeper' / 'x.png')
+    assert write_image(path, img) == path
+    np.testing.assert_array_equal(read_image(path), img)
+    assert os.listdir(tmp_path / 'new' / 'deeper') == ['x.png']  # no temp file left
+
+
+@pytest.mark.parametrize('name', ['x.unknownext', 'noext'])
+def test_an_image_that_cannot_be_encoded_raises_and_writes_nothing(tmp_path, name):
+    with pytest.raises(ValueError, match='extension'):
+        write_image(str(tmp_path / name), np.zeros((4, 4, 3), np.uint8))
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_image_write_on_a_full_disk_raises_and_keeps_the_old_file_whole(tmp_path):
+    """A temp file renamed over the target: when the disk fills up the old image stays whole
+    and no part of the new one is left (a small tmpfs in a mount namespace, as root)."""
+    disk = tmp_path / 'disk'
+    disk.mkdir()
+    script = (
+        'from shmatting.datasets.image_io import write_image, read_image\n'
+        'import numpy as np, os, sys\n'
+        f'path = "{disk}/x.png"\n'
+        'write_image(path, np.full((4, 4, 3), 1, np.uint8))\n'
+        'noise = np.random.default_rng(0).integers(0, 255, (600, 600, 3), dtype=np.uint8)\n'
+        'try:\n'
+        '    write_image(path, noise)\n'
+        'except OSError as exc:\n'
+        '    print("raised", exc.errno)\n'
+        'print("old", int(read_image(path).max()), sorted(os.listdir(os.path.dirname(path))))\n'
+    )
+    res = subprocess.run(
+        [
+            'unshare',
+            '-m',
+            'sh',
+            '-c',
+            f"mount -t tmpfs -o size=256k tmpfs {disk} && {sys.executable} -c '{script}'",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    if 'mount' in res.stderr and res.returncode:
+        pytest.skip('needs root to mount a small tmpfs (mount namespaces); CI runs as root')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'raised 28' in res.stdout  # ENOSPC
+    assert "old 1 ['x.png']" in res.stdout

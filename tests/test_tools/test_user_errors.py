@@ -182,3 +182,18 @@ def test_numpy_2_is_refused_at_import_in_one_line(tmp_path):
         'error: shmatting needs numpy<2 with MindSpore 2.10 (numpy 2.1.0 '
         "is installed): pip install 'numpy>=1.24,<2'"
     )
+
+
+def test_a_closed_output_pipe_stops_a_tool_quietly():
+    """``print_config CONFIG | grep -q x`` closes the pipe early: no 'error: BrokenPipeError'."""
+    res = subprocess.run(
+        f'{sys.executable} tools/misc/print_config.py configs/shm/e2e_8x8.py | head -c 10',
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert res.returncode == 0 and len(res.stdout) == 10
+    assert res.stderr == '', res.stderr

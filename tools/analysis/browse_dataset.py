@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.datasets.image_io import write_image  # noqa: E402
 
 
 def main(argv=None):
@@ -60,7 +61,7 @@ def main(argv=None):
         sys.exit('error: the dataset is empty')
     height = max(r.shape[0] for r in rows)
     grid = np.vstack([cv2.resize(r, (r.shape[1] * height // r.shape[0], height)) for r in rows])
-    cv2.imwrite(args.out, grid)
+    write_image(args.out, grid)
     print(f'saved {args.out}: {len(rows)} samples (image | trimap | alpha) of epoch {args.epoch}')
 
 

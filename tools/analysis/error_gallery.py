@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import DictAction  # noqa: E402
+from shmatting.datasets.image_io import write_image  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -107,11 +108,11 @@ def main(argv=None):
         record['name'] = dataset.samples[record['index']]['rel']
         png = f'{rank:03d}_{osp.basename(record["name"])}.png'
         sheets.append(sheet(model, dataset, record['index']))
-        cv2.imwrite(osp.join(out, png), sheets[-1])
+        write_image(osp.join(out, png), sheets[-1])
         rows.append((record, png))
     width = max(s.shape[1] for s in sheets)
     stacked = [np.pad(s, ((0, 0), (0, width - s.shape[1]), (0, 0))) for s in sheets]
-    cv2.imwrite(osp.join(out, 'worst.png'), np.concatenate(stacked, axis=0))
+    write_image(osp.join(out, 'worst.png'), np.concatenate(stacked, axis=0))
     write_page(out, rows, results)
     print(
         f'{len(rows)} worst of {results.coverage_line()} ({results.protocol}): '

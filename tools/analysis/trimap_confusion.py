@@ -10,7 +10,6 @@ IoU and mIoU (as TrimapIoU), and writes a heat map PNG of the normalised matrix.
 """
 
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -25,6 +24,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import DictAction  # noqa: E402
+from shmatting.datasets.image_io import write_image  # noqa: E402
 
 CLASSES = ('background', 'unknown', 'foreground')
 
@@ -96,8 +96,7 @@ def heat_map(matrix, path, cell=120):
             1,
             cv2.LINE_AA,
         )
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    cv2.imwrite(path, img)
+    write_image(path, img)
 
 
 def main(argv=None):

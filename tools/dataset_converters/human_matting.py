@@ -15,7 +15,7 @@ Reads only ``RAW_ROOT/clip_img/**.jpg`` and ``RAW_ROOT/matting/**.png`` (RGBA; t
 
 for the splits train / val / test. Unpaired files, macOS ``._*`` junk and unreadable images are
 skipped and reported with a count per reason. Nothing under RAW_ROOT is modified. Every file is
-written to a temp name that keeps its extension (``x.tmp.png``) and renamed, so a killed run leaves
+written to a temp name (``.x.png.<hex>.tmp``) and renamed, so a killed run leaves
 no half-written file and a rerun skips what is done.
 
 ``--zoo-compat`` reproduces the model zoo: sorted-order split (N*6//10, N*2//10, rest) and its
@@ -42,6 +42,7 @@ except ImportError:
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from shmatting.datasets.image_io import write_image  # noqa: E402
 from shmatting.datasets.transforms.trimap_ops import (
     trimap_from_alpha,  # noqa: E402
     zoo_trimap_from_alpha,
@@ -134,11 +135,7 @@ def debug_subset(splits, num, ratios):
 
 # ---------------------------------------------------------------------- writing one sample
 def _atomic_write_image(path, array):
-    root, ext = osp.splitext(path)
-    tmp = f'{root}.{uuid.uuid4().hex[:6]}.tmp{ext}'  # OpenCV picks the writer by extension
-    if not cv2.imwrite(tmp, array):
-        raise OSError(f'cannot write {path}')
-    os.replace(tmp, path)
+    write_image(path, array)
 
 
 def _atomic_copy(src, dst):

@@ -23,7 +23,12 @@ import shmatting  # noqa: E402,F401
 
 def main(argv=None):
     from shmatting.apis import inference_mattor, init_mattor
-    from shmatting.datasets.image_io import CorruptSampleError, as_uint8_bgr, read_image
+    from shmatting.datasets.image_io import (
+        CorruptSampleError,
+        as_uint8_bgr,
+        read_image,
+        write_image,
+    )
     from shmatting.visualization import composite, parse_background
 
     parser = argparse.ArgumentParser(description='alpha mattes and composites of images')
@@ -47,8 +52,8 @@ def main(argv=None):
             failed += 1
             continue
         stem = osp.splitext(osp.basename(path))[0]
-        cv2.imwrite(osp.join(args.out, stem + '_alpha.png'), np.rint(alpha * 255).astype(np.uint8))
-        cv2.imwrite(
+        write_image(osp.join(args.out, stem + '_alpha.png'), np.rint(alpha * 255).astype(np.uint8))
+        write_image(
             osp.join(args.out, stem + '_composite.jpg'),
             composite(image, alpha, parse_background(args.background, image.shape[:2])),
         )

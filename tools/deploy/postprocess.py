@@ -19,7 +19,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import load_sidecar
 
-from shmatting.datasets.image_io import read_image
+from shmatting.datasets.image_io import read_image, write_image
 
 
 def parse_args(argv=None):
@@ -65,7 +65,7 @@ def score(args, stem, alpha, clamp):
     if clamp:
         alpha = np.clip(alpha, 0, 1)
     composite = np.clip(alpha[..., None] * image, 0, 255).astype(np.uint8)
-    cv2.imwrite(osp.join(args.out, stem + '.jpg'), composite)
+    write_image(osp.join(args.out, stem + '.jpg'), composite)
     return float(np.abs(alpha.astype(np.float64) - label / 255.0).sum() / 1000)
 
 
