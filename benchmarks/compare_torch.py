@@ -6,15 +6,19 @@ Usage (torch is a benchmark-only dependency: ``pip install torch==2.13.0``):
     python benchmarks/compare_torch.py --memory ms|torch      # peak RSS of one framework alone
 
 Timing alternates the frameworks round by round (A/B, then B/A) so slow drifts of a shared machine
-hit both; the table shows medians over all timed steps and the MindSpore / PyTorch ratio.
+hit both; the table shows medians over all timed steps and the ratio to PyTorch.
 Inference is timed twice: in the fresh process and again after the training rounds (PyTorch's
-speed differs between the two; see ``main``). Both sides use 2 intra-op threads, the same random
+speed differs between the two; see ``main``), each time for the network as the inference tools
+run it (GRAPH, BatchNorms folded), its exported MINDIR (``nn.GraphCell``) and, where onnx and
+onnxruntime are installed, its exported ONNX in ONNX Runtime with the same number of threads.
+Both sides use 2 intra-op threads, the same random
 data and the same initial weights (the zoo network: its fusion and its loss, end-to-end phase,
 Adam lr 1e-4, weight decay 5e-4).
 """
 
 import argparse
 import gc
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -29,6 +33,10 @@ import numpy as np  # noqa: E402
 import shmatting  # noqa: E402,F401
 from shmatting.ops import set_cpu_kernels  # noqa: E402
 from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
+
+HAS_ORT = all(
+    importlib.util.find_spec(m) is not None for m in ('onnx', 'onnxruntime')
+)  # then the exported ONNX is timed in ONNX Runtime too
 
 
 # ---------------------------------------------------------------------- MindSpore side
@@ -49,6 +57,7 @@ class MindSporeSide:
             pass
         cfg = Config.fromfile(config)
         cfg.merge_from_dict({'model.train_cfg.phase': 'e2e'})
+        self.cfg, self.threads, self.keep = cfg, threads, []
         self.ms = ms
         self.model = build_model(cfg.model)
         opt = build_optimizer(
@@ -71,24 +80,53 @@ class MindSporeSide:
     def train_step(self):
         self.step(*self.inputs).asnumpy()
 
-    def prepare_infer(self, x, mindir_dir):
-        self.model.set_train(False)
-        self.x = self.ms.Tensor(x)
+    def inference_model(self, exportable=None):
+        """The trained weights in the network as the inference tools run it (BatchNorms folded;
+        ``exportable='MINDIR'|'ONNX'``: as tools/export_mindir.py exports it)."""
+        from shmatting.models import build_model
+        from shmatting.models.layers import fuse_conv_bn
+
+        cfg = self.cfg.copy()
+        if exportable == 'ONNX':
+            cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
+        model = build_model(cfg.model)
+        self.ms.load_param_into_net(model, {p.name: p for p in self.model.get_parameters()})
+        model.set_train(False)
+        fuse_conv_bn(model)
+        if exportable:
+            set_cpu_kernels(model, False)  # as tools/export_mindir.py exports
+        # MindSpore resolved a graph's methods wrongly once when a model built earlier had been
+        # collected and a new one reused its ids: keep every model of the comparison alive
+        self.keep.append(model)
+        return model
+
+    def prepare_infer(self, x, export_dir):
+        from shmatting.apis.backends import OnnxRuntimeBackend
+        from shmatting.apis.export import export_network
+
+        self.x_np, self.x = x, self.ms.Tensor(x)
+        self.infer_net = self.inference_model()
         start = time.perf_counter()
-        self.model.compile(self.x)
+        self.infer_net.compile(self.x)
         compile_s = time.perf_counter() - start
-        path = osp.join(mindir_dir, 'bench')
-        set_cpu_kernels(self.model, False)  # as tools/export_mindir.py exports
-        self.ms.export(self.model, self.x, file_name=path, file_format='MINDIR')
-        set_cpu_kernels(self.model, True)  # the train step compiled later keeps the kernels
-        self.graph = self.ms.nn.GraphCell(self.ms.load(path + '.mindir'))
+        exported = self.inference_model(exportable='MINDIR')
+        path = export_network(exported, x, osp.join(export_dir, 'bench'), 'MINDIR')
+        self.graph = self.ms.nn.GraphCell(self.ms.load(path))
+        self.ort = None
+        if HAS_ORT:
+            exported = self.inference_model(exportable='ONNX')
+            path = export_network(exported, x, osp.join(export_dir, 'bench'), 'ONNX')
+            self.ort = OnnxRuntimeBackend(path, threads=self.threads)
         return compile_s
 
     def infer(self):
-        self.model(self.x)[1].asnumpy()
+        self.infer_net(self.x)[1].asnumpy()
 
     def infer_mindir(self):
         self.graph(self.x)[1].asnumpy()
+
+    def infer_onnx(self):
+        self.ort.predict(self.x_np)
 
 
 # ---------------------------------------------------------------------- PyTorch side
@@ -237,22 +275,23 @@ def main(argv=None):
 
 
 def compare_inference(ms_side, pt_side, x, args, state):
-    """Alternating inference timings (GRAPH, exported MINDIR, PyTorch) -> table rows."""
+    """Alternating inference timings (GRAPH, exported MINDIR, exported ONNX in ONNX Runtime,
+    PyTorch) -> table rows."""
     with tempfile.TemporaryDirectory() as tmp:
         ms_side.prepare_infer(x, tmp)
         pt_side.prepare_infer(x, tmp)
-        med = alternate(
-            [ms_side, pt_side],
-            {
-                'ms_graph': (ms_side, 'infer'),
-                'ms_mindir': (ms_side, 'infer_mindir'),
-                'pt': (pt_side, 'infer'),
-            },
-            args.rounds,
-            args.infer_steps,
-        )
+        fns = {
+            'ms_graph': (ms_side, 'infer'),
+            'ms_mindir': (ms_side, 'infer_mindir'),
+            'pt': (pt_side, 'infer'),
+        }
+        if ms_side.ort is not None:
+            fns['onnx'] = (ms_side, 'infer_onnx')
+        med = alternate([ms_side, pt_side], fns, args.rounds, args.infer_steps)
     rows = []
-    for label, key in (('GRAPH', 'ms_graph'), ('MINDIR', 'ms_mindir')):
+    labels = [('GRAPH', 'ms_graph'), ('exported MINDIR', 'ms_mindir')]
+    labels += [('exported ONNX, ONNX Runtime', 'onnx')] if 'onnx' in med else []
+    for label, key in labels:
         rows.append(
             [
                 f'inference, batch 1, {label}, {args.shape[0]}x{args.shape[1]}, {state}',

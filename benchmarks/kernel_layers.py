@@ -1,10 +1,11 @@
 """Single layers on the CPU kernels against MindSpore's own operators (GRAPH mode).
 
 Usage:
-    python benchmarks/kernel_layers.py [--repeats 3]
+    python benchmarks/kernel_layers.py [--repeats 3] [--layers all|memory|conv]
 
-Times the forward and the gradients (``GradOperation``: the graph keeps the forward only where the
-backward needs its output) of each kernel-capable layer at the network's largest shapes (batch 8,
+Times the forward and the gradients with respect to the input and the weights
+(``GradOperation``: the graph keeps the forward only where the backward needs its output) of each
+kernel-capable layer at the network's largest shapes (batch 8,
 320x320 maps), with the kernel and with ``set_cpu_kernel(False)``, and a NumPy copy of the
 largest tensor for scale (the kernels are memory-bound).
 """
@@ -22,17 +23,19 @@ import shmatting  # noqa: E402,F401
 
 
 def forward_backward_cell(net):
-    """A cell returning the input gradients of ``net`` for a given output gradient."""
-    from mindspore import nn, ops
+    """A cell returning the input and weight gradients of ``net`` for a given output gradient
+    (both: a training step needs both, and some layers compute them in one kernel)."""
+    from mindspore import ParameterTuple, nn, ops
 
     class ForwardBackward(nn.Cell):
         def __init__(self, inner):
             super().__init__()
             self.net = inner
-            self.grad = ops.GradOperation(get_all=True, sens_param=True)
+            self.weights = ParameterTuple(inner.trainable_params())
+            self.grad = ops.GradOperation(get_all=True, get_by_list=True, sens_param=True)
 
         def construct(self, x, sens):
-            return self.grad(self.net)(x, sens)
+            return self.grad(self.net, self.weights)(x, sens)
 
     return ForwardBackward(net)
 
@@ -46,21 +49,51 @@ def timed(fn, repeats):
     return (time.perf_counter() - start) / repeats * 1000
 
 
-def layer_cases():
+def conv(cin, cout, k):
+    """A SameConv2d; 1x1 ones may take the oneDNN kernel too (the network keeps them on
+    MindSpore's GEMM, ``KERNEL_MIN_SIZE``), to show why."""
+    from shmatting.models.layers import SameConv2d
+
+    def build():
+        layer = SameConv2d(cin, cout, k)
+        layer.kernel_min_size = 1
+        return layer
+
+    return build
+
+
+def layer_cases(which):
     from shmatting.models.layers import (
         BatchNormAct2d,
         BilinearUpsample2x,
+        ConvTranspose2dK5S2,
         DepthwiseConv3x3,
         MaxPool3x3S2,
     )
 
-    return [
+    memory_bound = [
         ('BatchNorm + ReLU6', lambda: BatchNormAct2d(96, act='relu6'), (8, 96, 320, 320)),
         ('depthwise 3x3, stride 2', lambda: DepthwiseConv3x3(96, 2), (8, 96, 320, 320)),
         ('depthwise 3x3, stride 1', lambda: DepthwiseConv3x3(32, 1), (8, 32, 320, 320)),
         ('bilinear x2', lambda: BilinearUpsample2x(16), (8, 16, 160, 160)),
         ('max pool 3x3/2', lambda: MaxPool3x3S2('pad'), (8, 16, 320, 320)),
     ]
+    # dense layers of the zoo network, one per kind of shape; 'MindSpore' is the path the layer
+    # takes without the kernel (Conv2D, or the forward-convolution input gradient)
+    convolutions = [
+        ('conv 3x3 24->16', conv(24, 16, 3), (8, 24, 320, 320)),
+        ('conv 3x3 16->16', conv(16, 16, 3), (8, 16, 320, 320)),
+        ('conv 3x3 6->16', conv(6, 16, 3), (8, 6, 320, 320)),
+        ('conv 3x3 32->64', conv(32, 64, 3), (8, 32, 80, 80)),
+        ('conv 3x3 320->96', conv(320, 96, 3), (8, 320, 40, 40)),
+        ('conv 5x5 16->1', conv(16, 1, 5), (8, 16, 320, 320)),
+        ('deconv 5x5/2 16->16', lambda: ConvTranspose2dK5S2(16, 16), (8, 16, 160, 160)),
+        ('deconv 5x5/2 64->64', lambda: ConvTranspose2dK5S2(64, 64), (8, 64, 40, 40)),
+        ('conv 1x1 16->96', conv(16, 96, 1), (8, 16, 320, 320)),
+        ('conv 1x1 96->576', conv(96, 576, 1), (8, 96, 40, 40)),
+        ('conv 1x1 576->96', conv(576, 96, 1), (8, 576, 40, 40)),
+    ]
+    return {'memory': memory_bound, 'conv': convolutions, 'all': memory_bound + convolutions}[which]
 
 
 def time_layer(build, x, use_kernel, repeats):
@@ -74,25 +107,28 @@ def time_layer(build, x, use_kernel, repeats):
     step = forward_backward_cell(net)
     return (
         timed(lambda: net(x).asnumpy(), repeats),
-        timed(lambda: step(x, sens)[0].asnumpy(), repeats),
+        timed(lambda: step(x, sens)[0][0].asnumpy(), repeats),
     )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument(
+        '--layers', choices=['all', 'memory', 'conv'], default='all', help='which layers to time'
+    )
     args = parser.parse_args(argv)
     import mindspore as ms
     from terminaltables import AsciiTable
 
     from shmatting.ops import cpu_kernels_enabled
 
-    if not cpu_kernels_enabled():
+    if not cpu_kernels_enabled() or not cpu_kernels_enabled('conv'):
         sys.exit('error: the CPU kernels are unavailable here (see tools/misc/collect_env.py)')
     ms.set_context(mode=ms.GRAPH_MODE)
     rows = [['layer', 'input', 'fwd MS (ms)', 'fwd kernel', 'gradients MS', 'gradients kernel']]
     rng = np.random.default_rng(0)
-    for name, build, shape in layer_cases():
+    for name, build, shape in layer_cases(args.layers):
         x = ms.Tensor(rng.random(shape, dtype=np.float32))
         plain, kernel = (time_layer(build, x, k, args.repeats) for k in (False, True))
         rows.append(

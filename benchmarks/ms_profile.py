@@ -32,6 +32,9 @@ def parse_args(argv=None):
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--out', default='work_dirs/ms_profile')
     parser.add_argument('--top', type=int, default=15)
+    parser.add_argument(
+        '--no-fuse', action='store_true', help='infer: keep the BatchNorms (not folded)'
+    )
     return parser.parse_args(argv)
 
 
@@ -54,6 +57,10 @@ def build_run(args):
         inputs = [ms.Tensor(data[k]) for k in model.train_inputs()]
         return lambda: step(*inputs).asnumpy(), data['img'].shape[0]
     model.set_train(False)
+    if not args.no_fuse:  # as the inference tools run it
+        from shmatting.models.layers import fuse_conv_bn
+
+        fuse_conv_bn(model)
     x = ms.Tensor(data['img'])
     return lambda: model(x)[1].asnumpy(), 1
 
@@ -64,7 +71,7 @@ def op_type_totals(out_dir):
     if not files:
         sys.exit(f'error: the profiler wrote no cpu_op_type_info csv under {out_dir}')
     totals = {}
-    with open(sorted(files)[-1]) as f:
+    with open(max(files, key=os.path.getmtime)) as f:  # the newest run
         for row in csv.DictReader(f):
             name = row.get('op_type') or row.get('Op Type') or list(row.values())[0]
             time_key = next(k for k in row if 'total' in k.lower() and 'time' in k.lower())

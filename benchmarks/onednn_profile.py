@@ -45,6 +45,9 @@ if {train}:
     run = lambda: step(*args).asnumpy()
 else:
     model.set_train(False)
+    if {fuse}:  # as the inference tools run it
+        from shmatting.models.layers import fuse_conv_bn
+        fuse_conv_bn(model)
     run = lambda: model(x)[1].asnumpy()
 for _ in range(2):
     run()
@@ -82,6 +85,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch', type=int, default=None)
     parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
     parser.add_argument('--steps', type=int, default=2)
+    parser.add_argument(
+        '--no-fuse', action='store_true', help='infer: keep the BatchNorms (not folded)'
+    )
     return parser.parse_args(argv)
 
 
@@ -115,6 +121,7 @@ def main(argv=None):
         w=args.shape[1],
         train=args.mode == 'train',
         steps=args.steps,
+        fuse=not args.no_fuse,
     )
     env = dict(os.environ, ONEDNN_VERBOSE='1', GLOG_v='3')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)

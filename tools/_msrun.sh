@@ -48,7 +48,7 @@ run_msrun() {
 rc=\$?
 if [ \$rc -ne 0 ]; then
   echo "\$rc \${MS_NODE_ID:-\${RANK_ID:-?}}" > "$fail_dir/worker_\$\$"
-  kill -TERM -- -\$(cat "$shim/pgid") 2>/dev/null
+  kill -TERM -\$(cat "$shim/pgid") 2>/dev/null  # dash: no "--" before a group
 fi
 exit \$rc
 EOF

@@ -49,32 +49,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def fix_onnx_conv_transpose(path):
-    """MindSpore writes ConvTranspose ``output_shape`` as [N, C, H, W]; ONNX wants [H, W]."""
-    try:
-        import onnx
-    except ImportError:
-        raise SystemExit(
-            "error: ONNX export needs the onnx package to fix MindSpore's ConvTranspose "
-            'output_shape attribute: pip install onnx (see requirements/optional.txt)'
-        ) from None
-    model = onnx.load(path)
-    fixed = 0
-    for node in model.graph.node:
-        if node.op_type == 'ConvTranspose':
-            for attr in node.attribute:
-                if attr.name == 'output_shape' and len(attr.ints) == 4:
-                    spatial = list(attr.ints)[2:]
-                    del attr.ints[:]
-                    attr.ints.extend(spatial)
-                    fixed += 1
-    onnx.checker.check_model(model)
-    tmp = path + '.tmp.onnx'
-    onnx.save(model, tmp)
-    os.replace(tmp, path)
-    return fixed
-
-
 def sidecar(cfg, args, model, out_file, fmt, max_diff):
     from shmatting.apis import get_norm_cfg
 
@@ -184,7 +158,6 @@ def verify(fmt, out_file, model, x):
         return max_diff
     if fmt != 'ONNX':
         return None
-    print(f'fixed the output_shape of {fix_onnx_conv_transpose(out_file)} ConvTranspose nodes')
     try:
         import onnxruntime as ort
     except ImportError:
@@ -200,6 +173,7 @@ def verify(fmt, out_file, model, x):
 def main(argv=None):
     import mindspore as ms
 
+    from shmatting.apis.export import export_network
     from shmatting.engine.context import resolve_device_target
     from shmatting.utils.cli import load_config
 
@@ -212,8 +186,7 @@ def main(argv=None):
     model = build_export_model(args, cfg)
     out = output_stem(args)
     x = np.random.default_rng(0).uniform(-0.6, 0.6, args.input_shape).astype(np.float32)
-    ms.export(model, ms.Tensor(x), file_name=out, file_format=args.format)
-    out_file = out + {'MINDIR': '.mindir', 'ONNX': '.onnx', 'AIR': '.air'}[args.format]
+    out_file = export_network(model, x, out, args.format)
     max_diff = verify(args.format, out_file, model, x)
     meta = sidecar(cfg, args, model, out_file, args.format, max_diff)
     with open(out_file + '.json.tmp', 'w', encoding='utf-8') as f:

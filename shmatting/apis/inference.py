@@ -40,12 +40,15 @@ def _norm_values(spec: dict) -> dict:
     )
 
 
-def load_mattor(cfg: Any, checkpoint: Optional[str] = None) -> Any:
+def load_mattor(cfg: Any, checkpoint: Optional[str] = None, fuse: Optional[bool] = None) -> Any:
     """Build the config's model in eval mode and load ``checkpoint`` (every parameter required).
 
     Args:
         cfg (Config): the config.
         checkpoint (str, optional): weights; without it the model keeps its initialisation.
+        fuse (bool, optional): fold each BatchNorm into the convolution before it
+            (:func:`~shmatting.models.layers.fuse_conv_bn`; the same function, fewer passes);
+            default ``model.test_cfg.fuse_conv_bn``, itself True by default.
 
     Returns:
         nn.Cell: the model, with ``model.cfg`` set.
@@ -65,6 +68,10 @@ def load_mattor(cfg: Any, checkpoint: Optional[str] = None) -> Any:
                 f'e.g. {report["missing"][:3]}'
             )
     model.set_train(False)
+    if fuse if fuse is not None else model.test_cfg.get('fuse_conv_bn', True):
+        from ..models.layers import fuse_conv_bn
+
+        fuse_conv_bn(model)
     model.cfg = cfg
     return model
 

@@ -104,9 +104,7 @@ def keeps_float32(cell: nn.Cell, level: str) -> bool:
         bool: True for the CPU-kernel layers and hand-written gradients (every level), and for
         BatchNorm at O1 and O2.
     """
-    from ..models.layers import ForwardDxConv2d
-
-    if getattr(cell, 'use_cpu_kernel', False) or isinstance(cell, ForwardDxConv2d):
+    if getattr(cell, 'use_cpu_kernel', False) or getattr(cell, 'forward_dx', False):
         return True
     return level in ('O1', 'O2') and isinstance(cell, (nn.BatchNorm2d, nn.LayerNorm))
 

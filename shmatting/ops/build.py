@@ -1,10 +1,13 @@
-"""Compile the CPU kernels in ``csrc/`` into a shared library once, cached by content.
+"""Compile the CPU kernels in ``csrc/`` into shared libraries once, cached by content.
 
-The library is built on first use with the system C++ compiler (``$CXX`` or ``g++``) into
-``$SHMATTING_KERNEL_CACHE`` (default ``~/.cache/shmatting/kernels``) under a name that hashes the
-source, the flags and the compiler version, so an edited source or another compiler builds a new
-file and concurrent processes (``msrun`` ranks) never see a half-written one: each compiles to its
-own temporary name and renames it into place.
+Two libraries: ``core`` (``cpu_kernels.cc``: depthwise, upsampling, BatchNorm, pooling; needs only
+a C++ compiler) and ``dnnl`` (``dnnl_conv.cc``: dense convolutions on oneDNN, linked against the
+``libdnnl.so.3`` that MindSpore ships, compiled with the oneDNN headers of PyPI's
+``onednn-devel``). Each is built on first use with the system C++ compiler (``$CXX`` or ``g++``)
+into ``$SHMATTING_KERNEL_CACHE`` (default ``~/.cache/shmatting/kernels``) under a name that hashes
+the source, the flags, the compiler version (and the oneDNN headers and library), so an edited
+source or another compiler builds a new file and concurrent processes (``msrun`` ranks) never see
+a half-written one: each compiles to its own temporary name and renames it into place.
 """
 
 import ctypes
@@ -13,26 +16,56 @@ import os
 import os.path as osp
 import shutil
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import threading
 
-__all__ = ['KernelBuildError', 'build_kernel_library', 'SOURCE', 'SYMBOLS']
+__all__ = [
+    'KernelBuildError',
+    'build_kernel_library',
+    'onednn_paths',
+    'SOURCE',
+    'SYMBOLS',
+    'DNNL_SOURCE',
+    'DNNL_SYMBOLS',
+]
 
-SOURCE = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'cpu_kernels.cc')
+_CSRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
+SOURCE = osp.join(_CSRC, 'cpu_kernels.cc')
+DNNL_SOURCE = osp.join(_CSRC, 'dnnl_conv.cc')
 SYMBOLS = (
-    'shm_depthwise3x3_s1',
-    'shm_depthwise3x3_s1_grad',
-    'shm_depthwise3x3_s2',
-    'shm_depthwise3x3_s2_grad',
-    'shm_upsample_bilinear2x',
-    'shm_upsample_bilinear2x_grad',
-    'shm_maxpool3x3s2',
-    'shm_maxpool3x3s2_grad',
-) + tuple(
-    f'shm_bn{act}_{kind}'
-    for act in ('', '_relu', '_relu6')
-    for kind in ('train', 'train_grad', 'infer')
+    (
+        'shm_depthwise3x3_s1',
+        'shm_depthwise3x3_s1_grad',
+        'shm_depthwise3x3_s2',
+        'shm_depthwise3x3_s2_grad',
+        'shm_upsample_bilinear2x',
+        'shm_upsample_bilinear2x_grad',
+        'shm_maxpool3x3s2',
+        'shm_maxpool3x3s2_grad',
+    )
+    + tuple(
+        f'shm_depthwise3x3_s{stride}_bias{act}'
+        for stride in (1, 2)
+        for act in ('', '_relu', '_relu6')
+    )
+    + tuple(
+        f'shm_bn{act}_{kind}'
+        for act in ('', '_relu', '_relu6')
+        for kind in ('train', 'train_grad', 'infer')
+    )
 )
+DNNL_SYMBOLS = (
+    'shm_conv_same',
+    'shm_conv_same_grad',
+    'shm_deconv_s2',
+    'shm_deconv_s2_grad',
+    'shm_conv_same_bias',
+    'shm_conv_same_bias_relu',
+    'shm_conv_same_bias_relu6',
+)
+_THREADPOOL_RUNTIME = 8  # DNNL_RUNTIME_THREADPOOL
 _LOCK = threading.Lock()
 
 
@@ -82,51 +115,153 @@ def _compiler_version(compiler):
     return out.stdout.splitlines()[0] if out.stdout else ''
 
 
-def _check_loadable(path):
+def _check_loadable(path, symbols):
     try:
         lib = ctypes.CDLL(path)
     except OSError as err:
         raise KernelBuildError(f'cannot load {path}: {err}') from err
-    missing = [name for name in SYMBOLS if not hasattr(lib, name)]
+    missing = [name for name in symbols if not hasattr(lib, name)]
     if missing:
         raise KernelBuildError(f'{path} lacks {", ".join(missing)}')
 
 
-def build_kernel_library():
-    """Return the path of the compiled kernel library, compiling it when it is not cached.
+class _DnnlVersion(ctypes.Structure):
+    _fields_ = [
+        ('major', ctypes.c_int),
+        ('minor', ctypes.c_int),
+        ('patch', ctypes.c_int),
+        ('hash', ctypes.c_char_p),
+        ('cpu_runtime', ctypes.c_uint),
+        ('gpu_runtime', ctypes.c_uint),
+    ]
+
+
+def _onednn_include():
+    candidates = [os.environ.get('SHMATTING_ONEDNN_INCLUDE', '')]
+    candidates += [osp.join(sysconfig.get_path('data'), 'include'), osp.join(sys.prefix, 'include')]
+    candidates += ['/usr/local/include', '/usr/include']
+    for root in candidates:
+        if root and osp.isfile(osp.join(root, 'oneapi', 'dnnl', 'dnnl.hpp')):
+            return root
+    raise KernelBuildError(
+        "oneDNN headers not found (pip install 'onednn-devel-cpu-gomp>=2023.2,<2024', or set "
+        'SHMATTING_ONEDNN_INCLUDE to the folder holding oneapi/dnnl/dnnl.hpp)'
+    )
+
+
+def onednn_paths():
+    """The oneDNN headers and MindSpore's oneDNN library the ``dnnl`` kernels are built with.
+
+    Returns:
+        tuple[str, str, str]: include folder, library path, and ``major.minor.patch`` of the
+        library.
+
+    Raises:
+        KernelBuildError: headers not found, or a library that is not oneDNN 3 with the
+            THREADPOOL CPU runtime.
+    """
+    import mindspore
+
+    include = _onednn_include()
+    lib = osp.join(osp.dirname(mindspore.__file__), 'lib', 'libdnnl.so.3')
+    if not osp.isfile(lib):
+        raise KernelBuildError(f'MindSpore ships no oneDNN library here ({lib} not found)')
+    v = _library_version(lib)
+    if v.major != 3 or v.cpu_runtime != _THREADPOOL_RUNTIME:
+        raise KernelBuildError(
+            f'{lib} is oneDNN {v.major}.{v.minor} with CPU runtime {v.cpu_runtime}; the '
+            f'convolution kernels need oneDNN 3 with the THREADPOOL runtime ({_THREADPOOL_RUNTIME})'
+        )
+    header_minor, lib_minor = _header_minor(include), _library_minor(lib)
+    if lib_minor >= 11 > header_minor:
+        # oneDNN 3.11 added threadpool_iface::wait(); a pool compiled without it would be called
+        # through the wrong virtual slot
+        raise KernelBuildError(
+            f'the oneDNN headers in {include} (3.{header_minor}) are older than 3.11 but {lib} is '
+            f'3.{lib_minor}: install newer headers (onednn-devel) or set SHMATTING_ONEDNN_INCLUDE'
+        )
+    return include, lib, f'{v.major}.{v.minor}.{v.patch}'
+
+
+def _library_version(lib):
+    dnnl = ctypes.CDLL(lib)
+    dnnl.dnnl_version.restype = ctypes.POINTER(_DnnlVersion)
+    return dnnl.dnnl_version().contents
+
+
+def _library_minor(lib):
+    return _library_version(lib).minor
+
+
+def _header_minor(include):
+    with open(osp.join(include, 'oneapi', 'dnnl', 'dnnl_version.h'), encoding='utf-8') as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[:2] == ['#define', 'DNNL_VERSION_MINOR']:
+                return int(parts[2])
+    raise KernelBuildError(f'no DNNL_VERSION_MINOR in {include}/oneapi/dnnl/dnnl_version.h')
+
+
+def _library_spec(kind):
+    """(source, symbols, extra flags, fingerprint) of the ``core`` or ``dnnl`` library."""
+    if kind == 'core':
+        return SOURCE, SYMBOLS, [], ''
+    if kind != 'dnnl':
+        raise ValueError(f"kernel library must be 'core' or 'dnnl', got {kind!r}")
+    include, lib, version = onednn_paths()
+    with open(osp.join(include, 'oneapi', 'dnnl', 'dnnl_version.h'), 'rb') as f:
+        headers = f.read()
+    flags = ['-std=c++17', f'-I{include}', lib, f'-Wl,-rpath,{osp.dirname(lib)}']
+    fingerprint = f'{lib} {version} ' + hashlib.sha256(headers).hexdigest()
+    return DNNL_SOURCE, DNNL_SYMBOLS, flags, fingerprint
+
+
+def _compile(compiler, cmd, tmp, source):
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as err:
+        raise KernelBuildError(f'{" ".join(cmd)} failed: {err}') from err
+    if proc.returncode != 0:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        tail = ' | '.join(proc.stderr.strip().splitlines()[-3:])
+        raise KernelBuildError(f'compiling {source} failed (exit {proc.returncode}): {tail}')
+
+
+def build_kernel_library(kind: str = 'core') -> str:
+    """Return the path of a compiled kernel library, compiling it when it is not cached.
+
+    Args:
+        kind (str): ``'core'`` (depthwise, upsampling, BatchNorm, pooling) or ``'dnnl'`` (dense
+            convolutions on oneDNN).
 
     Returns:
         str: absolute path of the ``.so``.
 
     Raises:
-        KernelBuildError: no compiler, a compile error (its last lines included) or a library
-            that does not load.
+        KernelBuildError: no compiler, no oneDNN headers (``dnnl``), a compile error (its last
+            lines included) or a library that does not load.
     """
     compiler = os.environ.get('CXX') or 'g++'
     if shutil.which(compiler) is None:
         raise KernelBuildError(f'no C++ compiler: {compiler!r} is not on PATH (set CXX)')
+    source, symbols, extra, fingerprint = _library_spec(kind)
     flags = compile_flags()
-    with open(SOURCE, 'rb') as f:
-        source = f.read()
+    with open(source, 'rb') as f:
+        text = f.read()
     digest = hashlib.sha256(
-        source + ' '.join(flags).encode() + _compiler_version(compiler).encode()
+        text
+        + ' '.join(flags + extra).encode()
+        + _compiler_version(compiler).encode()
+        + fingerprint.encode()
     ).hexdigest()[:16]
-    path = osp.join(_cache_dir(), f'shm_cpu_kernels_{digest}.so')
+    stem = 'shm_cpu_kernels' if kind == 'core' else 'shm_dnnl_conv'
+    path = osp.join(_cache_dir(), f'{stem}_{digest}.so')
     with _LOCK:
         if not osp.isfile(path):
             tmp = f'{path}.{os.getpid()}.tmp'
-            cmd = [compiler, *flags, SOURCE, '-o', tmp]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-            except (OSError, subprocess.SubprocessError) as err:
-                raise KernelBuildError(f'{" ".join(cmd)} failed: {err}') from err
-            if proc.returncode != 0:
-                if osp.exists(tmp):
-                    os.remove(tmp)
-                tail = ' | '.join(proc.stderr.strip().splitlines()[-3:])
-                raise KernelBuildError(
-                    f'compiling {SOURCE} failed (exit {proc.returncode}): {tail}'
-                )
+            # flags after the source: a library named by path must follow what uses it
+            _compile(compiler, [compiler, *flags, source, *extra, '-o', tmp], tmp, source)
             os.replace(tmp, path)
-        _check_loadable(path)
+        _check_loadable(path, symbols)
     return path

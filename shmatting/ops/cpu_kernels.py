@@ -21,16 +21,24 @@ __all__ = [
     'cpu_kernels_enabled',
     'cpu_kernel_status',
     'depthwise3x3_op',
+    'depthwise3x3_bias_act_op',
     'upsample_bilinear2x_op',
     'batch_norm_act_ops',
     'maxpool3x3s2_op',
+    'conv_same_op',
+    'deconv_s2_op',
+    'conv_same_bias_act_op',
     'set_cpu_kernels',
     'parse_kernel_kinds',
     'KERNEL_KINDS',
 ]
 
 _MODES = ('auto', '0', '1')
-_STATE = {'path': None, 'error': None, 'warned': False}
+# which library each kind of layer needs: dense convolutions run on oneDNN ('dnnl'), the rest on
+# the project's own loops ('core')
+KERNEL_KINDS = ('depthwise', 'upsample', 'norm', 'pool', 'conv')
+_LIBRARY_OF = {'conv': 'dnnl'}
+_STATE = {lib: {'path': None, 'error': None, 'warned': False} for lib in ('core', 'dnnl')}
 
 
 def cpu_kernel_mode():
@@ -41,17 +49,22 @@ def cpu_kernel_mode():
     return mode
 
 
-def _library():
-    if _STATE['path'] is None and _STATE['error'] is None:
+def _library(lib='core'):
+    state = _STATE[lib]
+    if state['path'] is None and state['error'] is None:
         try:
-            _STATE['path'] = build_kernel_library()
+            state['path'] = build_kernel_library(lib)
         except KernelBuildError as err:
-            _STATE['error'] = str(err)
-    return _STATE['path']
+            state['error'] = str(err)
+    return state['path']
 
 
-def cpu_kernels_enabled():
-    """Whether new layers should use the CPU kernels (CPU target, mode and a working build).
+def cpu_kernels_enabled(kind=None):
+    """Whether new layers (of ``kind``) should use the CPU kernels (CPU target, mode and a
+    working build of the library that kind needs).
+
+    Args:
+        kind (str, optional): one of :data:`KERNEL_KINDS`; None: the ``core`` library's kinds.
 
     Returns:
         bool: True to use them.
@@ -62,17 +75,19 @@ def cpu_kernels_enabled():
     mode = cpu_kernel_mode()
     if mode == '0' or ms.get_context('device_target') != 'CPU':
         return False
-    if _library() is not None:
+    lib = _LIBRARY_OF.get(kind, 'core')
+    if _library(lib) is not None:
         return True
+    state = _STATE[lib]
     if mode == '1':
         raise RuntimeError(
-            f'SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable: {_STATE["error"]}'
+            f'SHMATTING_CPU_KERNELS=1 but the CPU kernels are unavailable: {state["error"]}'
         )
-    if not _STATE['warned']:
-        _STATE['warned'] = True
+    if not state['warned']:
+        state['warned'] = True
         warnings.warn(
             f'shmatting CPU kernels unavailable, using MindSpore operators '
-            f'(slower): {_STATE["error"]}',
+            f'(slower): {state["error"]}',
             RuntimeWarning,
             stacklevel=2,
         )
@@ -80,18 +95,21 @@ def cpu_kernels_enabled():
 
 
 def cpu_kernel_status():
-    """One line for environment reports: the mode and the library path or the build error."""
+    """One line for environment reports: the mode and each library's path or build error."""
     mode = cpu_kernel_mode()
     if mode == '0':
         return 'off (SHMATTING_CPU_KERNELS=0)'
-    path = _library()
-    return f'{mode}: {path}' if path else f'{mode}: unavailable ({_STATE["error"]})'
+    parts = []
+    for lib in ('core', 'dnnl'):
+        path = _library(lib)
+        parts.append(f'{lib} {path}' if path else f'{lib} unavailable ({_STATE[lib]["error"]})')
+    return f'{mode}: ' + '; '.join(parts)
 
 
-def _aot(name, out_shape, out_dtype, bprop=None):
-    path = _library()
+def _aot(name, out_shape, out_dtype, bprop=None, lib='core'):
+    path = _library(lib)
     if path is None:
-        raise RuntimeError(f'shmatting CPU kernels unavailable: {_STATE["error"]}')
+        raise RuntimeError(f'shmatting CPU kernels unavailable: {_STATE[lib]["error"]}')
     return ops.Custom(
         f'{path}:{name}', out_shape=out_shape, out_dtype=out_dtype, func_type='aot', bprop=bprop
     )
@@ -121,6 +139,28 @@ def depthwise3x3_op(stride):
         return [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
 
     return _aot(f'shm_depthwise3x3_s{stride}', out_shape, lambda x, w: x, bprop)
+
+
+def depthwise3x3_bias_act_op(stride, act=None):
+    """Inference only: :func:`depthwise3x3_op` with a bias (a folded BatchNorm) and a ReLU/ReLU6
+    applied in the same pass.
+
+    Args:
+        stride (int): 1 or 2.
+        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+
+    Returns:
+        ops.Custom: ``op(x, w, b)`` with ``w`` (C, 9) and ``b`` (C,).
+    """
+    if stride not in (1, 2):
+        raise ValueError(f'depthwise3x3_bias_act_op supports stride 1 or 2, got {stride}')
+    if act not in _BN_ACTS:
+        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+    return _aot(
+        f'shm_depthwise3x3_s{stride}_bias{_BN_ACTS[act]}',
+        lambda x, w, b: [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1],
+        lambda x, w, b: x,
+    )
 
 
 def upsample_bilinear2x_op():
@@ -219,7 +259,66 @@ def batch_norm_act_ops(act=None):
     return train, infer
 
 
-KERNEL_KINDS = ('depthwise', 'upsample', 'norm', 'pool')
+def conv_same_op():
+    """Dense convolution, stride 1, zero padding ``k // 2``, no bias, on oneDNN's blocked kernels,
+    differentiable.
+
+    Returns:
+        ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (O, C, k, k) float32, odd k;
+        output (N, O, H, W).
+    """
+    grad = _aot('shm_conv_same_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
+
+    def bprop(x, w, out, dout):
+        dx, dw = grad(x, w, dout)
+        return dx, dw
+
+    return _aot(
+        'shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]], lambda x, w: x, bprop, lib='dnnl'
+    )
+
+
+def deconv_s2_op():
+    """Transposed convolution as torch's ``ConvTranspose2d(k, stride=2, padding=k // 2,
+    output_padding=1)`` (the output is exactly twice the input), on oneDNN, differentiable.
+
+    Returns:
+        ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (C, O, k, k) float32 (torch's
+        layout); output (N, O, 2H, 2W).
+    """
+    grad = _aot('shm_deconv_s2_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
+
+    def bprop(x, w, out, dout):
+        dx, dw = grad(x, w, dout)
+        return dx, dw
+
+    return _aot(
+        'shm_deconv_s2',
+        lambda x, w: [x[0], w[1], 2 * x[2], 2 * x[3]],
+        lambda x, w: x,
+        bprop,
+        lib='dnnl',
+    )
+
+
+def conv_same_bias_act_op(act=None):
+    """Inference only: the convolution of :func:`conv_same_op` with a bias and a ReLU/ReLU6 in
+    one oneDNN primitive (what a BatchNorm folded into the convolution leaves).
+
+    Args:
+        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+
+    Returns:
+        ops.Custom: ``op(x, w, b)`` with ``b`` of shape (O,); output (N, O, H, W).
+    """
+    if act not in _BN_ACTS:
+        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+    return _aot(
+        f'shm_conv_same_bias{_BN_ACTS[act]}',
+        lambda x, w, b: [x[0], w[0], x[2], x[3]],
+        lambda x, w, b: x,
+        lib='dnnl',
+    )
 
 
 def parse_kernel_kinds(spec):

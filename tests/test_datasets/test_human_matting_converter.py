@@ -117,6 +117,13 @@ def test_any_ratios(raw_synthetic, tmp_path, repo_root):
     assert [len(read_list(out, s)) for s in ('train', 'val', 'test')] == [16, 2, 2]
 
 
+def test_a_zero_ratio_gives_an_empty_split(raw_synthetic, tmp_path, repo_root):
+    out = str(tmp_path / 'z')
+    res = run(repo_root, raw_synthetic, out, '--ratios', '8', '2', '0', '--workers', '1')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert [len(read_list(out, s)) for s in ('train', 'val', 'test')] == [16, 4, 0]
+
+
 def test_zoo_compat_split_and_trimap_rule(raw_synthetic, tmp_path, repo_root):
     out = str(tmp_path / 'zoo')
     assert run(repo_root, raw_synthetic, out, '--zoo-compat', '--workers', '1').returncode == 0

@@ -95,3 +95,12 @@ def test_load_from_prefix_dict_reports(tmp_path):
         load_weights(build_model(zoo_config()), str(tmp_path / 'small.ckpt'), strict=True)
     with pytest.raises(FileNotFoundError, match='for prefix'):
         load_weights(model, dict(tnet=str(tmp_path / 'none.ckpt')))
+
+
+def test_max_keep_ckpts_minus_one_keeps_all_and_other_negatives_are_refused():
+    from shmatting.engine.hooks import CheckpointHook
+
+    assert CheckpointHook(max_keep_ckpts=-1).max_keep_ckpts == -1
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match='max_keep_ckpts'):
+            CheckpointHook(max_keep_ckpts=bad)

@@ -129,3 +129,28 @@ def test_the_loss_scale_state_is_optional_across_an_amp_switch(one_epoch):
     name = 'tnet.head.last_conv.weight'
     assert np.array_equal(model.tnet.head.last_conv.weight.asnumpy(), saved[name].asnumpy())
     assert float(step.scale_sense.asnumpy()) == 2.0**16 and int(opt.global_step.asnumpy()[0]) == 7
+
+
+def test_a_checkpoint_missing_a_tensor_is_refused_by_name(one_epoch, tmp_path):
+    from shmatting.config import Config
+    from shmatting.engine.optimizers import build_optimizer
+    from shmatting.engine.resume import ResumeError, restore_state
+    from shmatting.engine.train_step import build_train_step
+    from shmatting.models import build_model
+
+    cfg, wd = one_epoch
+    saved = ms.load_checkpoint(str(wd / 'epoch_1.ckpt'))
+    dropped = next(n for n in saved if n.startswith('moment1.'))
+    partial = str(tmp_path / 'partial.ckpt')
+    kept = [
+        {'name': n, 'data': p}
+        for n, p in saved.items()
+        if n != dropped and isinstance(p, ms.Parameter)
+    ]
+    ms.save_checkpoint(kept, partial)
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    model = build_model(Config.fromfile(cfg).model)
+    opt = build_optimizer(dict(type='Adam', lr=1e-3), model.phase_trainable_params(), 1e-3)
+    step = build_train_step(model, opt, 3, dict(enabled=False))
+    with pytest.raises(ResumeError, match='1 tensors missing'):
+        restore_state(step, partial, 7)

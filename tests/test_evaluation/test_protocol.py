@@ -132,3 +132,9 @@ def test_the_default_pixel_budget_comes_from_the_available_memory():
     budget = pixel_budget({})
     assert abs(budget - 0.8 * available / BYTES_PER_PIXEL) < 0.05 * budget
     assert pixel_budget(dict(max_pixels=1000)) == 1000
+
+
+@pytest.mark.parametrize('scales', [[0.0], [1.0, -0.5]])
+def test_a_scale_that_is_not_positive_is_refused(model, image, scales):
+    with pytest.raises(ValueError, match='test_cfg.scales must be positive'):
+        predict_image(model, image, dict(resize='pad', scales=scales))

@@ -55,6 +55,13 @@ def test_wrapper_prefixes_are_stripped(zoo_shapes, expected):
     assert len(convert_zoo_state(cleaned, expected)) == 355
 
 
+def test_a_torch_style_wrapper_dict_is_unwrapped_and_its_other_keys_reported(zoo_shapes, expected):
+    state = synthetic_zoo_state(zoo_shapes)
+    cleaned, report = strip_wrapper_keys({'state_dict': state, 'epoch': 7, 'arch': 'shm'})
+    assert report['other'] == ['arch', 'epoch']  # said, not silently dropped
+    assert len(convert_zoo_state(cleaned, expected)) == 355
+
+
 def test_mismatch_and_unmapped_keys_are_listed(zoo_shapes, expected):
     state = synthetic_zoo_state(zoo_shapes)
     state['t_net.last_conv.weight'] = np.zeros((4, 16, 3, 3), np.float32)

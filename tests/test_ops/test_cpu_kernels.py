@@ -193,8 +193,8 @@ def test_parse_kernel_kinds():
     assert cpu_kernels.parse_kernel_kinds('all') == set(cpu_kernels.KERNEL_KINDS)
     assert cpu_kernels.parse_kernel_kinds('none') == set()
     assert cpu_kernels.parse_kernel_kinds(' depthwise, norm ') == {'depthwise', 'norm'}
-    with pytest.raises(ValueError, match='unknown CPU kernel kind\\(s\\) conv; choose from'):
-        cpu_kernels.parse_kernel_kinds('norm,conv')
+    with pytest.raises(ValueError, match='unknown CPU kernel kind\\(s\\) gemm; choose from'):
+        cpu_kernels.parse_kernel_kinds('norm,gemm')
 
 
 def test_set_cpu_kernels_by_kind():
@@ -214,7 +214,9 @@ def test_set_cpu_kernels_switches_every_capable_layer():
 
 
 def test_missing_compiler_falls_back_with_one_warning_or_fails_when_required(monkeypatch):
-    monkeypatch.setattr(cpu_kernels, '_STATE', {'path': None, 'error': None, 'warned': False})
+    fresh = {lib: {'path': None, 'error': None, 'warned': False} for lib in ('core', 'dnnl')}
+    monkeypatch.setattr(cpu_kernels, '_STATE', fresh)
+    monkeypatch.setenv('SHMATTING_CPU_KERNELS', 'auto')  # CI runs with 1
     monkeypatch.setenv('CXX', 'no-such-compiler-xyz')
     with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler: 'no-such-compiler-xyz'"):
         assert not cpu_kernels.cpu_kernels_enabled()
@@ -239,3 +241,40 @@ def test_build_caches_by_content_and_reports_compile_errors(tmp_path, monkeypatc
         kernel_build.build_kernel_library()
     # no half-written library left behind
     assert [p.name for p in (tmp_path / 'cache').iterdir()] == [os.path.basename(first)]
+
+
+def test_without_onednn_headers_convolutions_fall_back_alone(monkeypatch):
+    """The oneDNN library failing to build leaves the other kernels on and the convolutions on
+    MindSpore's operators, with one warning; required kernels make it an error."""
+    fresh = {lib: {'path': None, 'error': None, 'warned': False} for lib in ('core', 'dnnl')}
+    monkeypatch.setattr(cpu_kernels, '_STATE', fresh)
+    monkeypatch.setenv('SHMATTING_CPU_KERNELS', 'auto')  # CI runs with 1
+    monkeypatch.setenv('SHMATTING_ONEDNN_INCLUDE', '/nonexistent')
+
+    def no_headers():
+        raise kernel_build.KernelBuildError('oneDNN headers not found (test)')
+
+    monkeypatch.setattr(kernel_build, '_onednn_include', no_headers)
+    with pytest.warns(RuntimeWarning, match='oneDNN headers not found'):
+        assert not cpu_kernels.cpu_kernels_enabled('conv')
+    assert cpu_kernels.cpu_kernels_enabled('depthwise')
+    from shmatting.models.layers import ConvTranspose2dK5S2, SameConv2d
+
+    assert not SameConv2d(4, 4, 3).use_cpu_kernel and not ConvTranspose2dK5S2(4, 4).use_cpu_kernel
+    assert DepthwiseConv3x3(4).use_cpu_kernel
+    monkeypatch.setenv('SHMATTING_CPU_KERNELS', '1')
+    with pytest.raises(RuntimeError, match='SHMATTING_CPU_KERNELS=1 but the CPU kernels are'):
+        cpu_kernels.cpu_kernels_enabled('conv')
+
+
+def test_a_library_newer_than_the_headers_threadpool_interface_is_refused(monkeypatch, tmp_path):
+    """oneDNN 3.11 added a virtual method to its thread-pool interface: a pool compiled with
+    older headers would be called through the wrong slot, so that build is refused."""
+    include = tmp_path / 'include' / 'oneapi' / 'dnnl'
+    include.mkdir(parents=True)
+    (include / 'dnnl.hpp').write_text('')
+    (include / 'dnnl_version.h').write_text('#define DNNL_VERSION_MINOR 2\n')
+    monkeypatch.setenv('SHMATTING_ONEDNN_INCLUDE', str(tmp_path / 'include'))
+    monkeypatch.setattr(kernel_build, '_library_minor', lambda lib: 11)
+    with pytest.raises(kernel_build.KernelBuildError, match='older than 3.11'):
+        kernel_build.onednn_paths()

@@ -1,9 +1,12 @@
+import importlib.util
 import subprocess
 import sys
 
 import pytest
 
 from shmatting.ops import cpu_kernels_enabled
+
+HAS_ORT = all(importlib.util.find_spec(m) is not None for m in ('onnx', 'onnxruntime'))
 
 
 def run(repo_root, *args):
@@ -45,14 +48,16 @@ def test_benchmark_train_and_infer(repo_root):
         '--warmup',
         '1',
         '--mindir',
+        *(['--onnx'] if HAS_ORT else []),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert (
         'ms/image' in out.stdout and 'compile' in out.stdout and 'MINDIR (GraphCell)' in out.stdout
     )
+    assert ('ONNX (ONNX Runtime)' in out.stdout) == HAS_ORT
 
 
-def bench_infer(repo_root, kinds):
+def bench_infer(repo_root, kinds, *extra):
     return run(
         repo_root,
         'tools/analysis/benchmark.py',
@@ -67,13 +72,14 @@ def bench_infer(repo_root, kinds):
         '0',
         '--cpu-kernels',
         kinds,
+        *extra,
     )
 
 
 def test_benchmark_without_kernels_and_a_wrong_kind(repo_root):
     out = bench_infer(repo_root, 'none')
     assert out.returncode == 0, out.stderr[-2000:]
-    assert '(CPU kernels: none)' in out.stdout
+    assert '(CPU kernels: none; BatchNorm folded)' in out.stdout
     out = run(
         repo_root,
         'tools/analysis/benchmark.py',
@@ -90,9 +96,12 @@ def test_benchmark_without_kernels_and_a_wrong_kind(repo_root):
     reason='the CPU kernels do not build here (CI requires them: SHMATTING_CPU_KERNELS=1)',
 )
 def test_benchmark_selects_the_named_kernel_kinds(repo_root):
-    out = bench_infer(repo_root, 'norm,pool')
+    out = bench_infer(repo_root, 'depthwise,pool')
     assert out.returncode == 0, out.stderr[-2000:]
-    assert '(CPU kernels: norm,pool)' in out.stdout
+    assert '(CPU kernels: depthwise,pool; BatchNorm folded)' in out.stdout
+    out = bench_infer(repo_root, 'norm,pool', '--no-fuse')
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '(CPU kernels: norm,pool; BatchNorm not folded)' in out.stdout
 
 
 def test_benchmark_data(repo_root, tmp_path):

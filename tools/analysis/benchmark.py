@@ -3,7 +3,13 @@
 Usage:
     python tools/analysis/benchmark.py --train CONFIG [--batch 8] [--shape 320 320] [--steps 10]
     python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20] [--mindir]
-    ... --cpu-kernels none|all|depthwise,upsample,norm,pool   (which CPU kernels to use)
+        [--onnx] [--no-fuse]
+    ... --cpu-kernels none|all|conv,depthwise,upsample,norm,pool   (which CPU kernels to use)
+
+Inference is timed as the tools run it: GRAPH mode with the BatchNorms folded into the
+convolutions (``--no-fuse`` keeps them); ``--mindir`` and ``--onnx`` also export the network
+(MindSpore's own operators, as tools/export_mindir.py does) and time it in ``nn.GraphCell`` and
+in ONNX Runtime.
 
 The side-by-side comparison with the PyTorch original is benchmarks/compare_torch.py.
 
@@ -92,17 +98,57 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     return med
 
 
-def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
+def inference_model(cfg, kinds=None, fuse=True, exportable=None):
+    """The config's model in eval mode as the inference tools build it (BatchNorms folded unless
+    ``fuse`` is False); ``exportable='MINDIR'|'ONNX'``: as tools/export_mindir.py exports it
+    (MindSpore's operators only; ONNX: the exportable pooling)."""
+    from shmatting.models import build_model
+    from shmatting.models.layers import fuse_conv_bn
+    from shmatting.ops import set_cpu_kernels
+
+    if exportable == 'ONNX':
+        cfg = cfg.copy()
+        cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
+    model = build_model(cfg.model)
+    model.set_train(False)
+    if fuse:  # as tools/test.py, the demos and the export run it (apis.load_mattor)
+        fuse_conv_bn(model)
+    if exportable:
+        set_cpu_kernels(model, False)  # as tools/export_mindir.py exports
+    else:
+        select_kernels(model, kinds)
+    return model
+
+
+def time_exported(cfg, x, fmt, steps, warmup, fuse=True):
+    """Median seconds per image of the model exported to ``fmt`` and run in its runtime
+    (MINDIR: ``nn.GraphCell``; ONNX: ONNX Runtime with as many threads as MindSpore's pool)."""
+    import tempfile
+
+    from shmatting.apis.backends import build_backend
+    from shmatting.apis.export import export_network
+
+    model = inference_model(cfg, fuse=fuse, exportable=fmt)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        path = export_network(model, x, f'{tmp}/bench', fmt)
+        runner = build_backend('mindspore' if fmt == 'MINDIR' else 'onnxruntime', path)
+        export_s = time.perf_counter() - start
+        for _ in range(warmup):
+            runner.predict(x)
+        med, times = median_time(lambda: runner.predict(x), steps)
+    return med, min(times), export_s
+
+
+def bench_infer(cfg, shape, steps, warmup, exports=(), kinds=None, fuse=True):
     import mindspore as ms
 
     from shmatting.engine.context import apply_context
-    from shmatting.models import build_model
 
     ctx = apply_context(cfg.get('context'))
-    model = build_model(cfg.model)
-    select_kernels(model, kinds)
-    model.set_train(False)
-    x = ms.Tensor(random_batch(1, *shape)['img'])
+    model = inference_model(cfg, kinds, fuse)
+    x_np = random_batch(1, *shape)['img']
+    x = ms.Tensor(x_np)
     compile_s = 0.0
     if ctx['mode'] == 'GRAPH':
         start = time.perf_counter()
@@ -111,30 +157,18 @@ def bench_infer(cfg, shape, steps, warmup, mindir=False, kinds=None):
     for _ in range(warmup):
         model(x)[1].asnumpy()
     med, times = median_time(lambda: model(x)[1].asnumpy(), steps)
+    fused = 'BatchNorm folded' if fuse else 'BatchNorm not folded'
     print(
         f'infer {ctx["mode"]} batch 1 {shape[0]}x{shape[1]}: compile {compile_s:.1f}s, '
         f'{med * 1000:.1f} ms/image (min {min(times) * 1000:.1f}), '
-        f'peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})'
+        f'peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)}; {fused})'
     )
-    if mindir:
-        import tempfile
-
-        from mindspore import nn
-
-        from shmatting.ops import set_cpu_kernels
-
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            set_cpu_kernels(model, False)  # as tools/export_mindir.py exports
-            ms.export(model, x, file_name=f'{tmp}/bench', file_format='MINDIR')
-            graph = nn.GraphCell(ms.load(f'{tmp}/bench.mindir'))
-            export_s = time.perf_counter() - start
-            for _ in range(warmup):
-                graph(x)[1].asnumpy()
-            med_m, times_m = median_time(lambda: graph(x)[1].asnumpy(), steps)
+    for fmt in exports:
+        med_e, min_e, export_s = time_exported(cfg, x_np, fmt, steps, warmup, fuse)
+        runtime = 'GraphCell' if fmt == 'MINDIR' else 'ONNX Runtime'
         print(
-            f'infer MINDIR (GraphCell) batch 1 {shape[0]}x{shape[1]}: export+load {export_s:.1f}s, '
-            f'{med_m * 1000:.1f} ms/image (min {min(times_m) * 1000:.1f})'
+            f'infer {fmt} ({runtime}) batch 1 {shape[0]}x{shape[1]}: export+load {export_s:.1f}s, '
+            f'{med_e * 1000:.1f} ms/image (min {min_e * 1000:.1f}; {fused})'
         )
     return med
 
@@ -154,11 +188,19 @@ def main(argv=None):
         help='with --infer: also time the exported MINDIR through nn.GraphCell',
     )
     parser.add_argument(
+        '--onnx',
+        action='store_true',
+        help='with --infer: also time the exported ONNX in ONNX Runtime (needs onnx, onnxruntime)',
+    )
+    parser.add_argument(
+        '--no-fuse', action='store_true', help='with --infer: keep the BatchNorms (not folded)'
+    )
+    parser.add_argument(
         '--cpu-kernels',
         default=None,
         metavar='KINDS',
         help="CPU kernels to use: 'all' (the default where they build), 'none', or "
-        'a comma list of depthwise, upsample, norm, pool',
+        'a comma list of conv, depthwise, upsample, norm, pool',
     )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
@@ -176,7 +218,8 @@ def main(argv=None):
         batch = args.batch or int(cfg.data.samples_per_device)
         bench_train(cfg, batch, args.shape, args.steps, args.warmup, kinds)
     else:
-        bench_infer(cfg, args.shape, args.steps, args.warmup, args.mindir, kinds)
+        exports = [f for f, on in (('MINDIR', args.mindir), ('ONNX', args.onnx)) if on]
+        bench_infer(cfg, args.shape, args.steps, args.warmup, exports, kinds, not args.no_fuse)
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ from ...registry import BACKBONES
 from ..layers.activation import build_activation
 from ..layers.conv import batch_norm, conv_bn_act, make_divisible
 from ..layers.depthwise import DepthwiseConv3x3
+from ..layers.same_conv import same_conv2d
 
 __all__ = ['MobileNetV2', 'InvertedResidual']
 
@@ -55,7 +56,7 @@ class InvertedResidual(nn.Cell):
         layers = []
         if expand_ratio != 1 or keep_t1_expand:
             layers += [
-                nn.Conv2d(in_channels, hidden, 1, has_bias=False),
+                same_conv2d(in_channels, hidden, 1),
                 batch_norm(hidden, 'relu6'),
                 nn.Identity(),
             ]
@@ -63,7 +64,7 @@ class InvertedResidual(nn.Cell):
             DepthwiseConv3x3(hidden, stride),
             batch_norm(hidden, 'relu6'),
             nn.Identity(),
-            nn.Conv2d(hidden, out_channels, 1, has_bias=False),
+            same_conv2d(hidden, out_channels, 1),
             batch_norm(out_channels),
         ]
         self.conv = nn.SequentialCell(layers)

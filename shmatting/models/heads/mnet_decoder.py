@@ -7,8 +7,8 @@ from mindspore import nn
 
 from ...registry import HEADS
 from ..layers.conv import conv_bn_act
-from ..layers.conv_dx import same_conv2d
 from ..layers.deconv import ConvTranspose2dK5S2
+from ..layers.same_conv import same_conv2d
 
 __all__ = ['MNetDecoder']
 

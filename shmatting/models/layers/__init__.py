@@ -6,12 +6,13 @@ Blocks made of these layers run on the project's CPU kernels where they exist (s
 
 from .activation import FUSED_ACTIVATIONS, build_activation
 from .conv import batch_norm, conv_bn_act, make_divisible
-from .conv_dx import ForwardDxConv2d, same_conv2d
 from .cpu_kernel import CpuKernelMixin
 from .deconv import ConvTranspose2dK5S2
 from .depthwise import DepthwiseConv3x3
+from .fused_conv import FusedConvAct, fold_batch_norm, fuse_conv_bn
 from .norm_act import BatchNormAct2d
 from .pooling import MaxPool3x3S2
+from .same_conv import SameConv2d, same_conv2d
 from .upsample import BilinearUpsample2x, InterpolateUpsample2x, build_upsample, upsample_chain
 
 __all__ = [
@@ -21,10 +22,13 @@ __all__ = [
     'batch_norm',
     'make_divisible',
     'same_conv2d',
-    'ForwardDxConv2d',
+    'SameConv2d',
     'CpuKernelMixin',
     'ConvTranspose2dK5S2',
     'DepthwiseConv3x3',
+    'FusedConvAct',
+    'fold_batch_norm',
+    'fuse_conv_bn',
     'BatchNormAct2d',
     'MaxPool3x3S2',
     'BilinearUpsample2x',

@@ -3,8 +3,8 @@
 from mindspore import nn
 
 from .activation import build_activation
-from .conv_dx import same_conv2d
 from .norm_act import BatchNormAct2d
+from .same_conv import same_conv2d
 
 __all__ = ['conv_bn_act', 'make_divisible', 'batch_norm']
 

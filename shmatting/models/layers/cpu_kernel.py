@@ -35,7 +35,9 @@ class CpuKernelMixin:
             enabled (bool): prefer the kernel.
         """
         self.use_cpu_kernel = (
-            bool(enabled) and self.cpu_kernel_supported() and cpu_kernels_enabled()
+            bool(enabled)
+            and self.cpu_kernel_supported()
+            and cpu_kernels_enabled(self.cpu_kernel_kind)
         )
         if self.use_cpu_kernel and not getattr(self, 'cpu_kernel_built', False):
             self.build_cpu_kernel()

@@ -5,10 +5,13 @@ import math
 from mindspore import Parameter, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
+from ...ops import deconv_s2_op
+from .cpu_kernel import CpuKernelMixin
+
 __all__ = ['ConvTranspose2dK5S2']
 
 
-class ConvTranspose2dK5S2(nn.Cell):
+class ConvTranspose2dK5S2(CpuKernelMixin, nn.Cell):
     """Transposed convolution that exactly doubles H and W (torch ``output_padding=1`` semantics).
 
     ``nn.Conv2dTranspose(..., output_padding=1)`` is *not* equivalent: it computes 2H-1 rows and
@@ -22,10 +25,13 @@ class ConvTranspose2dK5S2(nn.Cell):
         kernel_size (int): odd kernel size (5 in SHM's M-Net).
 
     The parameter is ``weight`` with shape ``(in_channels, out_channels, k, k)``, as in PyTorch
-    and the model zoo (``m_net.deconv_1.weight``).
+    and the model zoo (``m_net.deconv_1.weight``). On the CPU target forward and backward run on
+    oneDNN's blocked deconvolution kernels (``shmatting.ops.deconv_s2_op``) when they build.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size=5):
+    cpu_kernel_kind = 'conv'
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f'kernel_size must be odd, got {kernel_size}')
@@ -45,8 +51,14 @@ class ConvTranspose2dK5S2(nn.Cell):
             pad=(p, p - 1, p, p - 1),
             stride=2,
         )
+        self.set_cpu_kernel(True)
+
+    def build_cpu_kernel(self):
+        self.deconv_op = deconv_s2_op()
 
     def construct(self, x):
+        if self.use_cpu_kernel:
+            return self.deconv_op(x, self.weight)
         n, _, h, w = x.shape
         return self.deconv(x, self.weight, (n, self.out_channels, 2 * h, 2 * w))
 

@@ -87,8 +87,9 @@ class SHM(nn.Cell):
         losses (dict): ``trimap``, ``alpha`` and ``comp`` LOSSES configs (``comp=None`` drops it).
         train_cfg (dict): ``phase`` and ``lambda_trimap``.
         test_cfg (dict): ``size_divisor`` (default: the largest backbone stride), ``clamp``
-            (clip alpha to [0, 1] after resizing back, default True) and the evaluation protocol
-            options used by the evaluation code (``resize``...).
+            (clip alpha to [0, 1] after resizing back, default True), the evaluation protocol
+            options used by the evaluation code (``resize``...), and ``fuse_conv_bn`` (default
+            True: inference tools fold BatchNorms into convolutions, ``apis.load_mattor``).
         init_cfg (dict | list[dict]): ``dict(type='TorchDefault')`` by default.
 
     Inputs of ``construct``:

@@ -71,6 +71,20 @@ def test_unknown_centred_crop_contains_unknown():
     assert ((out['alpha'] > 0) & (out['alpha'] < 255)).any()
 
 
+def test_unknown_centred_crop_puts_the_unknown_pixel_at_the_centre():
+    s = sample(3, h=200, w=200)
+    s['alpha'][:] = 0
+    s['alpha'][120, 90] = 100  # the only unknown pixel, far from every border
+    out = RandomCrop((30, 20), unknown_prob=1.0)(s)
+    ys, xs = np.nonzero((out['alpha'] > 0) & (out['alpha'] < 255))
+    assert (ys.tolist(), xs.tolist()) == ([10], [15])  # (crop_h // 2, crop_w // 2)
+
+
+def test_crop_size_defaults_to_the_papers_320():
+    out = RandomCrop()(sample(5, h=400, w=360))
+    assert out['img'].shape == (320, 320, 3)
+
+
 def test_flip_is_horizontal_by_default():
     s = sample(4)
     seen = set()

@@ -3,12 +3,20 @@ import numpy as np
 import pytest
 
 from shmatting.models.layers import ConvTranspose2dK5S2, MaxPool3x3S2
+from shmatting.ops import cpu_kernels_enabled
+from tests.test_models.test_layers.test_same_conv import outputs_and_grads
 from tests.test_models.zoo_numpy_reference import conv_transpose_k5s2p2op1, maxpool3s2p1
 
 
-def test_transposed_conv_doubles_size_exactly():
+@pytest.mark.parametrize('kernel', [False, True])
+def test_transposed_conv_doubles_size_exactly(kernel):
+    """Both forms (oneDNN's kernel, MindSpore's Conv2DTranspose) against a NumPy oracle."""
+    if kernel and not cpu_kernels_enabled('conv'):
+        pytest.skip('the oneDNN convolution kernels are unavailable')
     rng = np.random.default_rng(0)
     layer = ConvTranspose2dK5S2(4, 3, 5)
+    layer.set_cpu_kernel(kernel)
+    assert layer.use_cpu_kernel == kernel
     w = rng.normal(size=(4, 3, 5, 5)).astype(np.float32)
     layer.weight.set_data(ms.Tensor(w))
     x = rng.normal(size=(2, 4, 5, 7)).astype(np.float32)
@@ -19,6 +27,26 @@ def test_transposed_conv_doubles_size_exactly():
     assert [p.name for p in layer.get_parameters()] == ['weight']
     with pytest.raises(ValueError):
         ConvTranspose2dK5S2(2, 2, 4)
+
+
+@pytest.mark.skipif(not cpu_kernels_enabled('conv'), reason='oneDNN kernels unavailable')
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('shape', [(2, 4, 5, 7), (1, 8, 1, 1), (1, 3, 6, 6)])
+def test_transposed_conv_kernel_gradients_match_mindspore(mode, shape):
+    ms.set_context(mode=mode)
+    try:
+        # in == out channels, as in the M-Net: MindSpore's own Conv2DTranspose gradient fails
+        # shape inference when they differ
+        c = shape[1]
+        kernel, reference = ConvTranspose2dK5S2(c, c), ConvTranspose2dK5S2(c, c)
+        reference.set_cpu_kernel(False)
+        reference.weight.set_data(kernel.weight.data)
+        x = ms.Tensor(np.random.default_rng(1).normal(size=shape).astype(np.float32))
+        got, want = outputs_and_grads(kernel, x), outputs_and_grads(reference, x)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize('impl', ['pad', 'zero_pad'])

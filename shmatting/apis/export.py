@@ -1,0 +1,65 @@
+"""Writing a network to MINDIR, ONNX or AIR, with what MindSpore's ONNX writer gets wrong fixed."""
+
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ['EXTENSIONS', 'export_network', 'fix_onnx_conv_transpose']
+
+EXTENSIONS = {'MINDIR': '.mindir', 'ONNX': '.onnx', 'AIR': '.air'}
+
+
+def fix_onnx_conv_transpose(path: str) -> int:
+    """Rewrite ``ConvTranspose`` ``output_shape`` attributes: MindSpore writes [N, C, H, W], ONNX
+    wants [H, W]. The file is replaced atomically after ``onnx.checker`` accepts it.
+
+    Args:
+        path (str): the ``.onnx`` file.
+
+    Returns:
+        int: the number of nodes fixed.
+    """
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(
+            "ONNX export needs the onnx package to fix MindSpore's ConvTranspose output_shape "
+            "attribute: pip install 'onnx>=1.15,<2' (or pip install -e '.[optional]')"
+        ) from None
+    model = onnx.load(path)
+    fixed = 0
+    for node in model.graph.node:
+        if node.op_type == 'ConvTranspose':
+            for attr in node.attribute:
+                if attr.name == 'output_shape' and len(attr.ints) == 4:
+                    spatial = list(attr.ints)[2:]
+                    del attr.ints[:]
+                    attr.ints.extend(spatial)
+                    fixed += 1
+    onnx.checker.check_model(model)
+    tmp = path + '.tmp.onnx'
+    onnx.save(model, tmp)
+    os.replace(tmp, path)
+    return fixed
+
+
+def export_network(model: Any, x: np.ndarray, stem: str, fmt: str = 'MINDIR') -> str:
+    """``ms.export`` of ``model`` at the input ``x`` (ONNX: with the ConvTranspose fix).
+
+    Args:
+        model (nn.Cell): the network in eval mode, on MindSpore's own operators.
+        x (np.ndarray): an input of the exported shape.
+        stem (str): the output path without extension.
+        fmt (str): ``'MINDIR'``, ``'ONNX'`` or ``'AIR'``.
+
+    Returns:
+        str: the written file.
+    """
+    import mindspore as ms
+
+    ms.export(model, ms.Tensor(x), file_name=stem, file_format=fmt)
+    out_file = stem + EXTENSIONS[fmt]
+    if fmt == 'ONNX':
+        fix_onnx_conv_transpose(out_file)
+    return out_file

@@ -1,0 +1,461 @@
+// Dense convolutions on oneDNN's blocked-layout kernels, for ``ops.Custom(func_type='aot')``.
+//
+// MindSpore 2.10's CPU Conv2D describes its tensors to oneDNN as plain NCHW, for which oneDNN
+// (capped at AVX2, see shmatting/__init__.py) only has im2col + GEMM. Given ``format_tag::any``
+// oneDNN picks its direct kernels on blocked layouts (nChw8c); reordering the activations there
+// and back costs less than the GEMM path saves on the network's k x k convolutions (measured per
+// shape in docs/performance.md). This library links MindSpore's own libdnnl.so.3 (oneDNN 3.10,
+// THREADPOOL CPU runtime) and hands it a thread pool of its own.
+//
+// Entry points (MindSpore's aot signature, inputs then outputs in ``params``; float32 NCHW):
+//   shm_conv_same        x (N,C,H,W), w (O,C,K,K)          -> y (N,O,H,W)  stride 1, pad K/2
+//   shm_conv_same_grad   x, w, dy                          -> dx, dw
+//   shm_conv_same_bias{,_relu,_relu6}  x, w, b (O)         -> y            inference, fused
+//   shm_deconv_s2        x (N,C,H,W), w (C,O,K,K)          -> y (N,O,2H,2W) torch ConvTranspose2d
+//                                                             (stride 2, pad K/2, output_padding 1)
+//   shm_deconv_s2_grad   x, w, dy                          -> dx, dw
+// A non-zero return is an error (its message goes to stderr once).
+//
+// One convolution runs at a time (a mutex): the primitives, the scratch buffers and the pool are
+// shared. Primitives are cached per shape; weights are reordered on every call (they change at
+// every training step).
+
+// The headers (PyPI's onednn-devel-cpu-gomp) are configured for OpenMP; the library is THREADPOOL.
+#include "oneapi/dnnl/dnnl_config.h"
+#undef DNNL_CPU_THREADING_RUNTIME
+#undef DNNL_CPU_RUNTIME
+#undef DNNL_GPU_RUNTIME
+#define DNNL_CPU_THREADING_RUNTIME DNNL_RUNTIME_THREADPOOL
+#define DNNL_CPU_RUNTIME DNNL_RUNTIME_THREADPOOL
+#define DNNL_GPU_RUNTIME DNNL_RUNTIME_NONE
+#include "oneapi/dnnl/dnnl.hpp"
+#include "oneapi/dnnl/dnnl_threadpool.hpp"
+#include "oneapi/dnnl/dnnl_threadpool_iface.hpp"
+#include "oneapi/dnnl/dnnl_version.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+using tag = dnnl::memory::format_tag;
+
+int num_threads() {
+  const char* env = std::getenv("SHMATTING_KERNEL_THREADS");
+  if (env != nullptr && std::atoi(env) > 0) return std::atoi(env);
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+thread_local bool tls_in_parallel = false;
+
+// A fixed pool of sleeping workers; the caller of parallel_for works too. Tasks are handed out
+// by an atomic counter, so uneven tasks balance themselves.
+class ThreadPool : public dnnl::threadpool_interop::threadpool_iface {
+ public:
+  explicit ThreadPool(int n) : size_(n) {
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~ThreadPool() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      ++generation_;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+  int get_num_threads() const override { return size_; }
+  bool get_in_parallel() const override { return tls_in_parallel; }
+  uint64_t get_flags() const override { return 0; }  // synchronous
+#if DNNL_VERSION_MAJOR > 3 || DNNL_VERSION_MINOR >= 11
+  void wait() override {}  // 3.11 added it; synchronous pools have nothing to wait for
+#endif
+  void parallel_for(int n, const std::function<void(int, int)>& fn) override {
+    if (n <= 1 || size_ == 1 || tls_in_parallel) {
+      for (int i = 0; i < n; ++i) fn(i, n);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = &fn;
+      total_ = n;
+      next_.store(0);
+      pending_ = size_ - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    tls_in_parallel = true;
+    run();
+    tls_in_parallel = false;
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void run() {
+    for (int i = next_.fetch_add(1); i < total_; i = next_.fetch_add(1)) (*fn_)(i, total_);
+  }
+  void work() {
+    tls_in_parallel = true;
+    int64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (stop_) return;
+      }
+      run();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+  const int size_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int, int)>* fn_ = nullptr;
+  std::atomic<int> next_{0};
+  int total_ = 0, pending_ = 0;
+  int64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+// Growable 64-byte aligned buffers, one per role, reused by every call.
+enum Slot { kSrc, kWei, kDst, kDiffDst, kDiffDst2, kSrc2, kDiffSrc, kDiffWei, kScratch, kSlots };
+
+class Arena {
+ public:
+  void* get(Slot slot, size_t bytes) {
+    Buffer& b = buffers_[slot];
+    if (b.size < bytes) {
+      std::free(b.ptr);
+      b.size = (bytes + 63) / 64 * 64;
+      b.ptr = std::aligned_alloc(64, b.size);
+      if (b.ptr == nullptr) {
+        b.size = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return b.ptr;
+  }
+
+ private:
+  struct Buffer {
+    void* ptr = nullptr;
+    size_t size = 0;
+  };
+  Buffer buffers_[kSlots];
+};
+
+struct Runtime {
+  std::mutex mutex;
+  ThreadPool pool;
+  dnnl::engine eng;
+  dnnl::stream strm;
+  Arena arena;
+  Runtime()
+      : pool(num_threads()),
+        eng(dnnl::engine::kind::cpu, 0),
+        strm(dnnl::threadpool_interop::make_stream(eng, &pool)) {}
+};
+
+Runtime& runtime() {
+  static Runtime* rt = new Runtime();  // never destroyed: kernels may run while Python exits
+  return *rt;
+}
+
+memory::desc plain(const memory::dims& dims, tag t) {
+  return memory::desc(dims, memory::data_type::f32, t);
+}
+
+memory::desc any(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, tag::any);
+}
+
+dnnl::primitive_attr user_scratchpad(const dnnl::post_ops* ops = nullptr) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (ops != nullptr) attr.set_post_ops(*ops);
+  return attr;
+}
+
+// ``user`` in the layout ``want`` (a reorder into an arena slot when they differ).
+memory in_layout(Runtime& rt, memory user, const memory::desc& want, Slot slot) {
+  if (user.get_desc() == want) return user;
+  memory m(want, rt.eng, rt.arena.get(slot, want.get_size()));
+  dnnl::reorder(user, m).execute(rt.strm, user, m);
+  return m;
+}
+
+// Where a primitive writes ``user``: the user buffer itself, or an arena slot to reorder from.
+memory out_layout(Runtime& rt, const memory& user, const memory::desc& have, Slot slot) {
+  if (user.get_desc() == have) return user;
+  return memory(have, rt.eng, rt.arena.get(slot, have.get_size()));
+}
+
+void copy_back(Runtime& rt, memory& from, memory& user) {
+  if (from.get_data_handle() != user.get_data_handle())
+    dnnl::reorder(from, user).execute(rt.strm, from, user);
+}
+
+memory scratchpad(Runtime& rt, const memory::desc& desc) {
+  return memory(desc, rt.eng, rt.arena.get(kScratch, std::max<size_t>(desc.get_size(), 64)));
+}
+
+// ---------------------------------------------------------------- geometry of one layer
+struct Geometry {
+  bool deconv;
+  memory::dim n, c, h, w, o, k;
+  memory::dims src() const { return {n, c, h, w}; }
+  memory::dims wei() const { return {o, c, k, k}; }  // oneDNN's logical order, both kinds
+  memory::dims dst() const { return deconv ? memory::dims{n, o, 2 * h, 2 * w} : memory::dims{n, o, h, w}; }
+  memory::dims strides() const { return deconv ? memory::dims{2, 2} : memory::dims{1, 1}; }
+  memory::dims pad_l() const { return {k / 2, k / 2}; }
+  memory::dims pad_r() const { return deconv ? memory::dims{k / 2 - 1, k / 2 - 1} : pad_l(); }
+  // the caller's weight layout: (O, C, K, K) for a convolution, (C, O, K, K) for torch's deconv
+  tag wei_tag() const { return deconv ? tag::iohw : tag::oihw; }
+  std::tuple<bool, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim> key()
+      const {
+    return std::make_tuple(deconv, n, c, h, w, o, k);
+  }
+};
+
+Geometry geometry(bool deconv, int64_t** shapes) {
+  const int64_t* x = shapes[0];
+  const int64_t* w = shapes[1];
+  Geometry g{deconv, x[0], x[1], x[2], x[3], deconv ? w[1] : w[0], w[2]};
+  return g;
+}
+
+// ---------------------------------------------------------------- training primitives
+struct Training {
+  dnnl::primitive_desc fwd_pd, bwd_data_pd, bwd_wei_pd;
+  dnnl::primitive fwd, bwd_data, bwd_wei;
+};
+
+Training make_training(Runtime& rt, const Geometry& g) {
+  Training t;
+  const auto attr = user_scratchpad();
+  if (g.deconv) {
+    auto fwd = dnnl::deconvolution_forward::primitive_desc(
+        rt.eng, prop_kind::forward_training, algorithm::deconvolution_direct, any(g.src()),
+        any(g.wei()), any(g.dst()), g.strides(), g.pad_l(), g.pad_r(), attr);
+    auto bd = dnnl::deconvolution_backward_data::primitive_desc(
+        rt.eng, algorithm::deconvolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
+        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+    auto bw = dnnl::deconvolution_backward_weights::primitive_desc(
+        rt.eng, algorithm::deconvolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
+        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+    t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
+    t.fwd = dnnl::deconvolution_forward(fwd);
+    t.bwd_data = dnnl::deconvolution_backward_data(bd);
+    t.bwd_wei = dnnl::deconvolution_backward_weights(bw);
+  } else {
+    auto fwd = dnnl::convolution_forward::primitive_desc(
+        rt.eng, prop_kind::forward_training, algorithm::convolution_direct, any(g.src()),
+        any(g.wei()), any(g.dst()), g.strides(), g.pad_l(), g.pad_r(), attr);
+    auto bd = dnnl::convolution_backward_data::primitive_desc(
+        rt.eng, algorithm::convolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
+        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+    auto bw = dnnl::convolution_backward_weights::primitive_desc(
+        rt.eng, algorithm::convolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
+        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+    t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
+    t.fwd = dnnl::convolution_forward(fwd);
+    t.bwd_data = dnnl::convolution_backward_data(bd);
+    t.bwd_wei = dnnl::convolution_backward_weights(bw);
+  }
+  return t;
+}
+
+Training& training(Runtime& rt, const Geometry& g) {
+  static std::map<decltype(g.key()), Training> cache;
+  auto it = cache.find(g.key());
+  if (it == cache.end()) it = cache.emplace(g.key(), make_training(rt, g)).first;
+  return it->second;
+}
+
+void forward(const Geometry& g, void** params) {
+  Runtime& rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  Training& t = training(rt, g);
+  memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
+  memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
+  memory y(plain(g.dst(), tag::nchw), rt.eng, params[2]);
+  memory xb = in_layout(rt, x, t.fwd_pd.src_desc(0), kSrc);
+  memory wb = in_layout(rt, w, t.fwd_pd.weights_desc(0), kWei);
+  memory yb = out_layout(rt, y, t.fwd_pd.dst_desc(0), kDst);
+  t.fwd.execute(rt.strm, {{DNNL_ARG_SRC, xb},
+                          {DNNL_ARG_WEIGHTS, wb},
+                          {DNNL_ARG_DST, yb},
+                          {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.fwd_pd.scratchpad_desc())}});
+  copy_back(rt, yb, y);
+  rt.strm.wait();
+}
+
+void backward(const Geometry& g, void** params) {
+  Runtime& rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  Training& t = training(rt, g);
+  memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
+  memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
+  memory dy(plain(g.dst(), tag::nchw), rt.eng, params[2]);
+  memory dx(plain(g.src(), tag::nchw), rt.eng, params[3]);
+  memory dw(plain(g.wei(), g.wei_tag()), rt.eng, params[4]);
+
+  memory dyb = in_layout(rt, dy, t.bwd_data_pd.diff_dst_desc(0), kDiffDst);
+  memory wb = in_layout(rt, w, t.bwd_data_pd.weights_desc(0), kWei);
+  memory dxb = out_layout(rt, dx, t.bwd_data_pd.diff_src_desc(0), kDiffSrc);
+  t.bwd_data.execute(rt.strm, {{DNNL_ARG_DIFF_DST, dyb},
+                               {DNNL_ARG_WEIGHTS, wb},
+                               {DNNL_ARG_DIFF_SRC, dxb},
+                               {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_data_pd.scratchpad_desc())}});
+  copy_back(rt, dxb, dx);
+
+  const memory::desc want_dy = t.bwd_wei_pd.diff_dst_desc(0);
+  memory dyb2 = dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, kDiffDst2);
+  memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc2);
+  memory dwb = out_layout(rt, dw, t.bwd_wei_pd.diff_weights_desc(0), kDiffWei);
+  t.bwd_wei.execute(rt.strm, {{DNNL_ARG_SRC, xb},
+                              {DNNL_ARG_DIFF_DST, dyb2},
+                              {DNNL_ARG_DIFF_WEIGHTS, dwb},
+                              {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_wei_pd.scratchpad_desc())}});
+  copy_back(rt, dwb, dw);
+  rt.strm.wait();
+}
+
+// ---------------------------------------------------------------- inference: conv + bias + act
+bool blocked(const Geometry& g) { return g.k > 1; }
+
+// ReLU (act 1) or ReLU6 (act 2) in place over n floats, on the pool
+void apply_act(Runtime& rt, float* y, int64_t n, int act) {
+  if (act == 0) return;
+  const int tasks = rt.pool.get_num_threads();
+  rt.pool.parallel_for(tasks, [=](int t, int nt) {
+    const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    const float hi = act == 2 ? 6.f : 3.4e38f;
+    for (int64_t i = begin; i < end; ++i) y[i] = std::min(std::max(y[i], 0.f), hi);
+  });
+}
+
+struct Inference {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::primitive prim;
+};
+
+Inference& inference(Runtime& rt, const Geometry& g, int act) {
+  static std::map<std::tuple<decltype(g.key()), int>, Inference> cache;
+  const auto key = std::make_tuple(g.key(), act);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    // k x k: blocked layouts, the activation fused as a post-op. 1x1: the plain layout (GEMM,
+    // no reorders), whose activation post-op oneDNN applies in a slow pass of its own (a 16->96
+    // 1x1 at 320x320: 2.4 ms with the bias only, 72 ms with ReLU6), so apply_act() does it
+    dnnl::post_ops ops;
+    if (blocked(g) && act == 1) ops.append_eltwise(algorithm::eltwise_relu, 0.f, 0.f);
+    if (blocked(g) && act == 2) ops.append_eltwise(algorithm::eltwise_clip, 0.f, 6.f);
+    auto desc = [&](const memory::dims& d, tag t) { return blocked(g) ? any(d) : plain(d, t); };
+    auto pd = dnnl::convolution_forward::primitive_desc(
+        rt.eng, prop_kind::forward_inference, algorithm::convolution_direct,
+        desc(g.src(), tag::nchw), desc(g.wei(), tag::oihw), plain({g.o}, tag::a),
+        desc(g.dst(), tag::nchw), g.strides(), g.pad_l(), g.pad_r(), user_scratchpad(&ops));
+    it = cache.emplace(key, Inference{pd, dnnl::convolution_forward(pd)}).first;
+  }
+  return it->second;
+}
+
+void forward_bias_act(const Geometry& g, int act, void** params) {
+  Runtime& rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  Inference& f = inference(rt, g, act);
+  memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
+  memory w(plain(g.wei(), tag::oihw), rt.eng, params[1]);
+  memory b(plain({g.o}, tag::a), rt.eng, params[2]);
+  memory y(plain(g.dst(), tag::nchw), rt.eng, params[3]);
+  memory xb = in_layout(rt, x, f.pd.src_desc(), kSrc);
+  memory wb = in_layout(rt, w, f.pd.weights_desc(), kWei);
+  memory yb = out_layout(rt, y, f.pd.dst_desc(), kDst);
+  f.prim.execute(rt.strm, {{DNNL_ARG_SRC, xb},
+                           {DNNL_ARG_WEIGHTS, wb},
+                           {DNNL_ARG_BIAS, b},
+                           {DNNL_ARG_DST, yb},
+                           {DNNL_ARG_SCRATCHPAD, scratchpad(rt, f.pd.scratchpad_desc())}});
+  copy_back(rt, yb, y);
+  rt.strm.wait();
+  if (!blocked(g)) apply_act(rt, static_cast<float*>(params[3]), g.n * g.o * g.h * g.w, act);
+}
+
+bool all_f32(const char** dtypes, int n) {
+  for (int i = 0; i < n; ++i)
+    if (std::strcmp(dtypes[i], "float32") != 0) return false;
+  return true;
+}
+
+template <typename Fn>
+int guarded(const char* name, Fn fn) {
+  try {
+    fn();
+    return 0;
+  } catch (const dnnl::error& e) {
+    std::fprintf(stderr, "shmatting %s: oneDNN error %d: %s\n", name, static_cast<int>(e.status),
+                 e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "shmatting %s: %s\n", name, e.what());
+  }
+  return 1;
+}
+
+}  // namespace
+
+#define SHM_AOT_ARGS int, void **params, int *, int64_t **shapes, const char **dtypes, void *, void *
+
+extern "C" int shm_conv_same(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 3)) return 1;
+  return guarded("shm_conv_same", [&] { forward(geometry(false, shapes), params); });
+}
+
+extern "C" int shm_conv_same_grad(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 5)) return 1;
+  return guarded("shm_conv_same_grad", [&] { backward(geometry(false, shapes), params); });
+}
+
+extern "C" int shm_deconv_s2(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 3)) return 1;
+  return guarded("shm_deconv_s2", [&] { forward(geometry(true, shapes), params); });
+}
+
+extern "C" int shm_deconv_s2_grad(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 5)) return 1;
+  return guarded("shm_deconv_s2_grad", [&] { backward(geometry(true, shapes), params); });
+}
+
+#define SHM_CONV_BIAS_ENTRY(suffix, ACT)                                                      \
+  extern "C" int shm_conv_same_bias##suffix(SHM_AOT_ARGS) {                                  \
+    if (!all_f32(dtypes, 4)) return 1;                                                        \
+    return guarded("shm_conv_same_bias" #suffix,                                             \
+                   [&] { forward_bias_act(geometry(false, shapes), ACT, params); });          \
+  }
+
+SHM_CONV_BIAS_ENTRY(, 0)
+SHM_CONV_BIAS_ENTRY(_relu, 1)
+SHM_CONV_BIAS_ENTRY(_relu6, 2)

@@ -1,0 +1,61 @@
+"""SameConv2d: the same function and gradients as nn.Conv2d on each of its paths (oneDNN kernels,
+forward-convolution input gradient, MindSpore's operator), in PyNative and GRAPH mode."""
+
+import mindspore as ms
+import numpy as np
+import pytest
+from mindspore import nn
+
+from shmatting.models.layers.conv import conv_bn_act
+from shmatting.models.layers.same_conv import SameConv2d, prefers_forward_dx, same_conv2d
+from shmatting.ops import cpu_kernels_enabled
+from tests.helpers import squared_sum_loss
+
+HAS_CONV_KERNEL = cpu_kernels_enabled('conv')
+
+
+def outputs_and_grads(net, x):
+    _, (dx, dws) = ms.value_and_grad(squared_sum_loss(net), 0, net.trainable_params())(x)
+    return [net(x).asnumpy(), dx.asnumpy()] + [d.asnumpy() for d in dws]
+
+
+def layer(cin, cout, k, bias, path):
+    conv = SameConv2d(cin, cout, k, bias, forward_dx=path == 'forward_dx')
+    conv.set_cpu_kernel(path == 'kernel')
+    assert conv.use_cpu_kernel == (path == 'kernel')
+    return conv
+
+
+PATHS = ['forward_dx', 'operator'] + (['kernel'] if HAS_CONV_KERNEL else [])
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('path', PATHS)
+@pytest.mark.parametrize('cin,cout,k,bias', [(5, 3, 3, True), (4, 1, 5, False), (6, 9, 3, True)])
+def test_every_path_matches_conv2d(mode, path, cin, cout, k, bias):
+    ms.set_context(mode=mode)
+    try:
+        fast = layer(cin, cout, k, bias, path)
+        plain = nn.Conv2d(cin, cout, k, pad_mode='pad', padding=k // 2, has_bias=bias)
+        for a, b in zip(fast.get_parameters(), plain.get_parameters()):
+            b.set_data(a.data)
+        x = ms.Tensor(np.random.default_rng(0).normal(size=(2, cin, 9, 7)).astype(np.float32))
+        got, want = outputs_and_grads(fast, x), outputs_and_grads(plain, x)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert [p.name for p in fast.get_parameters()] == [p.name for p in plain.get_parameters()]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_selection_rule():
+    assert prefers_forward_dx(16, 1, 5) and prefers_forward_dx(32, 16, 3)
+    assert not prefers_forward_dx(6, 16, 3)  # more outputs: MindSpore's is faster
+    assert not prefers_forward_dx(16, 16, 1)
+    assert same_conv2d(16, 3, 3, True).forward_dx and not same_conv2d(3, 16, 3).forward_dx
+    assert same_conv2d(16, 3, 3).use_cpu_kernel == HAS_CONV_KERNEL
+    assert not same_conv2d(16, 32, 1).use_cpu_kernel  # 1x1: MindSpore's GEMM is as fast
+    assert isinstance(conv_bn_act(16, 8, 3)[0], SameConv2d)
+    assert type(conv_bn_act(16, 8, 3, stride=2)[0]) is nn.Conv2d  # strided: MindSpore's conv
+    with pytest.raises(ValueError, match='odd kernel size'):
+        SameConv2d(4, 4, 2)
