@@ -223,13 +223,14 @@ def batch_norm_act_ops(act=None):
     name = f'shm_bn{_BN_ACTS[act]}'
     grad = _aot(
         f'{name}_train_grad',
-        lambda x, g, m, s, y, dy: (x, g, g),
-        lambda x, g, m, s, y, dy: (x, g, g),
+        lambda x, g, b, m, s, dy: (x, g, g),
+        lambda x, g, b, m, s, dy: (x, g, g),
     )
 
     def bprop(x, gamma, beta, eps, out, dout):
-        y, mean, invstd, _ = out
-        dx, dgamma, dbeta = grad(x, gamma, mean, invstd, y, dout[0])
+        # the activation's mask is recomputed from x: the backward never holds the output
+        _, mean, invstd, _ = out
+        dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
         return dx, dgamma, dbeta, ops.zeros_like(eps)
 
     train = _aot(

@@ -118,6 +118,41 @@ def test_batch_norm_act_kernel_matches_batchnorm_then_activation(act, shape):
     assert_same_function(kernel, reference, shape, seed=3)  # gradients in eval mode too
 
 
+def packed_around(center, size, rng):
+    """``size`` float32 values with mean ~``center``: half at ``center +- 1``, half ``center`` plus
+    or minus a few thousand ulps, where the normalised value is within rounding of zero."""
+    center = np.float32(center)
+    quarter = size // 4
+    spread = np.repeat(np.array([center + 1, center - 1], np.float32), quarter)
+    steps = np.arange(-quarter, quarter, dtype=np.float32) * np.spacing(center)
+    return rng.permutation(np.concatenate([spread, center + steps]).astype(np.float32))
+
+
+@pytest.mark.parametrize('act', ['relu', 'relu6'])
+def test_batch_norm_backward_never_passes_gradient_where_the_forward_clamped(act):
+    """The backward recomputes the activation's mask from x; a rounding different from the
+    forward's would let gradient through elements the forward clamped (or block others). Values
+    packed ulp by ulp around the clamping points: with an all-ones output gradient, dbeta of each
+    channel must count exactly the outputs strictly inside the activation's open range."""
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    train, _ = cpu_kernels.batch_norm_act_ops(act)
+    rng = np.random.default_rng(0)
+    x = np.stack([packed_around(c, 2 * 64 * 64, rng) for c in (0.3, -1.7, 0.3)], axis=0)
+    x = x.reshape(3, 2, 64, 64).transpose(1, 0, 2, 3).copy()
+    gamma = np.array([1.0, 3.0, 0.7], np.float32)
+    beta = np.array([0.0, 6.0, 0.013], np.float32)
+    eps = ms.Tensor(np.array([1e-5], np.float32))
+    args = [ms.Tensor(v) for v in (x, gamma, beta)] + [eps]
+    y = train(*args)[0].asnumpy()
+
+    def first_output(*a):
+        return train(*a)[0]
+
+    _, dbeta = ms.grad(first_output, grad_position=(1, 2))(*args)
+    inside = (y > 0) & ((y < 6) if act == 'relu6' else True)
+    np.testing.assert_array_equal(dbeta.asnumpy(), inside.sum(axis=(0, 2, 3)).astype(np.float32))
+
+
 def test_batch_norm_act_is_a_batchnorm_with_its_parameter_names():
     layer = BatchNormAct2d(4, act='relu6')
     assert isinstance(layer, nn.BatchNorm2d)

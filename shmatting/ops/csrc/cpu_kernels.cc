@@ -231,14 +231,36 @@ inline float activate(float v) {
   return v;
 }
 
-template <int ACT>
-inline bool passes(float y) {
-  if (ACT == 0) return true;
-  if (ACT == 1) return y > 0.f;
-  return y > 0.f && y < 6.f;
+constexpr int64_t kChunk = 512;
+
+// The per-channel affine map of the normalisation, from the float statistics the forward returns,
+// so that the backward recomputes exactly the forward's pre-activation values (and so which
+// elements the activation clamped) from x alone: it never needs the output y.
+struct Affine {
+  float scale, shift;
+};
+
+inline Affine affine(float gamma, float beta, float mean, float invstd) {
+  const float scale = gamma * invstd;
+  return {scale, beta - mean * scale};
 }
 
-constexpr int64_t kChunk = 512;
+// One rounding rule in every loop: an explicit FMA where the CPU has one (the compiler would
+// otherwise be free to contract one loop and not another), separate multiply and add where not.
+inline float pre_activation(float x, Affine a) {
+#ifdef __FMA__
+  return std::fma(x, a.scale, a.shift);
+#else
+  return x * a.scale + a.shift;
+#endif
+}
+
+template <int ACT>
+inline bool pre_activation_passes(float v) {
+  if (ACT == 0) return true;
+  if (ACT == 1) return v > 0.f;
+  return v > 0.f && v < 6.f;
+}
 
 inline int64_t min_channels_per_thread(int64_t N, int64_t HW) {
   return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
@@ -273,42 +295,40 @@ void bn_act_train(const float* x, const float* gamma, const float* beta, float e
       const double shifted_mean = sum / count;
       double v = sumsq / count - shifted_mean * shifted_mean;
       if (v < 0.0) v = 0.0;
-      const double m = shifted_mean + pivot;
-      const double is = 1.0 / std::sqrt(v + eps);
-      mean[c] = static_cast<float>(m);
-      invstd[c] = static_cast<float>(is);
+      mean[c] = static_cast<float>(shifted_mean + pivot);
+      invstd[c] = static_cast<float>(1.0 / std::sqrt(v + eps));
       var_unbiased[c] = static_cast<float>(count > 1.0 ? v * count / (count - 1.0) : v);
-      const float scale = static_cast<float>(gamma[c] * is);
-      const float shift = static_cast<float>(beta[c] - m * gamma[c] * is);
+      const Affine a = affine(gamma[c], beta[c], mean[c], invstd[c]);
       for (int64_t n = 0; n < N; ++n) {
         const float* __restrict xp = x + (n * C + c) * HW;
         float* __restrict yp = y + (n * C + c) * HW;
-        for (int64_t i = 0; i < HW; ++i) yp[i] = activate<ACT>(xp[i] * scale + shift);
+        for (int64_t i = 0; i < HW; ++i) yp[i] = activate<ACT>(pre_activation(xp[i], a));
       }
     }
   });
 }
 
-// inputs x, gamma, mean, invstd, y, dy; outputs dx, dgamma, dbeta
+// inputs x, gamma, beta, mean, invstd, dy; outputs dx, dgamma, dbeta. Reads x and dy twice (the
+// activation's mask comes from x: see Affine), five tensor passes where x, y, dy took seven.
 template <int ACT>
-void bn_act_train_grad(const float* x, const float* gamma, const float* mean, const float* invstd,
-                       const float* y, const float* dy, float* dx, float* dgamma, float* dbeta, int64_t N,
+void bn_act_train_grad(const float* x, const float* gamma, const float* beta, const float* mean,
+                       const float* invstd, const float* dy, float* dx, float* dgamma, float* dbeta, int64_t N,
                        int64_t C, int64_t HW) {
   parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       const float m = mean[c], is = invstd[c];
+      const Affine a = affine(gamma[c], beta[c], m, is);
       double sum_g = 0.0, sum_gx = 0.0;
       for (int64_t n = 0; n < N; ++n) {
         const int64_t off = (n * C + c) * HW;
         const float* __restrict xp = x + off;
-        const float* __restrict yp = y + off;
         const float* __restrict gp = dy + off;
         for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
           const int64_t i1 = std::min(HW, i0 + kChunk);
           float sg = 0.f, sgx = 0.f;
 #pragma omp simd reduction(+ : sg, sgx)
           for (int64_t i = i0; i < i1; ++i) {
-            const float g = passes<ACT>(yp[i]) ? gp[i] : 0.f;
+            const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
             sg += g;
             sgx += g * (xp[i] - m);
           }
@@ -326,11 +346,10 @@ void bn_act_train_grad(const float* x, const float* gamma, const float* mean, co
       for (int64_t n = 0; n < N; ++n) {
         const int64_t off = (n * C + c) * HW;
         const float* __restrict xp = x + off;
-        const float* __restrict yp = y + off;
         const float* __restrict gp = dy + off;
         float* __restrict dxp = dx + off;
         for (int64_t i = 0; i < HW; ++i) {
-          const float g = passes<ACT>(yp[i]) ? gp[i] : 0.f;
+          const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
           dxp[i] = k * (g - mean_g - (xp[i] - m) * coef);
         }
       }
