@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.ops import set_cpu_kernels  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 HAS_ORT = all(
@@ -225,12 +226,12 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description='shmatting vs the PyTorch original')
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/zoo/zoo_e2e_8x8.py'))
-    parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
-    parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--steps', type=int, default=3)
-    parser.add_argument('--infer-steps', type=int, default=10)
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--batch', type=positive_int, default=8)
+    parser.add_argument('--shape', type=positive_int, nargs=2, default=[320, 320])
+    parser.add_argument('--rounds', type=positive_int, default=5)
+    parser.add_argument('--steps', type=positive_int, default=3)
+    parser.add_argument('--infer-steps', type=positive_int, default=10)
+    parser.add_argument('--threads', type=positive_int, default=2)
     parser.add_argument('--skip-train', action='store_true')
     parser.add_argument('--memory', choices=['ms', 'torch'])
     args = parser.parse_args(argv)

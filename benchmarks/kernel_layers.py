@@ -20,6 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 
 def forward_backward_cell(net):
@@ -113,7 +114,7 @@ def time_layer(build, x, use_kernel, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--repeats', type=positive_int, default=3)
     parser.add_argument(
         '--layers', choices=['all', 'memory', 'conv'], default='all', help='which layers to time'
     )

@@ -20,6 +20,7 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
+from shmatting.utils.cli import positive_int  # noqa: E402
 from shmatting.utils.profiling import random_batch  # noqa: E402
 
 
@@ -27,11 +28,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='MindSpore profiler, time per op type')
     parser.add_argument('mode', choices=['train', 'infer'])
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
-    parser.add_argument('--batch', type=int, default=2)
-    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
-    parser.add_argument('--steps', type=int, default=2)
+    parser.add_argument('--batch', type=positive_int, default=2)
+    parser.add_argument('--shape', type=positive_int, nargs=2, default=[320, 320])
+    parser.add_argument('--steps', type=positive_int, default=2)
     parser.add_argument('--out', default='work_dirs/ms_profile')
-    parser.add_argument('--top', type=int, default=15)
+    parser.add_argument('--top', type=positive_int, default=15)
     parser.add_argument(
         '--no-fuse', action='store_true', help='infer: keep the BatchNorms (not folded)'
     )

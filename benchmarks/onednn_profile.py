@@ -79,12 +79,15 @@ def classify(fields):
 
 
 def parse_args(argv=None):
+    sys.path.insert(0, ROOT)
+    from shmatting.utils.cli import positive_int
+
     parser = argparse.ArgumentParser(description='oneDNN time per primitive kind')
     parser.add_argument('mode', choices=['train', 'infer'])
     parser.add_argument('--config', default=osp.join(ROOT, 'configs/shm/e2e_8x8.py'))
-    parser.add_argument('--batch', type=int, default=None)
-    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
-    parser.add_argument('--steps', type=int, default=2)
+    parser.add_argument('--batch', type=positive_int, default=None)
+    parser.add_argument('--shape', type=positive_int, nargs=2, default=[320, 320])
+    parser.add_argument('--steps', type=positive_int, default=2)
     parser.add_argument(
         '--no-fuse', action='store_true', help='infer: keep the BatchNorms (not folded)'
     )

@@ -19,6 +19,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from benchmarks.torch_shm import SHMNet  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 from shmatting.utils.profiling import random_batch  # noqa: E402
 
 
@@ -43,8 +44,8 @@ def timed_inference(torch, net, x, label, iters=10):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320])
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--shape', type=positive_int, nargs=2, default=[320, 320])
+    parser.add_argument('--threads', type=positive_int, default=2)
     args = parser.parse_args(argv)
     import torch
 

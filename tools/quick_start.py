@@ -27,6 +27,8 @@ try:  # the installed package (pip install), else this checkout
     import shmatting  # noqa: F401
 except ImportError:
     sys.path.insert(0, ROOT)
+from shmatting.utils.cli import positive_int  # noqa: E402
+
 TNET_CFG, E2E_CFG = 'configs/shm/tnet_cpu_synthetic.py', 'configs/shm/e2e_cpu_synthetic.py'
 METRICS = ('SAD', 'MSE', 'MAD', 'Grad', 'Conn')
 
@@ -36,17 +38,19 @@ def parse_args(argv=None):
         description='synthetic data -> train -> test -> export -> deploy'
     )
     parser.add_argument('--work-root', default='work_dirs/quick_start')
-    parser.add_argument('--num', type=int, default=200, help='synthetic portraits')
-    parser.add_argument('--size', type=int, nargs=2, default=[300, 400], metavar=('W', 'H'))
+    parser.add_argument('--num', type=positive_int, default=200, help='synthetic portraits')
+    parser.add_argument(
+        '--size', type=positive_int, nargs=2, default=[300, 400], metavar=('W', 'H')
+    )
     parser.add_argument(
         '--epochs',
-        type=int,
+        type=positive_int,
         nargs=2,
         default=[14, 14],
         metavar=('TNET', 'E2E'),
         help='epochs per phase (120 training images / batch 8 = 15 steps each)',
     )
-    parser.add_argument('--deploy-images', type=int, default=5)
+    parser.add_argument('--deploy-images', type=positive_int, default=5)
     parser.add_argument(
         '--cfg-options',
         nargs='+',

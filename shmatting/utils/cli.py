@@ -5,7 +5,14 @@ import os
 import sys
 from typing import Any, Callable, List, Optional
 
-__all__ = ['run_cli', 'error_line', 'debug_enabled', 'load_config']
+__all__ = [
+    'run_cli',
+    'error_line',
+    'debug_enabled',
+    'load_config',
+    'positive_int',
+    'non_negative_int',
+]
 
 
 def debug_enabled() -> bool:
@@ -35,6 +42,44 @@ def error_line(exc: BaseException) -> str:
         exc, (MemoryError, ZeroDivisionError, AttributeError, IndexError)
     )
     return f'{type(exc).__name__}: {line}' if terse and type(exc).__name__ not in line else line
+
+
+def _int_at_least(text: str, low: int, what: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f'{text} is not {what}')
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type`` for counts and sizes: an integer >= 1, or argparse's one-line error
+    naming the option (a zero batch or step count used to be replaced by a default or fail
+    deep inside a tool).
+
+    Args:
+        text (str): the command-line value.
+
+    Returns:
+        int: the value.
+    """
+    return _int_at_least(text, 1, 'a positive integer')
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type`` for counts that may be zero (warm-up steps, worker processes).
+
+    Args:
+        text (str): the command-line value.
+
+    Returns:
+        int: the value.
+    """
+    return _int_at_least(text, 0, 'zero or a positive integer')
 
 
 def run_cli(main: Callable[[Optional[List[str]]], Any], argv: Optional[List[str]] = None) -> None:

@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.utils.cli import non_negative_int, positive_int  # noqa: E402
 from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 
@@ -178,10 +179,14 @@ def main(argv=None):
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument('--train', metavar='CONFIG', help='time the training step of this config')
     mode.add_argument('--infer', metavar='CONFIG', help='time inference (batch 1) of this config')
-    parser.add_argument('--batch', type=int, default=None, help='default: samples_per_device')
-    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320], metavar=('H', 'W'))
-    parser.add_argument('--steps', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument(
+        '--batch', type=positive_int, default=None, help='default: samples_per_device'
+    )
+    parser.add_argument(
+        '--shape', type=positive_int, nargs=2, default=[320, 320], metavar=('H', 'W')
+    )
+    parser.add_argument('--steps', type=positive_int, default=10)
+    parser.add_argument('--warmup', type=non_negative_int, default=3)
     parser.add_argument(
         '--mindir',
         action='store_true',
@@ -215,7 +220,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.train or args.infer)
     cfg.merge_from_dict(args.cfg_options)
     if args.train:
-        batch = args.batch or int(cfg.data.samples_per_device)
+        batch = int(cfg.data.samples_per_device) if args.batch is None else args.batch
         bench_train(cfg, batch, args.shape, args.steps, args.warmup, kinds)
     else:
         exports = [f for f, on in (('MINDIR', args.mindir), ('ONNX', args.onnx)) if on]

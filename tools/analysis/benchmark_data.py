@@ -20,6 +20,7 @@ except ImportError:
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.utils.cli import non_negative_int, positive_int  # noqa: E402
 
 
 def main(argv=None):
@@ -27,9 +28,15 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description='benchmark the training data loader')
     parser.add_argument('config')
-    parser.add_argument('--workers', type=int, default=None, help='default: the config value')
-    parser.add_argument('--batches', type=int, default=20, help='batches per measured epoch')
-    parser.add_argument('--epochs', type=int, default=2, help='the first is reported as warm-up')
+    parser.add_argument(
+        '--workers', type=non_negative_int, default=None, help='default: the config value'
+    )
+    parser.add_argument(
+        '--batches', type=positive_int, default=20, help='batches per measured epoch'
+    )
+    parser.add_argument(
+        '--epochs', type=positive_int, default=2, help='the first is reported as warm-up'
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)

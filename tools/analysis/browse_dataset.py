@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
 from shmatting.datasets.image_io import write_image  # noqa: E402
+from shmatting.utils.cli import non_negative_int, positive_int  # noqa: E402
 
 
 def main(argv=None):
@@ -31,8 +32,8 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description='grid of training samples after the pipeline')
     parser.add_argument('config')
-    parser.add_argument('--num', type=int, default=8)
-    parser.add_argument('--epoch', type=int, default=0)
+    parser.add_argument('--num', type=positive_int, default=8)
+    parser.add_argument('--epoch', type=non_negative_int, default=0)
     parser.add_argument('--out', default='dataset_grid.png')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)

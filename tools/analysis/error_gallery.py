@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import shmatting  # noqa: E402,F401
 from shmatting.config import DictAction  # noqa: E402
 from shmatting.datasets.image_io import write_image  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -34,7 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
-    parser.add_argument('--num', type=int, default=8, help='how many of the worst images')
+    parser.add_argument('--num', type=positive_int, default=8, help='how many of the worst images')
     parser.add_argument('--out', help='default: work_dirs/<config>/gallery')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 
 def count_macs(model, shape):
@@ -74,7 +75,9 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description='Parameters and MACs of an SHM config')
     parser.add_argument('config')
-    parser.add_argument('--shape', type=int, nargs=2, default=[320, 320], metavar=('H', 'W'))
+    parser.add_argument(
+        '--shape', type=positive_int, nargs=2, default=[320, 320], metavar=('H', 'W')
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)

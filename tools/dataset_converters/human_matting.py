@@ -48,6 +48,7 @@ from shmatting.datasets.transforms.trimap_ops import (
     zoo_trimap_from_alpha,
 )
 from shmatting.utils import ProgressBar  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 MAPS = ('image', 'alpha', 'trimap', 'fg')
@@ -204,10 +205,10 @@ def parse_args(argv=None):
         '--ratios', type=float, nargs=3, default=[6, 2, 2], metavar=('TRAIN', 'VAL', 'TEST')
     )
     parser.add_argument('--seed', type=int, default=0, help='seed of the shuffled split')
-    parser.add_argument('--kernel-size', type=int, default=10, help='trimap ellipse size')
+    parser.add_argument('--kernel-size', type=positive_int, default=10, help='trimap ellipse size')
     parser.add_argument(
         '--random-kernel',
-        type=int,
+        type=positive_int,
         nargs=2,
         metavar=('MIN', 'MAX'),
         help='draw the trimap kernel per image in [MIN, MAX]',
@@ -220,11 +221,13 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--debug-num',
-        type=int,
+        type=positive_int,
         default=None,
         help='only the first N pairs (split in the same ratios)',
     )
-    parser.add_argument('--workers', type=int, default=None, help='processes (default: CPUs)')
+    parser.add_argument(
+        '--workers', type=positive_int, default=None, help='processes (default: CPUs)'
+    )
     args = parser.parse_args(argv)
     if any(r < 0 for r in args.ratios) or sum(args.ratios) <= 0:
         parser.error('--ratios must be non-negative with a positive sum')

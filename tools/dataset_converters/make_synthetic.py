@@ -17,16 +17,19 @@ except ImportError:
 import shmatting  # noqa: E402,F401
 from shmatting.datasets.synthetic import write_synthetic_dataset  # noqa: E402
 from shmatting.utils import ProgressBar  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='synthetic portraits in the raw AISegment layout')
     parser.add_argument('out_root')
-    parser.add_argument('--num', type=int, default=200, help='number of portraits')
-    parser.add_argument('--size', type=int, nargs=2, default=[600, 800], metavar=('W', 'H'))
+    parser.add_argument('--num', type=positive_int, default=200, help='number of portraits')
+    parser.add_argument(
+        '--size', type=positive_int, nargs=2, default=[600, 800], metavar=('W', 'H')
+    )
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-backgrounds', type=int, default=None)
-    parser.add_argument('--workers', type=int, default=None)
+    parser.add_argument('--num-backgrounds', type=positive_int, default=None)
+    parser.add_argument('--workers', type=positive_int, default=None)
     args = parser.parse_args(argv)
     if args.num < 1 or min(args.size) < 16:
         parser.error('--num must be >= 1 and --size at least 16 x 16')

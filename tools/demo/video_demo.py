@@ -20,6 +20,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 
 def main(argv=None):
@@ -32,7 +33,7 @@ def main(argv=None):
     parser.add_argument('--checkpoint', required=True)
     parser.add_argument('--out', required=True)
     parser.add_argument('--background', default='green')
-    parser.add_argument('--max-frames', type=int, default=None)
+    parser.add_argument('--max-frames', type=positive_int, default=None)
     parser.add_argument('--device-target', default='CPU')
     args = parser.parse_args(argv)
     source = int(args.source) if args.source.isdigit() else args.source

@@ -23,6 +23,7 @@ from _common import load_sidecar, sample_name
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
 from shmatting.datasets.image_io import CorruptSampleError, read_image  # noqa: E402
+from shmatting.utils.cli import positive_int  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--config', help='default: the config recorded in the sidecar')
     parser.add_argument('--data-root', help='default: the data_root recorded in the sidecar')
-    parser.add_argument('--limit', type=int, default=None, help='only the first N images')
+    parser.add_argument('--limit', type=positive_int, default=None, help='only the first N images')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 

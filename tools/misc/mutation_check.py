@@ -75,11 +75,15 @@ SWAPS = {
 
 
 def parse_args(argv=None):
+    from shmatting.utils.cli import positive_int
+
     parser = argparse.ArgumentParser(description='one-line mutants against the tests')
     parser.add_argument('--modules', nargs='+', default=list(TARGETS), metavar='PATH')
-    parser.add_argument('--per-module', type=int, default=6, help='mutants drawn per module')
+    parser.add_argument(
+        '--per-module', type=positive_int, default=6, help='mutants drawn per module'
+    )
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--timeout', type=int, default=300, help='seconds per test run')
+    parser.add_argument('--timeout', type=positive_int, default=300, help='seconds per test run')
     parser.add_argument('--list', action='store_true', help='list the mutation sites and stop')
     return parser.parse_args(argv)
 
