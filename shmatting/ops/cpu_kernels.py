@@ -260,6 +260,18 @@ def batch_norm_act_ops(act=None):
     return train, infer
 
 
+def _dnnl_differentiable(name, out_shape):
+    """``op(x, w)`` of the ``dnnl`` library's entry ``name`` whose backward is ``name_grad``
+    (input and weight gradients from one call)."""
+    grad = _aot(f'{name}_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
+
+    def bprop(x, w, out, dout):
+        dx, dw = grad(x, w, dout)
+        return dx, dw
+
+    return _aot(name, out_shape, lambda x, w: x, bprop, lib='dnnl')
+
+
 def conv_same_op():
     """Dense convolution, stride 1, zero padding ``k // 2``, no bias, on oneDNN's blocked kernels,
     differentiable.
@@ -268,15 +280,7 @@ def conv_same_op():
         ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (O, C, k, k) float32, odd k;
         output (N, O, H, W).
     """
-    grad = _aot('shm_conv_same_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
-
-    def bprop(x, w, out, dout):
-        dx, dw = grad(x, w, dout)
-        return dx, dw
-
-    return _aot(
-        'shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]], lambda x, w: x, bprop, lib='dnnl'
-    )
+    return _dnnl_differentiable('shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]])
 
 
 def deconv_s2_op():
@@ -287,19 +291,7 @@ def deconv_s2_op():
         ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (C, O, k, k) float32 (torch's
         layout); output (N, O, 2H, 2W).
     """
-    grad = _aot('shm_deconv_s2_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
-
-    def bprop(x, w, out, dout):
-        dx, dw = grad(x, w, dout)
-        return dx, dw
-
-    return _aot(
-        'shm_deconv_s2',
-        lambda x, w: [x[0], w[1], 2 * x[2], 2 * x[3]],
-        lambda x, w: x,
-        bprop,
-        lib='dnnl',
-    )
+    return _dnnl_differentiable('shm_deconv_s2', lambda x, w: [x[0], w[1], 2 * x[2], 2 * x[3]])
 
 
 def conv_same_bias_act_op(act=None):

@@ -2,7 +2,7 @@
 
 import math
 
-from mindspore import Parameter, nn, ops
+from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Uniform, initializer
 
 from ...ops import deconv_s2_op
@@ -53,10 +53,10 @@ class ConvTranspose2dK5S2(CpuKernelMixin, nn.Cell):
         )
         self.set_cpu_kernel(True)
 
-    def build_cpu_kernel(self):
+    def build_cpu_kernel(self) -> None:
         self.deconv_op = deconv_s2_op()
 
-    def construct(self, x):
+    def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:
             return self.deconv_op(x, self.weight)
         n, _, h, w = x.shape

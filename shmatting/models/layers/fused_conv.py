@@ -108,7 +108,7 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
         else:
             self.kernel_op = conv_same_bias_act_op(self.act_name)
 
-    def construct(self, x):
+    def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:
             w = self.weight
             if self.cpu_kernel_kind == 'depthwise':

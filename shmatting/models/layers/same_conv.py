@@ -16,10 +16,10 @@
 Both compute the same function as ``nn.Conv2d`` (different rounding) with the same parameters.
 """
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import mindspore as ms
-from mindspore import nn, ops
+from mindspore import Tensor, nn, ops
 from mindspore.ops.operations import _grad_ops
 
 from ...ops import conv_same_op
@@ -59,10 +59,10 @@ class _ConvForwardDx(nn.Cell):
             out_channels, kernel, pad_mode='pad', pad=padding, pad_list=(padding,) * 4
         )
 
-    def construct(self, x, w):
+    def construct(self, x: Tensor, w: Tensor) -> Tensor:
         return self.conv(x, w)
 
-    def bprop(self, x, w, out, dout):
+    def bprop(self, x: Tensor, w: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, Tensor]:
         # mixed precision may hand the two in different dtypes (PyNative gives bprop the inputs
         # before the cell's cast): compute in x's dtype, return each gradient in its input's
         dout = ops.cast(dout, x.dtype)
@@ -122,7 +122,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
     def build_cpu_kernel(self) -> None:
         self.conv_op = conv_same_op()
 
-    def construct(self, x):
+    def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:
             out = self.conv_op(x, self.weight)
         elif self.forward_dx:

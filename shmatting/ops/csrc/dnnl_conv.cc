@@ -253,39 +253,32 @@ struct Training {
   dnnl::primitive fwd, bwd_data, bwd_wei;
 };
 
-Training make_training(Runtime& rt, const Geometry& g) {
-  Training t;
+// The three primitives of one family (convolution or deconvolution: the same descriptors)
+template <typename Fwd, typename BwdData, typename BwdWei>
+Training make_training_of(Runtime& rt, const Geometry& g, algorithm alg) {
   const auto attr = user_scratchpad();
-  if (g.deconv) {
-    auto fwd = dnnl::deconvolution_forward::primitive_desc(
-        rt.eng, prop_kind::forward_training, algorithm::deconvolution_direct, any(g.src()),
-        any(g.wei()), any(g.dst()), g.strides(), g.pad_l(), g.pad_r(), attr);
-    auto bd = dnnl::deconvolution_backward_data::primitive_desc(
-        rt.eng, algorithm::deconvolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
-        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-    auto bw = dnnl::deconvolution_backward_weights::primitive_desc(
-        rt.eng, algorithm::deconvolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
-        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-    t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
-    t.fwd = dnnl::deconvolution_forward(fwd);
-    t.bwd_data = dnnl::deconvolution_backward_data(bd);
-    t.bwd_wei = dnnl::deconvolution_backward_weights(bw);
-  } else {
-    auto fwd = dnnl::convolution_forward::primitive_desc(
-        rt.eng, prop_kind::forward_training, algorithm::convolution_direct, any(g.src()),
-        any(g.wei()), any(g.dst()), g.strides(), g.pad_l(), g.pad_r(), attr);
-    auto bd = dnnl::convolution_backward_data::primitive_desc(
-        rt.eng, algorithm::convolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
-        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-    auto bw = dnnl::convolution_backward_weights::primitive_desc(
-        rt.eng, algorithm::convolution_direct, any(g.src()), any(g.wei()), any(g.dst()),
-        g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-    t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
-    t.fwd = dnnl::convolution_forward(fwd);
-    t.bwd_data = dnnl::convolution_backward_data(bd);
-    t.bwd_wei = dnnl::convolution_backward_weights(bw);
-  }
+  auto fwd = typename Fwd::primitive_desc(rt.eng, prop_kind::forward_training, alg, any(g.src()),
+                                          any(g.wei()), any(g.dst()), g.strides(), g.pad_l(),
+                                          g.pad_r(), attr);
+  auto bd = typename BwdData::primitive_desc(rt.eng, alg, any(g.src()), any(g.wei()), any(g.dst()),
+                                             g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+  auto bw = typename BwdWei::primitive_desc(rt.eng, alg, any(g.src()), any(g.wei()), any(g.dst()),
+                                            g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+  Training t;
+  t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
+  t.fwd = Fwd(fwd);
+  t.bwd_data = BwdData(bd);
+  t.bwd_wei = BwdWei(bw);
   return t;
+}
+
+Training make_training(Runtime& rt, const Geometry& g) {
+  if (g.deconv)
+    return make_training_of<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
+                            dnnl::deconvolution_backward_weights>(rt, g,
+                                                                  algorithm::deconvolution_direct);
+  return make_training_of<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                          dnnl::convolution_backward_weights>(rt, g, algorithm::convolution_direct);
 }
 
 Training& training(Runtime& rt, const Geometry& g) {
