@@ -84,12 +84,11 @@ class MindSporeSide:
     def inference_model(self, exportable=None):
         """The trained weights in the network as the inference tools run it (BatchNorms folded;
         ``exportable='MINDIR'|'ONNX'``: as tools/export_mindir.py exports it)."""
+        from shmatting.apis.export import exportable_config
         from shmatting.models import build_model
         from shmatting.models.layers import fuse_conv_bn
 
-        cfg = self.cfg.copy()
-        if exportable == 'ONNX':
-            cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
+        cfg = exportable_config(self.cfg, exportable) if exportable else self.cfg
         model = build_model(cfg.model)
         self.ms.load_param_into_net(model, {p.name: p for p in self.model.get_parameters()})
         model.set_train(False)

@@ -118,11 +118,10 @@ def check_args(args, target):
 def build_export_model(args, cfg):
     """The model in eval mode, on MindSpore's own operators (portable), H and W checked."""
     from shmatting.apis import load_mattor
+    from shmatting.apis.export import exportable_config
     from shmatting.ops import set_cpu_kernels
 
-    if args.format == 'ONNX':  # zero-pad + valid max-pool: exact after ReLU and exportable
-        cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
-    model = load_mattor(cfg, args.checkpoint)
+    model = load_mattor(exportable_config(cfg, args.format), args.checkpoint)
     model.set_train(False)
     # the exported file must run wherever MindSpore runs: no Custom ops of this machine's kernels
     set_cpu_kernels(model, False)

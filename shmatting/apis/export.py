@@ -5,9 +5,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ['EXTENSIONS', 'export_network', 'fix_onnx_conv_transpose']
+__all__ = ['EXTENSIONS', 'export_network', 'exportable_config', 'fix_onnx_conv_transpose']
 
 EXTENSIONS = {'MINDIR': '.mindir', 'ONNX': '.onnx', 'AIR': '.air'}
+
+
+def exportable_config(cfg: Any, fmt: str) -> Any:
+    """The config a network is built from for export to ``fmt``: for ONNX the M-Net's max pooling
+    as zero padding + a valid pool (exact after its ReLUs; MindSpore's padded pooling has no ONNX
+    form).
+
+    Args:
+        cfg (Config): the config (left unchanged).
+        fmt (str): ``'MINDIR'``, ``'ONNX'`` or ``'AIR'``.
+
+    Returns:
+        Config: a copy, changed for ONNX.
+    """
+    cfg = cfg.copy()
+    if fmt == 'ONNX':
+        cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
+    return cfg
 
 
 def fix_onnx_conv_transpose(path: str) -> int:
@@ -39,8 +57,12 @@ def fix_onnx_conv_transpose(path: str) -> int:
                     fixed += 1
     onnx.checker.check_model(model)
     tmp = path + '.tmp.onnx'
-    onnx.save(model, tmp)
-    os.replace(tmp, path)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):  # a failed save (a full disk) leaves no partial file behind
+            os.remove(tmp)
     return fixed
 
 

@@ -103,13 +103,13 @@ def inference_model(cfg, kinds=None, fuse=True, exportable=None):
     """The config's model in eval mode as the inference tools build it (BatchNorms folded unless
     ``fuse`` is False); ``exportable='MINDIR'|'ONNX'``: as tools/export_mindir.py exports it
     (MindSpore's operators only; ONNX: the exportable pooling)."""
+    from shmatting.apis.export import exportable_config
     from shmatting.models import build_model
     from shmatting.models.layers import fuse_conv_bn
     from shmatting.ops import set_cpu_kernels
 
-    if exportable == 'ONNX':
-        cfg = cfg.copy()
-        cfg.merge_from_dict({'model.mnet.backbone.pool_impl': 'zero_pad'})
+    if exportable:
+        cfg = exportable_config(cfg, exportable)
     model = build_model(cfg.model)
     model.set_train(False)
     if fuse:  # as tools/test.py, the demos and the export run it (apis.load_mattor)
