@@ -21,6 +21,8 @@ from tests.test_models.utils import randomize_bn_stats, zoo_config
 LAYERS = {
     'dense 3x3': lambda: same_conv2d(6, 8, 3),
     'dense 1x1': lambda: same_conv2d(8, 16, 1),
+    # the 1x1 kernel runs per image in column tiles of 512 for 96 outputs: 3 tiles, a short last
+    'dense 1x1 in column tiles': lambda: same_conv2d(16, 96, 1),
     'dense 5x5 with bias': lambda: same_conv2d(5, 3, 5, has_bias=True),
     'depthwise stride 1': lambda: DepthwiseConv3x3(8, 1),
     'depthwise stride 2': lambda: DepthwiseConv3x3(8, 2),
@@ -47,7 +49,8 @@ def test_folded_layer_equals_conv_then_batchnorm(name, act, kernels):
     block = conv_then_bn(LAYERS[name], act)
     set_cpu_kernels(block, False)  # the reference: MindSpore's convolution and BatchNorm
     cin = block[0].in_channels
-    x = ms.Tensor(np.random.default_rng(2).normal(size=(2, cin, 11, 9)).astype(np.float32) * 3)
+    size = (37, 41) if 'tiles' in name else (11, 9)
+    x = ms.Tensor(np.random.default_rng(2).normal(size=(2, cin, *size)).astype(np.float32) * 3)
     want = block(x).asnumpy()
     fused = FusedConvAct(block[0], block[1])
     fused.set_cpu_kernel(kernels)
