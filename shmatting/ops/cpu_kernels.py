@@ -213,10 +213,13 @@ def batch_norm_act_ops(act=None):
         act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
 
     Returns:
-        tuple: ``(train_op, infer_op)``. ``train_op(x, gamma, beta, eps)`` returns
-        ``(y, batch_mean, batch_invstd, batch_unbiased_var)`` with batch statistics over
-        (N, H, W) and is differentiable in x, gamma and beta; ``infer_op(x, gamma, beta, mean,
-        var, eps)`` returns y from the moving statistics. ``eps`` is a (1,) float32 tensor.
+        tuple: ``(train_op, infer_op)``. ``train_op(x, gamma, beta, consts, moving_mean,
+        moving_var)`` with ``consts`` = (eps, momentum, 1 - momentum) float32 returns ``(y,
+        batch_mean, batch_invstd, new_moving_mean, new_moving_var)``: batch statistics over
+        (N, H, W), the moving ones updated as ``moving * momentum + batch * (1 - momentum)``
+        (the unbiased batch variance for the variance); differentiable in x, gamma and beta.
+        ``infer_op(x, gamma, beta, mean, var, eps)`` returns y from the moving statistics;
+        ``eps`` is a (1,) float32 tensor.
     """
     if act not in _BN_ACTS:
         raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
@@ -227,14 +230,20 @@ def batch_norm_act_ops(act=None):
         lambda x, g, b, m, s, dy: (x, g, g),
     )
 
-    def bprop(x, gamma, beta, eps, out, dout):
-        # the activation's mask is recomputed from x: the backward never holds the output
-        _, mean, invstd, _ = out
+    def bprop(x, gamma, beta, consts, moving_mean, moving_var, out, dout):
+        # the activation's mask is recomputed from x: the backward never holds the output.
+        # (Constant zeros made once per layer would save PyNative two launches, but a GRAPH
+        # compile shares one bprop among the layers and mixed their shapes.)
+        _, mean, invstd, _, _ = out
         dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
-        return dx, dgamma, dbeta, ops.zeros_like(eps)
+        no_moving = ops.zeros_like(moving_mean)  # the moving statistics are not trained
+        return dx, dgamma, dbeta, ops.zeros_like(consts), no_moving, no_moving
 
     train = _aot(
-        f'{name}_train', lambda x, g, b, e: (x, g, g, g), lambda x, g, b, e: (x, g, g, g), bprop
+        f'{name}_train',
+        lambda x, g, b, k, m, v: (x, g, g, g, g),
+        lambda x, g, b, k, m, v: (x, g, g, g, g),
+        bprop,
     )
 
     def infer_bprop(x, gamma, beta, mean, var, eps, out, dout):

@@ -141,8 +141,9 @@ def test_batch_norm_backward_never_passes_gradient_where_the_forward_clamped(act
     x = x.reshape(3, 2, 64, 64).transpose(1, 0, 2, 3).copy()
     gamma = np.array([1.0, 3.0, 0.7], np.float32)
     beta = np.array([0.0, 6.0, 0.013], np.float32)
-    eps = ms.Tensor(np.array([1e-5], np.float32))
-    args = [ms.Tensor(v) for v in (x, gamma, beta)] + [eps]
+    consts = ms.Tensor(np.array([1e-5, 0.9, 0.1], np.float32))
+    moving = [ms.Tensor(np.zeros(3, np.float32)), ms.Tensor(np.ones(3, np.float32))]
+    args = [ms.Tensor(v) for v in (x, gamma, beta)] + [consts] + moving
     y = train(*args)[0].asnumpy()
 
     def first_output(*a):

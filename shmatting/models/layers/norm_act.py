@@ -16,9 +16,10 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
     In training it normalises with the batch statistics and updates the moving ones exactly as
     ``nn.BatchNorm2d`` does (``moving = momentum * moving + (1 - momentum) * batch``, the unbiased
     batch variance for the moving variance); in inference it uses the moving statistics. On the
-    CPU target one kernel does normalisation and activation in a single pass and the backward
-    needs only the input and the output (MindSpore's BatchNorm + ReLU6 keep one more full-size
-    tensor per layer); elsewhere it is ``nn.BatchNorm2d`` then ``nn.ReLU``/``nn.ReLU6``.
+    CPU target one kernel does normalisation, activation and the moving statistics' update in a
+    single launch and the backward needs only the input (MindSpore's BatchNorm + ReLU6 keep two
+    more full-size tensors per layer); elsewhere it is ``nn.BatchNorm2d`` then
+    ``nn.ReLU``/``nn.ReLU6``.
 
     Args:
         num_features (int): channels.
@@ -36,8 +37,10 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
         self.act_name = activation_name(act)
         self.activation = activation
         self.has_act = self.activation is not None
-        self.momentum_value = momentum
         self.eps_tensor = Tensor(np.array([eps], np.float32))
+        # the kernel's constants: eps, then the moving statistics' weights, rounded as MindSpore
+        # rounds ``moving * momentum + batch * (1 - momentum)``'s Python floats
+        self.train_consts = Tensor(np.array([eps, momentum, 1 - momentum], np.float32))
         # Never recomputed (``recompute=[...]`` configs): a recomputed update would move the
         # statistics twice per step. A primitive's own setting overrides its cell's.
         self.assign_mean = ops.Assign()
@@ -67,12 +70,9 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
                 y = self.activation(y)
             return y
         if self.training:
-            y, mean, _, var = self.bn_train_op(x, self.gamma, self.beta, self.eps_tensor)
-            mean = ops.stop_gradient(mean)
-            var = ops.stop_gradient(var)
-            m = self.momentum_value
-            new_mean = self.moving_mean * m + mean * (1 - m)
-            new_variance = self.moving_variance * m + var * (1 - m)
+            y, _, _, new_mean, new_variance = self.bn_train_op(
+                x, self.gamma, self.beta, self.train_consts, self.moving_mean, self.moving_variance
+            )
             y = ops.depend(y, self.assign_mean(self.moving_mean, new_mean))
             y = ops.depend(y, self.assign_variance(self.moving_variance, new_variance))
             return y

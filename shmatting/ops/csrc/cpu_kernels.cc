@@ -320,10 +320,15 @@ inline int64_t min_channels_per_thread(int64_t N, int64_t HW) {
   return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
 }
 
-// inputs x, gamma, beta, eps(1); outputs y, mean, invstd, unbiased variance
+// inputs x, gamma, beta, consts (eps, momentum, 1 - momentum), moving mean, moving variance;
+// outputs y, mean, invstd and the updated moving statistics (``moving * momentum + batch * (1 -
+// momentum)``, the unbiased batch variance for the variance): one launch for what took seven
+// element-wise operators per layer, which PyNative paid one by one.
 template <int ACT>
-void bn_act_train(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean,
-                  float* invstd, float* var_unbiased, int64_t N, int64_t C, int64_t HW) {
+void bn_act_train(const float* x, const float* gamma, const float* beta, const float* consts,
+                  const float* moving_mean, const float* moving_var, float* y, float* mean, float* invstd,
+                  float* new_mean, float* new_var, int64_t N, int64_t C, int64_t HW) {
+  const float eps = consts[0], keep = consts[1], take = consts[2];
   parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       // shifted by the channel's first value against cancellation; float partial sums over short
@@ -351,7 +356,9 @@ void bn_act_train(const float* x, const float* gamma, const float* beta, float e
       if (v < 0.0) v = 0.0;
       mean[c] = static_cast<float>(shifted_mean + pivot);
       invstd[c] = static_cast<float>(1.0 / std::sqrt(v + eps));
-      var_unbiased[c] = static_cast<float>(count > 1.0 ? v * count / (count - 1.0) : v);
+      const float var_unbiased = static_cast<float>(count > 1.0 ? v * count / (count - 1.0) : v);
+      new_mean[c] = moving_mean[c] * keep + mean[c] * take;
+      new_var[c] = moving_var[c] * keep + var_unbiased * take;
       const Affine a = affine(gamma[c], beta[c], mean[c], invstd[c]);
       for (int64_t n = 0; n < N; ++n) {
         const float* __restrict xp = x + (n * C + c) * HW;
@@ -560,9 +567,9 @@ extern "C" int shm_upsample_bilinear2x_grad(SHM_AOT_ARGS) {
 
 #define SHM_BN_ENTRIES(suffix, ACT)                                                                          \
   extern "C" int shm_bn##suffix##_train(SHM_AOT_ARGS) {                                                      \
-    SHM_CHECK_F32(8);                                                                                        \
-    bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3)[0], SHM_O(4), SHM_O(5), SHM_O(6), SHM_O(7),     \
-                      shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));                                        \
+    SHM_CHECK_F32(11);                                                                                       \
+    bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), SHM_O(6), SHM_O(7),        \
+                      SHM_O(8), SHM_O(9), SHM_O(10), shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));         \
     return 0;                                                                                                \
   }                                                                                                          \
   extern "C" int shm_bn##suffix##_train_grad(SHM_AOT_ARGS) {                                                 \
