@@ -224,6 +224,10 @@ def batch_norm_act_ops(act=None):
     if act not in _BN_ACTS:
         raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     name = f'shm_bn{_BN_ACTS[act]}'
+    return _bn_train_op(name), _bn_infer_op(name, act)
+
+
+def _bn_train_op(name):
     grad = _aot(
         f'{name}_train_grad',
         lambda x, g, b, m, s, dy: (x, g, g),
@@ -239,13 +243,15 @@ def batch_norm_act_ops(act=None):
         no_moving = ops.zeros_like(moving_mean)  # the moving statistics are not trained
         return dx, dgamma, dbeta, ops.zeros_like(consts), no_moving, no_moving
 
-    train = _aot(
+    return _aot(
         f'{name}_train',
         lambda x, g, b, k, m, v: (x, g, g, g, g),
         lambda x, g, b, k, m, v: (x, g, g, g, g),
         bprop,
     )
 
+
+def _bn_infer_op(name, act):
     def infer_bprop(x, gamma, beta, mean, var, eps, out, dout):
         # rarely needed (gradients through a network in eval mode): plain MindSpore ops
         g = dout if act is None else dout * (out > 0).astype(dout.dtype)
@@ -263,10 +269,9 @@ def batch_norm_act_ops(act=None):
             ops.zeros_like(eps),
         )
 
-    infer = _aot(
+    return _aot(
         f'{name}_infer', lambda x, g, b, m, v, e: x, lambda x, g, b, m, v, e: x, infer_bprop
     )
-    return train, infer
 
 
 def _dnnl_differentiable(name, out_shape):
