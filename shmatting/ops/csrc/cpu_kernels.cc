@@ -82,13 +82,52 @@ inline void bias_act_row(float* __restrict y, int64_t n, float bias) {
   }
 }
 
-// One output row of a depthwise 3x3 convolution. Input rows r[0..2] (a zero row where the
-// padding is); the columns whose three taps are all inside the row are summed in registers with
-// one store (the compiler vectorises the loop), the one or two border columns tap by tap. The
-// taps are added in the same order everywhere, so the result does not depend on the column.
+// The interior columns of one output row: tap (kh, kw) of column ow reads t[kh * 3 + kw][ow], so
+// every load is contiguous and the nine products are summed in registers with one store (the
+// compiler vectorises the loop). The order of the sum is the border columns' order too.
+inline void depthwise_interior(const float* const t[9], const float* k, float* __restrict y, int64_t lo,
+                               int64_t hi) {
+  const float* __restrict a0 = t[0];
+  const float* __restrict a1 = t[1];
+  const float* __restrict a2 = t[2];
+  const float* __restrict b0 = t[3];
+  const float* __restrict b1 = t[4];
+  const float* __restrict b2 = t[5];
+  const float* __restrict c0 = t[6];
+  const float* __restrict c1 = t[7];
+  const float* __restrict c2 = t[8];
+  const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
+              k8 = k[8];
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    float acc = k0 * a0[ow];
+    acc += k1 * a1[ow];
+    acc += k2 * a2[ow];
+    acc += k3 * b0[ow];
+    acc += k4 * b1[ow];
+    acc += k5 * b2[ow];
+    acc += k6 * c0[ow];
+    acc += k7 * c1[ow];
+    acc += k8 * c2[ow];
+    y[ow] = acc;
+  }
+}
+
+// Even and odd columns of a row, for stride 2: output column ow reads columns 2ow-1, 2ow, 2ow+1,
+// that is odd[ow-1], even[ow], odd[ow]
+inline void deinterleave(const float* __restrict x, int64_t W, float* __restrict even, float* __restrict odd) {
+  for (int64_t j = 0; j < W / 2; ++j) {
+    even[j] = x[2 * j];
+    odd[j] = x[2 * j + 1];
+  }
+  if (W % 2) even[W / 2] = x[W - 1];
+}
+
+// One output row of a depthwise 3x3 convolution from input rows r[0..2] (a zero row where the
+// padding is). Stride 2 first splits each row into even and odd columns (``split``: 6 * (W / 2 +
+// 1) floats) so that the interior reads contiguously; the one or two border columns go tap by tap.
 template <int S>
-inline void depthwise_row(const float* const r[3], const float* k, float* __restrict y, int64_t W,
-                          int64_t OW) {
+inline void depthwise_row(const float* const r[3], const float* k, float* __restrict y, int64_t W, int64_t OW,
+                          float* split) {
   // interior: 1 <= ow (left tap at ow*S-1 >= 0) and ow*S+1 <= W-1
   const int64_t lo = std::min<int64_t>(1, OW);
   const int64_t hi = std::max<int64_t>(lo, W >= 2 ? std::min<int64_t>(OW, (W - 2) / S + 1) : lo);
@@ -102,64 +141,43 @@ inline void depthwise_row(const float* const r[3], const float* k, float* __rest
     y[ow] = acc;
   };
   for (int64_t ow = 0; ow < lo; ++ow) border(ow);
-  const float* __restrict a = r[0] - 1;
-  const float* __restrict b = r[1] - 1;
-  const float* __restrict c = r[2] - 1;
-  const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7],
-              k8 = k[8];
-  for (int64_t ow = lo; ow < hi; ++ow) {
-    const int64_t i = ow * S;
-    float acc = k0 * a[i];
-    acc += k1 * a[i + 1];
-    acc += k2 * a[i + 2];
-    acc += k3 * b[i];
-    acc += k4 * b[i + 1];
-    acc += k5 * b[i + 2];
-    acc += k6 * c[i];
-    acc += k7 * c[i + 1];
-    acc += k8 * c[i + 2];
-    y[ow] = acc;
+  const float* taps[9];
+  for (int kh = 0; kh < 3; ++kh) {
+    if (S == 1) {
+      taps[kh * 3] = r[kh] - 1, taps[kh * 3 + 1] = r[kh], taps[kh * 3 + 2] = r[kh] + 1;
+    } else {
+      float* even = split + kh * 2 * (W / 2 + 1);
+      float* odd = even + (W / 2 + 1);
+      deinterleave(r[kh], W, even, odd);
+      taps[kh * 3] = odd - 1, taps[kh * 3 + 1] = even, taps[kh * 3 + 2] = odd;
+    }
   }
+  depthwise_interior(taps, k, y, lo, hi);
   for (int64_t ow = hi; ow < OW; ++ow) border(ow);
 }
 
 // ACT < 0: no epilogue (training); otherwise bias (one per channel) and the activation.
-// Stride 1: rows summed in registers (depthwise_row, 8x32x320x320: 20.1 -> 12.9 ms); stride 2
-// keeps accumulating tap by tap into the output row, faster there than the strided loads the
-// register form needs (30.0 vs 37.7 ms for 8x96x320x320).
+// Rows summed in registers (depthwise_row; stride 1, 8x32x320x320: 20.1 -> 12.9 ms against
+// accumulating tap by tap into the output row).
 template <int S, int ACT = -1>
 void depthwise_forward(const float* x, const float* w, float* y, int64_t N, int64_t C, int64_t H,
                        int64_t W, int64_t OH, int64_t OW, const float* bias = nullptr) {
-  int64_t lo[3], hi[3];
-  for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
   const int64_t min_planes = std::max<int64_t>(1, 16384 / (OH * OW));  // small maps: one thread
   parallel_for(N * C, min_planes, [=](int64_t begin, int64_t end) {
-    const std::vector<float> zeros(static_cast<size_t>(S == 1 ? W : 0), 0.f);
+    const std::vector<float> zeros(static_cast<size_t>(W), 0.f);
+    std::vector<float> split(static_cast<size_t>(S == 2 ? 6 * (W / 2 + 1) : 0));
     for (int64_t p = begin; p < end; ++p) {
       const float* __restrict xp = x + p * H * W;
       const float* k = w + (p % C) * 9;
       float* __restrict yp = y + p * OH * OW;
       for (int64_t oh = 0; oh < OH; ++oh) {
         float* __restrict yr = yp + oh * OW;
-        if (S == 1) {
-          const float* rows[3];
-          for (int kh = 0; kh < 3; ++kh) {
-            const int64_t ih = oh - 1 + kh;
-            rows[kh] = ih >= 0 && ih < H ? xp + ih * W : zeros.data();
-          }
-          depthwise_row<S>(rows, k, yr, W, OW);
-        } else {
-          for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = 0.f;
-          for (int kh = 0; kh < 3; ++kh) {
-            const int64_t ih = oh * S - 1 + kh;
-            if (ih < 0 || ih >= H) continue;
-            const float* __restrict xr = xp + ih * W - 1;  // xr[ow * S + kw]: column ow*S-1+kw
-            for (int kw = 0; kw < 3; ++kw) {
-              const float kv = k[kh * 3 + kw];
-              for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) yr[ow] += kv * xr[ow * S + kw];
-            }
-          }
+        const float* rows[3];
+        for (int kh = 0; kh < 3; ++kh) {
+          const int64_t ih = oh * S - 1 + kh;
+          rows[kh] = ih >= 0 && ih < H ? xp + ih * W : zeros.data();
         }
+        depthwise_row<S>(rows, k, yr, W, OW, split.data());
         if (ACT >= 0) bias_act_row<ACT < 0 ? 0 : ACT>(yr, OW, bias[p % C]);
       }
     }
