@@ -84,6 +84,7 @@ def tally(held, batch):
 
 
 def main(argv=None):
+    """Print the tally; returns ``[(bytes, layer, role), ...]``, largest first."""
     args = parse_args(argv)
     import mindspore as ms
 
@@ -107,7 +108,7 @@ def main(argv=None):
     print('largest:')
     for nbytes, name, role in tensors[: args.top]:
         print(f'  {nbytes / 1e6:7.1f} MB  {role} of {name}')
-    return total
+    return tensors
 
 
 if __name__ == '__main__':

@@ -10,9 +10,10 @@ exported model runs wherever MindSpore runs.
 
 import os
 import warnings
+from typing import Callable, Optional, Tuple
 
 import mindspore as ms
-from mindspore import ops
+from mindspore import Tensor, ops
 
 from .build import KernelBuildError, build_kernel_library
 
@@ -227,14 +228,24 @@ def batch_norm_act_ops(act=None):
     return _bn_train_op(name), _bn_infer_op(name, act)
 
 
-def _bn_train_op(name):
+def _bn_train_op(name: str) -> ops.Custom:
+    """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``."""
     grad = _aot(
         f'{name}_train_grad',
         lambda x, g, b, m, s, dy: (x, g, g),
         lambda x, g, b, m, s, dy: (x, g, g),
     )
 
-    def bprop(x, gamma, beta, consts, moving_mean, moving_var, out, dout):
+    def bprop(
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        consts: Tensor,
+        moving_mean: Tensor,
+        moving_var: Tensor,
+        out: Tuple[Tensor, ...],
+        dout: Tuple[Tensor, ...],
+    ) -> Tuple[Tensor, ...]:
         # the activation's mask is recomputed from x: the backward never holds the output.
         # (Constant zeros made once per layer would save PyNative two launches, but a GRAPH
         # compile shares one bprop among the layers and mixed their shapes.)
@@ -251,8 +262,19 @@ def _bn_train_op(name):
     )
 
 
-def _bn_infer_op(name, act):
-    def infer_bprop(x, gamma, beta, mean, var, eps, out, dout):
+def _bn_infer_op(name: str, act: Optional[str]) -> ops.Custom:
+    """The inference operator of :func:`batch_norm_act_ops` for the library entry ``name``."""
+
+    def infer_bprop(
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        mean: Tensor,
+        var: Tensor,
+        eps: Tensor,
+        out: Tensor,
+        dout: Tensor,
+    ) -> Tuple[Tensor, ...]:
         # rarely needed (gradients through a network in eval mode): plain MindSpore ops
         g = dout if act is None else dout * (out > 0).astype(dout.dtype)
         if act == 'relu6':
@@ -274,12 +296,12 @@ def _bn_infer_op(name, act):
     )
 
 
-def _dnnl_differentiable(name, out_shape):
+def _dnnl_differentiable(name: str, out_shape: Callable) -> ops.Custom:
     """``op(x, w)`` of the ``dnnl`` library's entry ``name`` whose backward is ``name_grad``
     (input and weight gradients from one call)."""
     grad = _aot(f'{name}_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
 
-    def bprop(x, w, out, dout):
+    def bprop(x: Tensor, w: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, Tensor]:
         dx, dw = grad(x, w, dout)
         return dx, dw
 
