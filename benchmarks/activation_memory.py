@@ -4,11 +4,12 @@ Usage: python benchmarks/activation_memory.py [--config C] [--batch 8] [--shape 
 
 Runs one forward pass (PyNative, batch 1, training mode) with a hook on every layer, records the
 tensors each layer's backward reads by the project's own gradient definitions (a convolution its
-input, the fused BatchNorm + activation its input, max pooling its input and output, bilinear
-upsampling nothing...), counts each tensor once and scales by ``--batch``. The sum is what any
-run of this network holds at the start of its backward without recomputation; the peak RSS that
-``tools/analysis/benchmark.py --train`` prints adds the process (framework, compiled graph,
-weights, optimizer) and the gradient buffers alive at the worst moment. Not counted: the
+input, the fused BatchNorm + activation its input, the BatchNorm + ReLU6 + depthwise kernel its
+input alone, max pooling its input and output, bilinear upsampling nothing...), counts each
+tensor once and scales by ``--batch``. The sum is what any run of this network holds at the
+start of its backward without recomputation; the peak RSS that ``tools/analysis/benchmark.py
+--train`` prints adds the process (framework, compiled graph, weights, optimizer, the oneDNN
+kernels' reorder buffers) and the gradient buffers alive at the worst moment. Not counted: the
 few single-channel maps the fusion head and the losses keep.
 """
 
@@ -31,6 +32,7 @@ SAVED = {
     '_ConvForwardDx': 'input',
     'ConvTranspose2dK5S2': 'input',
     'BatchNormAct2d': 'input',
+    'NormActDepthwise': 'input',  # the BatchNorm's input; the normalised map is never stored
     'MaxPool3x3S2': 'input+output',
     'ReLU': 'output',
     'ReLU6': 'input',

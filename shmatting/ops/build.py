@@ -55,6 +55,12 @@ SYMBOLS = (
         for act in ('', '_relu', '_relu6')
         for kind in ('train', 'train_grad', 'infer')
     )
+    + tuple(
+        f'shm_bn{act}_depthwise3x3_s{stride}_{kind}'
+        for act in ('', '_relu', '_relu6')
+        for stride in (1, 2)
+        for kind in ('train', 'train_grad')
+    )
 )
 DNNL_SYMBOLS = (
     'shm_conv_same',

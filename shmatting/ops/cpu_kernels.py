@@ -25,6 +25,7 @@ __all__ = [
     'depthwise3x3_bias_act_op',
     'upsample_bilinear2x_op',
     'batch_norm_act_ops',
+    'batch_norm_act_depthwise_op',
     'maxpool3x3s2_op',
     'conv_same_op',
     'deconv_s2_op',
@@ -260,6 +261,56 @@ def _bn_train_op(name: str) -> ops.Custom:
         lambda x, g, b, k, m, v: (x, g, g, g, g),
         bprop,
     )
+
+
+def batch_norm_act_depthwise_op(stride: int, act: Optional[str] = None) -> ops.Custom:
+    """Training only: BatchNorm (batch statistics) with an optional ReLU/ReLU6, then a depthwise
+    3x3 convolution, in one operator that never materialises the normalised map: the backward
+    normalises each plane again from x (which the BatchNorm's gradient reads anyway), so a step
+    holds x alone where the two layers held x and y.
+
+    Args:
+        stride (int): the convolution's stride, 1 or 2.
+        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+
+    Returns:
+        ops.Custom: ``op(x, gamma, beta, consts, moving_mean, moving_var, w)`` with ``consts``
+        and the outputs after the first as :func:`batch_norm_act_ops`' training operator's, and
+        ``w`` the (C, 9) depthwise weight; returns ``(out, batch_mean, batch_invstd,
+        new_moving_mean, new_moving_var)``; differentiable in x, gamma, beta and w.
+    """
+    if stride not in (1, 2):
+        raise ValueError(f'batch_norm_act_depthwise_op supports stride 1 or 2, got {stride}')
+    if act not in _BN_ACTS:
+        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+    name = f'shm_bn{_BN_ACTS[act]}_depthwise3x3_s{stride}_train'
+    grad = _aot(
+        f'{name}_grad',
+        lambda x, g, b, m, s, w, dy: (x, g, g, w),
+        lambda x, g, b, m, s, w, dy: (x, g, g, w),
+    )
+
+    def bprop(
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        consts: Tensor,
+        moving_mean: Tensor,
+        moving_var: Tensor,
+        w: Tensor,
+        out: Tuple[Tensor, ...],
+        dout: Tuple[Tensor, ...],
+    ) -> Tuple[Tensor, ...]:
+        _, mean, invstd, _, _ = out
+        dx, dgamma, dbeta, dw = grad(x, gamma, beta, mean, invstd, w, dout[0])
+        no_moving = ops.zeros_like(moving_mean)
+        return dx, dgamma, dbeta, ops.zeros_like(consts), no_moving, no_moving, dw
+
+    def out_shape(x: list, g: list, b: list, k: list, m: list, v: list, w: list) -> tuple:
+        conv = [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
+        return conv, g, g, g, g
+
+    return _aot(name, out_shape, lambda x, g, b, k, m, v, w: (x, g, g, g, g), bprop)
 
 
 def _bn_infer_op(name: str, act: Optional[str]) -> ops.Custom:

@@ -8,6 +8,7 @@ from ...registry import BACKBONES
 from ..layers.activation import build_activation
 from ..layers.conv import batch_norm, conv_bn_act, make_divisible
 from ..layers.depthwise import DepthwiseConv3x3
+from ..layers.norm_act_depthwise import NormActDepthwise
 from ..layers.same_conv import same_conv2d
 
 __all__ = ['MobileNetV2', 'InvertedResidual']
@@ -54,7 +55,8 @@ class InvertedResidual(nn.Cell):
         hidden = int(round(in_channels * expand_ratio))
         self.use_res_connect = stride == 1 and in_channels == out_channels
         layers = []
-        if expand_ratio != 1 or keep_t1_expand:
+        self.expands = expand_ratio != 1 or keep_t1_expand
+        if self.expands:
             layers += [
                 same_conv2d(in_channels, hidden, 1),
                 batch_norm(hidden, 'relu6'),
@@ -68,11 +70,21 @@ class InvertedResidual(nn.Cell):
             batch_norm(out_channels),
         ]
         self.conv = nn.SequentialCell(layers)
+        # training on the CPU kernels: the expansion's BatchNorm + ReLU6 and the depthwise
+        # convolution run as one kernel that never stores the map between them
+        self.norm_depthwise = NormActDepthwise(stride, 'relu6') if self.expands else None
 
     def construct(self, x):
+        if self.expands and self.norm_depthwise.applies(self.conv[1], self.conv[3]):
+            out = self.conv[0](x)
+            out = self.norm_depthwise(out, self.conv[1], self.conv[3])
+            for i in range(4, len(self.conv)):
+                out = self.conv[i](out)
+        else:
+            out = self.conv(x)
         if self.use_res_connect:
-            return x + self.conv(x)
-        return self.conv(x)
+            return x + out
+        return out
 
 
 def _variant_options(variant: str, **overrides: Any) -> dict:

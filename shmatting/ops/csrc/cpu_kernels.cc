@@ -156,7 +156,30 @@ inline void depthwise_row(const float* const r[3], const float* k, float* __rest
   for (int64_t ow = hi; ow < OW; ++ow) border(ow);
 }
 
-// ACT < 0: no epilogue (training); otherwise bias (one per channel) and the activation.
+// One plane of a depthwise 3x3 convolution; ACT < 0: no epilogue (training), otherwise the bias
+// and the activation. ``zeros``: W floats of zero; ``split``: as depthwise_row's.
+template <int S, int ACT = -1>
+inline void depthwise_plane(const float* xp, const float* k, float* __restrict yp, int64_t H, int64_t W,
+                            int64_t OH, int64_t OW, const float* zeros, float* split, float bias = 0.f) {
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    float* __restrict yr = yp + oh * OW;
+    const float* rows[3];
+    for (int kh = 0; kh < 3; ++kh) {
+      const int64_t ih = oh * S - 1 + kh;
+      rows[kh] = ih >= 0 && ih < H ? xp + ih * W : zeros;
+    }
+    depthwise_row<S>(rows, k, yr, W, OW, split);
+    if (ACT >= 0) bias_act_row<ACT < 0 ? 0 : ACT>(yr, OW, bias);
+  }
+}
+
+// Scratch rows of one thread's depthwise planes: a zero row and depthwise_row's split.
+struct DepthwiseScratch {
+  std::vector<float> zeros, split;
+  DepthwiseScratch(int64_t S, int64_t W)
+      : zeros(static_cast<size_t>(W), 0.f), split(static_cast<size_t>(S == 2 ? 6 * (W / 2 + 1) : 0)) {}
+};
+
 // Rows summed in registers (depthwise_row; stride 1, 8x32x320x320: 20.1 -> 12.9 ms against
 // accumulating tap by tap into the output row).
 template <int S, int ACT = -1>
@@ -164,24 +187,39 @@ void depthwise_forward(const float* x, const float* w, float* y, int64_t N, int6
                        int64_t W, int64_t OH, int64_t OW, const float* bias = nullptr) {
   const int64_t min_planes = std::max<int64_t>(1, 16384 / (OH * OW));  // small maps: one thread
   parallel_for(N * C, min_planes, [=](int64_t begin, int64_t end) {
-    const std::vector<float> zeros(static_cast<size_t>(W), 0.f);
-    std::vector<float> split(static_cast<size_t>(S == 2 ? 6 * (W / 2 + 1) : 0));
+    DepthwiseScratch scratch(S, W);
     for (int64_t p = begin; p < end; ++p) {
-      const float* __restrict xp = x + p * H * W;
-      const float* k = w + (p % C) * 9;
-      float* __restrict yp = y + p * OH * OW;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        float* __restrict yr = yp + oh * OW;
-        const float* rows[3];
-        for (int kh = 0; kh < 3; ++kh) {
-          const int64_t ih = oh * S - 1 + kh;
-          rows[kh] = ih >= 0 && ih < H ? xp + ih * W : zeros.data();
-        }
-        depthwise_row<S>(rows, k, yr, W, OW, split.data());
-        if (ACT >= 0) bias_act_row<ACT < 0 ? 0 : ACT>(yr, OW, bias[p % C]);
-      }
+      depthwise_plane<S, ACT>(x + p * H * W, w + (p % C) * 9, y + p * OH * OW, H, W, OH, OW,
+                              scratch.zeros.data(), scratch.split.data(), ACT >= 0 ? bias[p % C] : 0.f);
     }
   });
+}
+
+// One plane's input gradient (added into dxp, which the caller zeroes) and weight gradient
+// (added into acc) from its input xp and output gradient gp.
+template <int S>
+inline void depthwise_plane_backward(const float* xp, const float* k, const float* gp, float* dxp, double acc[9],
+                                     int64_t H, int64_t W, int64_t OH, const int64_t lo[3], const int64_t hi[3],
+                                     int64_t OW) {
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const float* __restrict gr = gp + oh * OW;
+    for (int kh = 0; kh < 3; ++kh) {
+      const int64_t ih = oh * S - 1 + kh;
+      if (ih < 0 || ih >= H) continue;
+      const float* __restrict xr = xp + ih * W - 1;
+      float* __restrict dxr = dxp + ih * W - 1;
+      for (int kw = 0; kw < 3; ++kw) {
+        const float kv = k[kh * 3 + kw];
+        float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) {
+          dot += gr[ow] * xr[ow * S + kw];
+          dxr[ow * S + kw] += kv * gr[ow];
+        }
+        acc[kh * 3 + kw] += dot;
+      }
+    }
+  }
 }
 
 // Input and weight gradients in one pass over x and dy; one channel per task so that the weight
@@ -193,37 +231,16 @@ void depthwise_backward(const float* x, const float* w, const float* dy, float* 
   for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
   const int64_t min_channels = std::max<int64_t>(1, 16384 / (N * OH * OW));
   parallel_for(C, min_channels, [=](int64_t begin, int64_t end) {
-  for (int64_t c = begin; c < end; ++c) {
-    const float* k = w + c * 9;
-    double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    for (int64_t n = 0; n < N; ++n) {
-      const int64_t p = n * C + c;
-      const float* __restrict xp = x + p * H * W;
-      const float* __restrict gp = dy + p * OH * OW;
-      float* __restrict dxp = dx + p * H * W;
-      std::memset(dxp, 0, sizeof(float) * H * W);
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const float* __restrict gr = gp + oh * OW;
-        for (int kh = 0; kh < 3; ++kh) {
-          const int64_t ih = oh * S - 1 + kh;
-          if (ih < 0 || ih >= H) continue;
-          const float* __restrict xr = xp + ih * W - 1;
-          float* __restrict dxr = dxp + ih * W - 1;
-          for (int kw = 0; kw < 3; ++kw) {
-            const float kv = k[kh * 3 + kw];
-            float dot = 0.f;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) {
-              dot += gr[ow] * xr[ow * S + kw];
-              dxr[ow * S + kw] += kv * gr[ow];
-            }
-            acc[kh * 3 + kw] += dot;
-          }
-        }
+    for (int64_t c = begin; c < end; ++c) {
+      double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t p = n * C + c;
+        std::memset(dx + p * H * W, 0, sizeof(float) * H * W);
+        depthwise_plane_backward<S>(x + p * H * W, w + c * 9, dy + p * OH * OW, dx + p * H * W, acc, H, W,
+                                    OH, lo, hi, OW);
       }
+      for (int i = 0; i < 9; ++i) dw[c * 9 + i] = static_cast<float>(acc[i]);
     }
-    for (int i = 0; i < 9; ++i) dw[c * 9 + i] = static_cast<float>(acc[i]);
-  }
   });
 }
 
@@ -338,46 +355,55 @@ inline int64_t min_channels_per_thread(int64_t N, int64_t HW) {
   return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
 }
 
+// Channel c's batch statistics over (N, HW), shifted by its first value against cancellation: float
+// partial sums over short chunks (vectorised), double across chunks. Writes mean[c] and invstd[c]
+// and the moving statistics' update (``moving * keep + batch * take``, the unbiased batch variance
+// for the variance); returns the channel's affine map.
+inline Affine channel_statistics(const float* x, int64_t c, int64_t N, int64_t C, int64_t HW, const float* gamma,
+                                 const float* beta, const float* consts, const float* moving_mean,
+                                 const float* moving_var, float* mean, float* invstd, float* new_mean,
+                                 float* new_var) {
+  const float eps = consts[0], keep = consts[1], take = consts[2];
+  const float pivot = x[c * HW];
+  double sum = 0.0, sumsq = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* __restrict xp = x + (n * C + c) * HW;
+    for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
+      const int64_t i1 = std::min(HW, i0 + kChunk);
+      float s = 0.f, q = 0.f;
+#pragma omp simd reduction(+ : s, q)
+      for (int64_t i = i0; i < i1; ++i) {
+        const float d = xp[i] - pivot;
+        s += d;
+        q += d * d;
+      }
+      sum += s;
+      sumsq += q;
+    }
+  }
+  const double count = static_cast<double>(N * HW);
+  const double shifted_mean = sum / count;
+  double v = sumsq / count - shifted_mean * shifted_mean;
+  if (v < 0.0) v = 0.0;
+  mean[c] = static_cast<float>(shifted_mean + pivot);
+  invstd[c] = static_cast<float>(1.0 / std::sqrt(v + eps));
+  const float var_unbiased = static_cast<float>(count > 1.0 ? v * count / (count - 1.0) : v);
+  new_mean[c] = moving_mean[c] * keep + mean[c] * take;
+  new_var[c] = moving_var[c] * keep + var_unbiased * take;
+  return affine(gamma[c], beta[c], mean[c], invstd[c]);
+}
+
 // inputs x, gamma, beta, consts (eps, momentum, 1 - momentum), moving mean, moving variance;
-// outputs y, mean, invstd and the updated moving statistics (``moving * momentum + batch * (1 -
-// momentum)``, the unbiased batch variance for the variance): one launch for what took seven
+// outputs y, mean, invstd and the updated moving statistics: one launch for what took seven
 // element-wise operators per layer, which PyNative paid one by one.
 template <int ACT>
 void bn_act_train(const float* x, const float* gamma, const float* beta, const float* consts,
                   const float* moving_mean, const float* moving_var, float* y, float* mean, float* invstd,
                   float* new_mean, float* new_var, int64_t N, int64_t C, int64_t HW) {
-  const float eps = consts[0], keep = consts[1], take = consts[2];
   parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
-      // shifted by the channel's first value against cancellation; float partial sums over short
-      // chunks (vectorised), double across chunks
-      const float pivot = x[c * HW];
-      double sum = 0.0, sumsq = 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* __restrict xp = x + (n * C + c) * HW;
-        for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
-          const int64_t i1 = std::min(HW, i0 + kChunk);
-          float s = 0.f, q = 0.f;
-#pragma omp simd reduction(+ : s, q)
-          for (int64_t i = i0; i < i1; ++i) {
-            const float d = xp[i] - pivot;
-            s += d;
-            q += d * d;
-          }
-          sum += s;
-          sumsq += q;
-        }
-      }
-      const double count = static_cast<double>(N * HW);
-      const double shifted_mean = sum / count;
-      double v = sumsq / count - shifted_mean * shifted_mean;
-      if (v < 0.0) v = 0.0;
-      mean[c] = static_cast<float>(shifted_mean + pivot);
-      invstd[c] = static_cast<float>(1.0 / std::sqrt(v + eps));
-      const float var_unbiased = static_cast<float>(count > 1.0 ? v * count / (count - 1.0) : v);
-      new_mean[c] = moving_mean[c] * keep + mean[c] * take;
-      new_var[c] = moving_var[c] * keep + var_unbiased * take;
-      const Affine a = affine(gamma[c], beta[c], mean[c], invstd[c]);
+      const Affine a = channel_statistics(x, c, N, C, HW, gamma, beta, consts, moving_mean, moving_var, mean,
+                                          invstd, new_mean, new_var);
       for (int64_t n = 0; n < N; ++n) {
         const float* __restrict xp = x + (n * C + c) * HW;
         float* __restrict yp = y + (n * C + c) * HW;
@@ -387,51 +413,124 @@ void bn_act_train(const float* x, const float* gamma, const float* beta, const f
   });
 }
 
-// inputs x, gamma, beta, mean, invstd, dy; outputs dx, dgamma, dbeta. Reads x and dy twice (the
-// activation's mask comes from x: see Affine), five tensor passes where x, y, dy took seven.
+// Channel c's gradients from x and the output gradient dy: dgamma[c], dbeta[c] and dx. Reads x
+// and dy twice (the activation's mask comes from x: see Affine). dx may be dy itself: each
+// element is read before it is written.
+template <int ACT>
+inline void bn_act_channel_grad(const float* x, const float* gamma, const float* beta, const float* mean,
+                                const float* invstd, const float* dy, float* dx, float* dgamma, float* dbeta,
+                                int64_t c, int64_t N, int64_t C, int64_t HW) {
+  const float m = mean[c], is = invstd[c];
+  const Affine a = affine(gamma[c], beta[c], m, is);
+  double sum_g = 0.0, sum_gx = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t off = (n * C + c) * HW;
+    const float* __restrict xp = x + off;
+    const float* __restrict gp = dy + off;
+    for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
+      const int64_t i1 = std::min(HW, i0 + kChunk);
+      float sg = 0.f, sgx = 0.f;
+#pragma omp simd reduction(+ : sg, sgx)
+      for (int64_t i = i0; i < i1; ++i) {
+        const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
+        sg += g;
+        sgx += g * (xp[i] - m);
+      }
+      sum_g += sg;
+      sum_gx += sgx;
+    }
+  }
+  const double count = static_cast<double>(N * HW);
+  dbeta[c] = static_cast<float>(sum_g);
+  dgamma[c] = static_cast<float>(sum_gx * is);
+  // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
+  const float k = gamma[c] * is;
+  const float mean_g = static_cast<float>(sum_g / count);
+  const float coef = static_cast<float>(sum_gx * is * is / count);  // mean(g * xhat) * invstd
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t off = (n * C + c) * HW;
+    const float* __restrict xp = x + off;
+    const float* gp = dy + off;
+    float* dxp = dx + off;
+    for (int64_t i = 0; i < HW; ++i) {
+      const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
+      dxp[i] = k * (g - mean_g - (xp[i] - m) * coef);
+    }
+  }
+}
+
+// inputs x, gamma, beta, mean, invstd, dy; outputs dx, dgamma, dbeta. Five tensor passes where x,
+// y, dy took seven.
 template <int ACT>
 void bn_act_train_grad(const float* x, const float* gamma, const float* beta, const float* mean,
                        const float* invstd, const float* dy, float* dx, float* dgamma, float* dbeta, int64_t N,
                        int64_t C, int64_t HW) {
   parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c)
+      bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dy, dx, dgamma, dbeta, c, N, C, HW);
+  });
+}
+
+// ---- BatchNorm (+ ReLU / ReLU6) fused into the depthwise 3x3 convolution that reads it ----
+// Training only. The normalised map y = act(BN(x)) exists one plane at a time, in cache: the
+// forward convolves each plane as it is made, the backward makes it again for the weight gradient.
+// So a step holds x, which the BatchNorm's backward reads anyway, and never y (MobileNetV2's
+// depthwise inputs: about 1 GB at batch 8, 320x320), and y's write and two reads are saved.
+
+// One plane of y = act(x * scale + shift) into buf.
+template <int ACT>
+inline void normalise_plane(const float* __restrict xp, Affine a, float* __restrict buf, int64_t HW) {
+  for (int64_t i = 0; i < HW; ++i) buf[i] = activate<ACT>(pre_activation(xp[i], a));
+}
+
+// inputs x, gamma, beta, consts, moving mean, moving variance, w (C, 9); outputs the convolution's
+// output, mean, invstd and the updated moving statistics (as bn_act_train's).
+template <int S, int ACT>
+void bn_act_depthwise_train(const float* x, const float* gamma, const float* beta, const float* consts,
+                            const float* moving_mean, const float* moving_var, const float* w, float* out,
+                            float* mean, float* invstd, float* new_mean, float* new_var, int64_t N, int64_t C,
+                            int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  const int64_t HW = H * W;
+  parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
+    DepthwiseScratch scratch(S, W);
+    std::vector<float> buf(static_cast<size_t>(HW));
     for (int64_t c = begin; c < end; ++c) {
-      const float m = mean[c], is = invstd[c];
-      const Affine a = affine(gamma[c], beta[c], m, is);
-      double sum_g = 0.0, sum_gx = 0.0;
+      const Affine a = channel_statistics(x, c, N, C, HW, gamma, beta, consts, moving_mean, moving_var, mean,
+                                          invstd, new_mean, new_var);
       for (int64_t n = 0; n < N; ++n) {
-        const int64_t off = (n * C + c) * HW;
-        const float* __restrict xp = x + off;
-        const float* __restrict gp = dy + off;
-        for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
-          const int64_t i1 = std::min(HW, i0 + kChunk);
-          float sg = 0.f, sgx = 0.f;
-#pragma omp simd reduction(+ : sg, sgx)
-          for (int64_t i = i0; i < i1; ++i) {
-            const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
-            sg += g;
-            sgx += g * (xp[i] - m);
-          }
-          sum_g += sg;
-          sum_gx += sgx;
-        }
+        const int64_t p = n * C + c;
+        normalise_plane<ACT>(x + p * HW, a, buf.data(), HW);
+        depthwise_plane<S>(buf.data(), w + c * 9, out + p * OH * OW, H, W, OH, OW, scratch.zeros.data(),
+                           scratch.split.data());
       }
-      const double count = static_cast<double>(N * HW);
-      dbeta[c] = static_cast<float>(sum_g);
-      dgamma[c] = static_cast<float>(sum_gx * is);
-      // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
-      const float k = gamma[c] * is;
-      const float mean_g = static_cast<float>(sum_g / count);
-      const float coef = static_cast<float>(sum_gx * is * is / count);  // mean(g * xhat) * invstd
+    }
+  });
+}
+
+// inputs x, gamma, beta, mean, invstd, w, dout; outputs dx, dgamma, dbeta, dw. The gradient
+// with respect to y goes into dx's planes, which the BatchNorm's backward then overwrites.
+template <int S, int ACT>
+void bn_act_depthwise_train_grad(const float* x, const float* gamma, const float* beta, const float* mean,
+                                 const float* invstd, const float* w, const float* dout, float* dx, float* dgamma,
+                                 float* dbeta, float* dw, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH,
+                                 int64_t OW) {
+  const int64_t HW = H * W;
+  int64_t lo[3], hi[3];
+  for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
+  parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
+    std::vector<float> buf(static_cast<size_t>(HW));
+    for (int64_t c = begin; c < end; ++c) {
+      const Affine a = affine(gamma[c], beta[c], mean[c], invstd[c]);
+      double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
       for (int64_t n = 0; n < N; ++n) {
-        const int64_t off = (n * C + c) * HW;
-        const float* __restrict xp = x + off;
-        const float* __restrict gp = dy + off;
-        float* __restrict dxp = dx + off;
-        for (int64_t i = 0; i < HW; ++i) {
-          const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
-          dxp[i] = k * (g - mean_g - (xp[i] - m) * coef);
-        }
+        const int64_t p = n * C + c;
+        normalise_plane<ACT>(x + p * HW, a, buf.data(), HW);
+        std::memset(dx + p * HW, 0, sizeof(float) * HW);
+        depthwise_plane_backward<S>(buf.data(), w + c * 9, dout + p * OH * OW, dx + p * HW, acc, H, W, OH, lo,
+                                    hi, OW);
       }
+      for (int i = 0; i < 9; ++i) dw[c * 9 + i] = static_cast<float>(acc[i]);
+      bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, N, C, HW);
     }
   });
 }
@@ -607,6 +706,34 @@ extern "C" int shm_upsample_bilinear2x_grad(SHM_AOT_ARGS) {
 SHM_BN_ENTRIES(, 0)
 SHM_BN_ENTRIES(_relu, 1)
 SHM_BN_ENTRIES(_relu6, 2)
+
+// BatchNorm (+ act) then depthwise 3x3, training: inputs x, gamma, beta, consts, moving mean,
+// moving variance, w (C, 9); outputs out (N, C, OH, OW), mean, invstd, new moving mean and variance.
+// gradient: inputs x, gamma, beta, mean, invstd, w, dout; outputs dx, dgamma, dbeta, dw
+#define SHM_BN_DEPTHWISE_ENTRIES(suffix, ACT, S)                                                          \
+  extern "C" int shm_bn##suffix##_depthwise3x3_s##S##_train(SHM_AOT_ARGS) {                             \
+    SHM_CHECK_F32(12);                                                                                  \
+    const int64_t* s = shapes[0];                                                                       \
+    bn_act_depthwise_train<S, ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), SHM_F(6), \
+                                   SHM_O(7), SHM_O(8), SHM_O(9), SHM_O(10), SHM_O(11), s[0], s[1], s[2], \
+                                   s[3], shapes[7][2], shapes[7][3]);                                   \
+    return 0;                                                                                           \
+  }                                                                                                     \
+  extern "C" int shm_bn##suffix##_depthwise3x3_s##S##_train_grad(SHM_AOT_ARGS) {                        \
+    SHM_CHECK_F32(11);                                                                                  \
+    const int64_t* s = shapes[0];                                                                       \
+    bn_act_depthwise_train_grad<S, ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5),      \
+                                        SHM_F(6), SHM_O(7), SHM_O(8), SHM_O(9), SHM_O(10), s[0], s[1],   \
+                                        s[2], s[3], shapes[6][2], shapes[6][3]);                        \
+    return 0;                                                                                           \
+  }
+
+SHM_BN_DEPTHWISE_ENTRIES(, 0, 1)
+SHM_BN_DEPTHWISE_ENTRIES(, 0, 2)
+SHM_BN_DEPTHWISE_ENTRIES(_relu, 1, 1)
+SHM_BN_DEPTHWISE_ENTRIES(_relu, 1, 2)
+SHM_BN_DEPTHWISE_ENTRIES(_relu6, 2, 1)
+SHM_BN_DEPTHWISE_ENTRIES(_relu6, 2, 2)
 
 // input x (N, C, H, W); output y (N, C, OH, OW) with OH = (H - 1) / 2 + 1
 extern "C" int shm_maxpool3x3s2(SHM_AOT_ARGS) {

@@ -1,0 +1,128 @@
+"""NormActDepthwise: the fused BatchNorm + ReLU6 + depthwise kernel is the two layers' kernels."""
+
+import mindspore as ms
+import numpy as np
+import pytest
+from mindspore import nn, ops
+
+from shmatting.models.backbones.mobilenet_v2 import InvertedResidual
+from shmatting.models.layers.fused_conv import fuse_conv_bn
+from shmatting.ops import (
+    batch_norm_act_depthwise_op,
+    batch_norm_act_ops,
+    cpu_kernels,
+    depthwise3x3_op,
+    set_cpu_kernels,
+)
+from tests.helpers import squared_sum_loss
+
+pytestmark = pytest.mark.skipif(
+    not cpu_kernels.cpu_kernels_enabled(),
+    reason=f'CPU kernels unavailable: {cpu_kernels.cpu_kernel_status()}',
+)
+
+
+def tensors(shape, seed):
+    rng = np.random.default_rng(seed)
+    c = shape[1]
+    t = lambda a: ms.Tensor(np.asarray(a, np.float32))  # noqa: E731
+    return dict(
+        x=t(rng.normal(1.0, 3.0, shape)),
+        gamma=t(rng.normal(1.0, 0.5, c)),
+        beta=t(rng.normal(0.5, 1.0, c)),
+        consts=t([1e-5, 0.9, 0.1]),
+        moving_mean=t(rng.normal(0.0, 1.0, c)),
+        moving_var=t(rng.uniform(0.5, 2.0, c)),
+        w=t(rng.normal(0.0, 1.0, (c, 9))),
+    )
+
+
+@pytest.mark.parametrize(
+    'stride, act, shape',
+    [
+        (1, 'relu6', (2, 5, 7, 9)),
+        (2, 'relu6', (3, 4, 8, 11)),
+        (2, 'relu', (2, 3, 9, 6)),
+        (1, None, (1, 3, 1, 1)),
+        (2, None, (2, 2, 1, 2)),
+    ],
+)
+def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(stride, act, shape):
+    a = tensors(shape, seed=stride)
+    fused = batch_norm_act_depthwise_op(stride, act)
+    norm, depthwise = batch_norm_act_ops(act)[0], depthwise3x3_op(stride)
+    k, m, v = a['consts'], a['moving_mean'], a['moving_var']
+
+    def run_fused(x, gamma, beta, w):
+        out = fused(x, gamma, beta, k, m, v, w)
+        return out[0], out[3], out[4]
+
+    def run_apart(x, gamma, beta, w):
+        out = norm(x, gamma, beta, k, m, v)
+        return depthwise(out[0], w), out[3], out[4]
+
+    args = (a['x'], a['gamma'], a['beta'], a['w'])
+    for p, q in zip(run_fused(*args), run_apart(*args)):
+        np.testing.assert_array_equal(p.asnumpy(), q.asnumpy())  # output, moving statistics
+    sens = ms.Tensor(np.random.default_rng(9).normal(size=run_fused(*args)[0].shape), ms.float32)
+    grad = ops.GradOperation(get_all=True, sens_param=True)
+    fused_grads = grad(lambda *t: run_fused(*t)[0])(*args, sens)
+    apart_grads = grad(lambda *t: run_apart(*t)[0])(*args, sens)
+    for p, q in zip(fused_grads, apart_grads):  # dx, dgamma, dbeta, dw
+        np.testing.assert_array_equal(p.asnumpy(), q.asnumpy())
+
+
+def train_block(fused, recompute, steps=2):
+    ms.set_seed(0)
+    block = InvertedResidual(8, 12, 2, 6)
+    if not fused:
+        block.norm_depthwise.op = None
+    if recompute:
+        block.recompute()
+    block.set_train(True)
+    assert block.norm_depthwise.applies(block.conv[1], block.conv[3]) == fused
+    step = nn.TrainOneStepCell(squared_sum_loss(block), nn.SGD(block.trainable_params(), 0.01))
+    x = ms.Tensor(np.random.default_rng(3).normal(size=(2, 8, 9, 11)).astype(np.float32))
+    for _ in range(steps):
+        step(x)
+    return {p.name: p.asnumpy() for p in block.get_parameters()}
+
+
+@pytest.mark.parametrize('recompute', [False, True])
+def test_fused_block_trains_in_graph_mode_as_unfused_with_one_moving_update_per_step(recompute):
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        fused, apart = train_block(True, recompute), train_block(False, False)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert fused.keys() == apart.keys()
+    for name in fused:
+        np.testing.assert_allclose(fused[name], apart[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    moving_mean = next(v for k, v in apart.items() if k.endswith('conv.1.moving_mean'))
+    assert not np.allclose(moving_mean, 0.0)  # the statistics did move
+
+
+def test_fusion_runs_only_while_training_with_both_layers_on_their_kernels():
+    block = InvertedResidual(8, 8, 1, 6)
+    norm_depthwise, norm, conv = block.norm_depthwise, block.conv[1], block.conv[3]
+    block.set_train(True)
+    assert norm_depthwise.applies(norm, conv)
+    block.set_train(False)
+    assert not norm_depthwise.applies(norm, conv)  # inference: the moving statistics
+    block.set_train(True)
+    set_cpu_kernels(block, True, {'depthwise'})  # the BatchNorm on MindSpore's operators
+    assert not norm_depthwise.applies(norm, conv)
+    set_cpu_kernels(block, True)
+    assert norm_depthwise.applies(norm, conv)
+    block.set_train(False)
+    fuse_conv_bn(block)  # folded for inference: the BatchNorm's place is an Identity
+    block.set_train(True)
+    assert not norm_depthwise.applies(block.conv[1], block.conv[3])
+
+
+def test_block_without_expansion_has_no_fusion():
+    block = InvertedResidual(8, 8, 1, 1, keep_t1_expand=False)
+    assert block.norm_depthwise is None
+    block.set_train(True)
+    x = ms.Tensor(np.ones((1, 8, 5, 5), np.float32))
+    assert block(x).shape == (1, 8, 5, 5)
