@@ -15,7 +15,9 @@ The side-by-side comparison with the PyTorch original is benchmarks/compare_torc
 
 Inputs are random tensors of the requested shape, so no data is needed. The phase, optimizer,
 context (GRAPH/PyNative) and model come from the config. Prints seconds per step, images/s and
-the peak resident memory of the process.
+the peak resident memory of the process; for training also the memory after compiling and the
+peak after the first step (MindSpore's memory pool can grow on later steps, when the same tensors
+land at other places in it).
 """
 
 import argparse
@@ -34,7 +36,7 @@ import numpy as np  # noqa: E402
 import shmatting  # noqa: E402,F401
 from shmatting.config import Config, DictAction  # noqa: E402
 from shmatting.utils.cli import non_negative_int, positive_int  # noqa: E402
-from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
+from shmatting.utils.profiling import peak_rss_gb, random_batch, rss_gb  # noqa: E402
 
 
 def median_time(fn, steps):
@@ -88,13 +90,20 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
         start = time.perf_counter()
         step.compile(*inputs)
         compile_s = time.perf_counter() - start
-    for _ in range(warmup):
+    compiled_gb = rss_gb()
+    times, first_gb = [], None
+    for i in range(warmup + steps):
+        start = time.perf_counter()
         step(*inputs).asnumpy()
-    med, times = median_time(lambda: step(*inputs).asnumpy(), steps)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+        first_gb = first_gb or peak_rss_gb()
+    med = float(np.median(times))
     print(
         f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
         f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
-        f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({kernel_label(model)})'
+        f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({compiled_gb:.2f} after '
+        f'compiling, {first_gb:.2f} after the first step; {kernel_label(model)})'
     )
     return med
 
