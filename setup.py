@@ -50,7 +50,7 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['shmatting', 'shmatting.*']),
     # the CPU kernels' source: compiled on first use (shmatting/ops/build.py)
-    package_data={'shmatting.ops': ['csrc/*.cc']},
+    package_data={'shmatting.ops': ['csrc/*.cc', 'csrc/*.h']},
     python_requires='>=3.9',
     install_requires=read_requirements('runtime'),
     extras_require={

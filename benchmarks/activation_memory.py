@@ -4,13 +4,14 @@ Usage: python benchmarks/activation_memory.py [--config C] [--batch 8] [--shape 
 
 Runs one forward pass (PyNative, batch 1, training mode) with a hook on every layer, records the
 tensors each layer's backward reads by the project's own gradient definitions (a convolution its
-input, the fused BatchNorm + activation its input, the BatchNorm + ReLU6 + depthwise kernel its
-input alone, max pooling its input and output, bilinear upsampling nothing...), counts each
-tensor once and scales by ``--batch``. The sum is what any run of this network holds at the
-start of its backward without recomputation; the peak RSS that ``tools/analysis/benchmark.py
---train`` prints adds the process (framework, compiled graph, weights, optimizer, the oneDNN
-kernels' reorder buffers) and the gradient buffers alive at the worst moment. Not counted: the
-few single-channel maps the fusion head and the losses keep.
+input, the fused BatchNorm + activation its input, the BatchNorm + ReLU6 + depthwise and
+BatchNorm + ReLU6 + 1x1 kernels their input alone, max pooling its input and output, bilinear
+upsampling nothing...), counts each tensor once and scales by ``--batch``. The sum is what any
+run of this network holds at the start of its backward without recomputation; the peak RSS that
+``tools/analysis/benchmark.py --train`` prints adds the process (framework, compiled graph,
+weights, optimizer, the oneDNN kernels' reorder buffers), the gradient buffers alive at the
+worst moment and the memory pool's slack. Not counted: the few single-channel maps the fusion
+head and the losses keep.
 """
 
 import argparse
@@ -33,6 +34,7 @@ SAVED = {
     'ConvTranspose2dK5S2': 'input',
     'BatchNormAct2d': 'input',
     'NormActDepthwise': 'input',  # the BatchNorm's input; the normalised map is never stored
+    'NormActConv1x1': 'input',
     'MaxPool3x3S2': 'input+output',
     'ReLU': 'output',
     'ReLU6': 'input',

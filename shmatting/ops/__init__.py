@@ -3,6 +3,7 @@
 from .build import KernelBuildError, build_kernel_library
 from .cpu_kernels import (
     KERNEL_KINDS,
+    batch_norm_act_conv1x1_op,
     batch_norm_act_depthwise_op,
     batch_norm_act_ops,
     conv_same_bias_act_op,
@@ -22,6 +23,7 @@ from .cpu_kernels import (
 __all__ = [
     'KERNEL_KINDS',
     'KernelBuildError',
+    'batch_norm_act_conv1x1_op',
     'batch_norm_act_depthwise_op',
     'batch_norm_act_ops',
     'build_kernel_library',

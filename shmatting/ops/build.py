@@ -34,6 +34,7 @@ __all__ = [
 _CSRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCE = osp.join(_CSRC, 'cpu_kernels.cc')
 DNNL_SOURCE = osp.join(_CSRC, 'dnnl_conv.cc')
+HEADERS = (osp.join(_CSRC, 'batch_norm.h'),)
 SYMBOLS = (
     (
         'shm_depthwise3x3_s1',
@@ -70,6 +71,10 @@ DNNL_SYMBOLS = (
     'shm_conv_same_bias',
     'shm_conv_same_bias_relu',
     'shm_conv_same_bias_relu6',
+) + tuple(
+    f'shm_bn{act}_conv1x1_{kind}'
+    for act in ('', '_relu', '_relu6')
+    for kind in ('train', 'train_grad')
 )
 _THREADPOOL_RUNTIME = 8  # DNNL_RUNTIME_THREADPOOL
 _LOCK = threading.Lock()
@@ -253,8 +258,10 @@ def build_kernel_library(kind: str = 'core') -> str:
         raise KernelBuildError(f'no C++ compiler: {compiler!r} is not on PATH (set CXX)')
     source, symbols, extra, fingerprint = _library_spec(kind)
     flags = compile_flags()
-    with open(source, 'rb') as f:
-        text = f.read()
+    text = b''
+    for path in (source, *HEADERS):  # a header both libraries include counts for both
+        with open(path, 'rb') as f:
+            text += f.read()
     digest = hashlib.sha256(
         text
         + ' '.join(flags + extra).encode()

@@ -26,6 +26,7 @@ __all__ = [
     'upsample_bilinear2x_op',
     'batch_norm_act_ops',
     'batch_norm_act_depthwise_op',
+    'batch_norm_act_conv1x1_op',
     'maxpool3x3s2_op',
     'conv_same_op',
     'deconv_s2_op',
@@ -290,6 +291,53 @@ def batch_norm_act_depthwise_op(stride: int, act: Optional[str] = None) -> ops.C
         lambda x, g, b, m, s, w, dy: (x, g, g, w),
     )
 
+    def out_shape(x: list, g: list, b: list, k: list, m: list, v: list, w: list) -> tuple:
+        conv = [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
+        return conv, g, g, g, g
+
+    return _aot(
+        name, out_shape, lambda x, g, b, k, m, v, w: (x, g, g, g, g), _norm_consumer_bprop(grad)
+    )
+
+
+def batch_norm_act_conv1x1_op(act: Optional[str] = None) -> ops.Custom:
+    """Training only: BatchNorm (batch statistics) with an optional ReLU/ReLU6, then a 1x1
+    convolution without bias, in one operator of the ``dnnl`` library that never stores the
+    normalised map (one image of it at a time is made for that image's GEMMs, in the forward
+    and again for the weight gradient).
+
+    Args:
+        act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
+
+    Returns:
+        ops.Custom: ``op(x, gamma, beta, consts, moving_mean, moving_var, w)`` with ``w`` the
+        (O, C) weight and the rest as :func:`batch_norm_act_depthwise_op`'s; returns ``(y,
+        batch_mean, batch_invstd, new_moving_mean, new_moving_var)`` with y (N, O, H, W);
+        differentiable in x, gamma, beta and w.
+    """
+    if act not in _BN_ACTS:
+        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+    name = f'shm_bn{_BN_ACTS[act]}_conv1x1_train'
+    grad = _aot(
+        f'{name}_grad',
+        lambda x, g, b, m, s, w, dy: (x, g, g, w),
+        lambda x, g, b, m, s, w, dy: (x, g, g, w),
+        lib='dnnl',
+    )
+    return _aot(
+        name,
+        lambda x, g, b, k, m, v, w: ([x[0], w[0], x[2], x[3]], g, g, g, g),
+        lambda x, g, b, k, m, v, w: (x, g, g, g, g),
+        _norm_consumer_bprop(grad),
+        lib='dnnl',
+    )
+
+
+def _norm_consumer_bprop(grad: ops.Custom) -> Callable:
+    """The backward of a BatchNorm fused with the layer that reads it: ``grad(x, gamma, beta,
+    mean, invstd, w, dout)`` gives dx, dgamma, dbeta and dw; the constants and the moving
+    statistics get zeros."""
+
     def bprop(
         x: Tensor,
         gamma: Tensor,
@@ -306,11 +354,7 @@ def batch_norm_act_depthwise_op(stride: int, act: Optional[str] = None) -> ops.C
         no_moving = ops.zeros_like(moving_mean)
         return dx, dgamma, dbeta, ops.zeros_like(consts), no_moving, no_moving, dw
 
-    def out_shape(x: list, g: list, b: list, k: list, m: list, v: list, w: list) -> tuple:
-        conv = [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
-        return conv, g, g, g, g
-
-    return _aot(name, out_shape, lambda x, g, b, k, m, v, w: (x, g, g, g, g), bprop)
+    return bprop
 
 
 def _bn_infer_op(name: str, act: Optional[str]) -> ops.Custom:

@@ -314,3 +314,12 @@ def test_a_library_newer_than_the_headers_threadpool_interface_is_refused(monkey
     monkeypatch.setattr(kernel_build, '_library_minor', lambda lib: 11)
     with pytest.raises(kernel_build.KernelBuildError, match='older than 3.11'):
         kernel_build.onednn_paths()
+
+
+def test_a_changed_shared_header_rebuilds_the_library(tmp_path, monkeypatch):
+    monkeypatch.setenv('SHMATTING_KERNEL_CACHE', str(tmp_path / 'cache'))
+    first = kernel_build.build_kernel_library()
+    header = tmp_path / 'batch_norm.h'
+    header.write_bytes(open(kernel_build.HEADERS[0], 'rb').read() + b'\n// changed\n')
+    monkeypatch.setattr(kernel_build, 'HEADERS', (str(header),))
+    assert kernel_build.build_kernel_library() != first  # a stale library is never reused

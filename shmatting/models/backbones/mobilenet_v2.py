@@ -8,7 +8,7 @@ from ...registry import BACKBONES
 from ..layers.activation import build_activation
 from ..layers.conv import batch_norm, conv_bn_act, make_divisible
 from ..layers.depthwise import DepthwiseConv3x3
-from ..layers.norm_act_depthwise import NormActDepthwise
+from ..layers.norm_act_fused import NormActConv1x1, NormActDepthwise
 from ..layers.same_conv import same_conv2d
 
 __all__ = ['MobileNetV2', 'InvertedResidual']
@@ -70,18 +70,26 @@ class InvertedResidual(nn.Cell):
             batch_norm(out_channels),
         ]
         self.conv = nn.SequentialCell(layers)
-        # training on the CPU kernels: the expansion's BatchNorm + ReLU6 and the depthwise
-        # convolution run as one kernel that never stores the map between them
+        # training on the CPU kernels: each BatchNorm + ReLU6 runs in one kernel with the
+        # convolution that reads it (the depthwise one, the 1x1 projection), which never stores
+        # the map between them
         self.norm_depthwise = NormActDepthwise(stride, 'relu6') if self.expands else None
+        self.norm_project = NormActConv1x1('relu6')
+        self.dw_index = 3 if self.expands else 0  # where the depthwise layer sits in ``conv``
 
     def construct(self, x):
-        if self.expands and self.norm_depthwise.applies(self.conv[1], self.conv[3]):
-            out = self.conv[0](x)
-            out = self.norm_depthwise(out, self.conv[1], self.conv[3])
-            for i in range(4, len(self.conv)):
-                out = self.conv[i](out)
+        c, d = self.conv, self.dw_index
+        out = c[0](x)
+        if self.expands:
+            if self.norm_depthwise.applies(c[1], c[3]):
+                out = self.norm_depthwise(out, c[1], c[3])
+            else:
+                out = c[3](c[2](c[1](out)))
+        if self.norm_project.applies(c[d + 1], c[d + 3]):
+            out = self.norm_project(out, c[d + 1], c[d + 3])
         else:
-            out = self.conv(x)
+            out = c[d + 3](c[d + 2](c[d + 1](out)))
+        out = c[d + 4](out)
         if self.use_res_connect:
             return x + out
         return out

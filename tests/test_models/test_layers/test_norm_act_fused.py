@@ -1,4 +1,4 @@
-"""NormActDepthwise: the fused BatchNorm + ReLU6 + depthwise kernel is the two layers' kernels."""
+"""The fused BatchNorm + ReLU6 + convolution kernels are the two layers' kernels."""
 
 import mindspore as ms
 import numpy as np
@@ -8,9 +8,11 @@ from mindspore import nn, ops
 from shmatting.models.backbones.mobilenet_v2 import InvertedResidual
 from shmatting.models.layers.fused_conv import fuse_conv_bn
 from shmatting.ops import (
+    batch_norm_act_conv1x1_op,
     batch_norm_act_depthwise_op,
     batch_norm_act_ops,
     cpu_kernels,
+    cpu_kernels_enabled,
     depthwise3x3_op,
     set_cpu_kernels,
 )
@@ -72,15 +74,55 @@ def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(s
         np.testing.assert_array_equal(p.asnumpy(), q.asnumpy())
 
 
+@pytest.mark.skipif(not cpu_kernels_enabled('conv'), reason='no oneDNN kernel library')
+@pytest.mark.parametrize(
+    'act, shape, out_channels',
+    [
+        ('relu6', (2, 5, 7, 9), 3),
+        ('relu6', (2, 24, 48, 48), 8),
+        ('relu', (3, 4, 1, 1), 2),
+        (None, (1, 3, 5, 2), 4),
+    ],
+)
+def test_fused_1x1_kernel_is_the_norm_kernel_then_mindspores_convolution(act, shape, out_channels):
+    a = tensors(shape, seed=5)
+    a['w'] = ms.Tensor(np.random.default_rng(6).normal(size=(out_channels, shape[1])), ms.float32)
+    fused = batch_norm_act_conv1x1_op(act)
+    norm, conv = batch_norm_act_ops(act)[0], ops.Conv2D(out_channels, 1)
+    k, m, v = a['consts'], a['moving_mean'], a['moving_var']
+
+    def run_fused(x, gamma, beta, w):
+        out = fused(x, gamma, beta, k, m, v, w)
+        return out[0], out[3], out[4]
+
+    def run_apart(x, gamma, beta, w):
+        out = norm(x, gamma, beta, k, m, v)
+        return conv(out[0], w.reshape(out_channels, shape[1], 1, 1)), out[3], out[4]
+
+    args = (a['x'], a['gamma'], a['beta'], a['w'])
+    for p, q in zip(run_fused(*args), run_apart(*args)):
+        np.testing.assert_allclose(p.asnumpy(), q.asnumpy(), rtol=1e-5, atol=1e-5)
+    sens = ms.Tensor(np.random.default_rng(9).normal(size=run_fused(*args)[0].shape), ms.float32)
+    grad = ops.GradOperation(get_all=True, sens_param=True)
+    fused_grads = grad(lambda *t: run_fused(*t)[0])(*args, sens)
+    apart_grads = grad(lambda *t: run_apart(*t)[0])(*args, sens)
+    for p, q in zip(fused_grads, apart_grads):  # dx, dgamma, dbeta, dw
+        scale = float(np.abs(q.asnumpy()).max()) or 1.0
+        np.testing.assert_allclose(p.asnumpy() / scale, q.asnumpy() / scale, atol=1e-5)
+
+
 def train_block(fused, recompute, steps=2):
     ms.set_seed(0)
     block = InvertedResidual(8, 12, 2, 6)
-    if not fused:
-        block.norm_depthwise.op = None
+    block.norm_depthwise.set_cpu_kernel(fused)
+    block.norm_project.set_cpu_kernel(fused)
     if recompute:
         block.recompute()
     block.set_train(True)
     assert block.norm_depthwise.applies(block.conv[1], block.conv[3]) == fused
+    assert block.norm_project.applies(block.conv[4], block.conv[6]) == (
+        fused and cpu_kernels_enabled('conv')
+    )
     step = nn.TrainOneStepCell(squared_sum_loss(block), nn.SGD(block.trainable_params(), 0.01))
     x = ms.Tensor(np.random.default_rng(3).normal(size=(2, 8, 9, 11)).astype(np.float32))
     for _ in range(steps):
@@ -102,27 +144,41 @@ def test_fused_block_trains_in_graph_mode_as_unfused_with_one_moving_update_per_
     assert not np.allclose(moving_mean, 0.0)  # the statistics did move
 
 
+def fusions(block):
+    """Which of the block's two fusions apply now: (depthwise, projection)."""
+    c = block.conv
+    return (
+        block.norm_depthwise.applies(c[1], c[3]),
+        block.norm_project.applies(c[4], c[6]),
+    )
+
+
 def test_fusion_runs_only_while_training_with_both_layers_on_their_kernels():
+    has_conv = cpu_kernels_enabled('conv')
     block = InvertedResidual(8, 8, 1, 6)
-    norm_depthwise, norm, conv = block.norm_depthwise, block.conv[1], block.conv[3]
     block.set_train(True)
-    assert norm_depthwise.applies(norm, conv)
+    assert fusions(block) == (True, has_conv)
     block.set_train(False)
-    assert not norm_depthwise.applies(norm, conv)  # inference: the moving statistics
+    assert fusions(block) == (False, False)  # inference: the moving statistics
     block.set_train(True)
-    set_cpu_kernels(block, True, {'depthwise'})  # the BatchNorm on MindSpore's operators
-    assert not norm_depthwise.applies(norm, conv)
+    set_cpu_kernels(block, True, {'depthwise', 'conv'})  # BatchNorms on MindSpore's operators
+    assert fusions(block) == (False, False)
+    set_cpu_kernels(block, True, {'depthwise', 'norm'})  # no oneDNN convolutions
+    assert fusions(block) == (True, False)
     set_cpu_kernels(block, True)
-    assert norm_depthwise.applies(norm, conv)
+    assert fusions(block) == (True, has_conv)
     block.set_train(False)
-    fuse_conv_bn(block)  # folded for inference: the BatchNorm's place is an Identity
+    fuse_conv_bn(block)  # folded for inference: each BatchNorm's place is an Identity
     block.set_train(True)
-    assert not norm_depthwise.applies(block.conv[1], block.conv[3])
+    assert fusions(block) == (False, False)
 
 
-def test_block_without_expansion_has_no_fusion():
+def test_block_without_expansion_fuses_its_projection_alone():
     block = InvertedResidual(8, 8, 1, 1, keep_t1_expand=False)
     assert block.norm_depthwise is None
     block.set_train(True)
-    x = ms.Tensor(np.ones((1, 8, 5, 5), np.float32))
-    assert block(x).shape == (1, 8, 5, 5)
+    assert block.norm_project.applies(block.conv[1], block.conv[3]) == cpu_kernels_enabled('conv')
+    x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 8, 5, 5)).astype(np.float32))
+    fused = block(x).asnumpy()
+    block.norm_project.set_cpu_kernel(False)
+    np.testing.assert_allclose(fused, block(x).asnumpy(), rtol=1e-5, atol=1e-5)
