@@ -39,6 +39,33 @@ def tensors(shape, seed):
     )
 
 
+def fused_and_apart(fused, act, consumer, a):
+    """Outputs, moving statistics and gradients (x, gamma, beta, w) of the fused operator and of
+    the BatchNorm kernel followed by ``consumer(y, w)``, as pairs of arrays."""
+    norm = batch_norm_act_ops(act)[0]
+    k, m, v = a['consts'], a['moving_mean'], a['moving_var']
+
+    def run_fused(x, gamma, beta, w):
+        out = fused(x, gamma, beta, k, m, v, w)
+        return out[0], out[3], out[4]
+
+    def run_apart(x, gamma, beta, w):
+        out = norm(x, gamma, beta, k, m, v)
+        return consumer(out[0], w), out[3], out[4]
+
+    args = (a['x'], a['gamma'], a['beta'], a['w'])
+    outputs = list(zip(run_fused(*args), run_apart(*args)))
+    sens = ms.Tensor(np.random.default_rng(9).normal(size=outputs[0][0].shape), ms.float32)
+    grad = ops.GradOperation(get_all=True, sens_param=True)
+    grads = zip(
+        grad(lambda *t: run_fused(*t)[0])(*args, sens),
+        grad(lambda *t: run_apart(*t)[0])(*args, sens),
+    )
+    return [(p.asnumpy(), q.asnumpy()) for p, q in outputs], [
+        (p.asnumpy(), q.asnumpy()) for p, q in grads
+    ]
+
+
 @pytest.mark.parametrize(
     'stride, act, shape',
     [
@@ -50,28 +77,10 @@ def tensors(shape, seed):
     ],
 )
 def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(stride, act, shape):
-    a = tensors(shape, seed=stride)
     fused = batch_norm_act_depthwise_op(stride, act)
-    norm, depthwise = batch_norm_act_ops(act)[0], depthwise3x3_op(stride)
-    k, m, v = a['consts'], a['moving_mean'], a['moving_var']
-
-    def run_fused(x, gamma, beta, w):
-        out = fused(x, gamma, beta, k, m, v, w)
-        return out[0], out[3], out[4]
-
-    def run_apart(x, gamma, beta, w):
-        out = norm(x, gamma, beta, k, m, v)
-        return depthwise(out[0], w), out[3], out[4]
-
-    args = (a['x'], a['gamma'], a['beta'], a['w'])
-    for p, q in zip(run_fused(*args), run_apart(*args)):
-        np.testing.assert_array_equal(p.asnumpy(), q.asnumpy())  # output, moving statistics
-    sens = ms.Tensor(np.random.default_rng(9).normal(size=run_fused(*args)[0].shape), ms.float32)
-    grad = ops.GradOperation(get_all=True, sens_param=True)
-    fused_grads = grad(lambda *t: run_fused(*t)[0])(*args, sens)
-    apart_grads = grad(lambda *t: run_apart(*t)[0])(*args, sens)
-    for p, q in zip(fused_grads, apart_grads):  # dx, dgamma, dbeta, dw
-        np.testing.assert_array_equal(p.asnumpy(), q.asnumpy())
+    outputs, grads = fused_and_apart(fused, act, depthwise3x3_op(stride), tensors(shape, stride))
+    for p, q in outputs + grads:  # output, moving statistics; dx, dgamma, dbeta, dw
+        np.testing.assert_array_equal(p, q)
 
 
 @pytest.mark.skipif(not cpu_kernels_enabled('conv'), reason='no oneDNN kernel library')
@@ -87,28 +96,18 @@ def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(s
 def test_fused_1x1_kernel_is_the_norm_kernel_then_mindspores_convolution(act, shape, out_channels):
     a = tensors(shape, seed=5)
     a['w'] = ms.Tensor(np.random.default_rng(6).normal(size=(out_channels, shape[1])), ms.float32)
-    fused = batch_norm_act_conv1x1_op(act)
-    norm, conv = batch_norm_act_ops(act)[0], ops.Conv2D(out_channels, 1)
-    k, m, v = a['consts'], a['moving_mean'], a['moving_var']
-
-    def run_fused(x, gamma, beta, w):
-        out = fused(x, gamma, beta, k, m, v, w)
-        return out[0], out[3], out[4]
-
-    def run_apart(x, gamma, beta, w):
-        out = norm(x, gamma, beta, k, m, v)
-        return conv(out[0], w.reshape(out_channels, shape[1], 1, 1)), out[3], out[4]
-
-    args = (a['x'], a['gamma'], a['beta'], a['w'])
-    for p, q in zip(run_fused(*args), run_apart(*args)):
-        np.testing.assert_allclose(p.asnumpy(), q.asnumpy(), rtol=1e-5, atol=1e-5)
-    sens = ms.Tensor(np.random.default_rng(9).normal(size=run_fused(*args)[0].shape), ms.float32)
-    grad = ops.GradOperation(get_all=True, sens_param=True)
-    fused_grads = grad(lambda *t: run_fused(*t)[0])(*args, sens)
-    apart_grads = grad(lambda *t: run_apart(*t)[0])(*args, sens)
-    for p, q in zip(fused_grads, apart_grads):  # dx, dgamma, dbeta, dw
-        scale = float(np.abs(q.asnumpy()).max()) or 1.0
-        np.testing.assert_allclose(p.asnumpy() / scale, q.asnumpy() / scale, atol=1e-5)
+    conv = ops.Conv2D(out_channels, 1)
+    outputs, grads = fused_and_apart(
+        batch_norm_act_conv1x1_op(act),
+        act,
+        lambda y, w: conv(y, w.reshape(out_channels, shape[1], 1, 1)),
+        a,
+    )
+    for p, q in outputs:
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-5)
+    for p, q in grads:  # dx, dgamma, dbeta, dw
+        scale = float(np.abs(q).max()) or 1.0
+        np.testing.assert_allclose(p / scale, q / scale, atol=1e-5)
 
 
 def train_block(fused, recompute, steps=2):
