@@ -119,6 +119,8 @@ def _convert(cell: nn.Cell, level: str) -> None:
     """Set the compute dtype of ``cell``'s children in place (``cell`` itself is float16 for O2
     and O3, unchanged for O1)."""
     for name, child in list(cell.name_cells().items()):
+        if getattr(child, 'amp_follows_layers', False):
+            continue  # runs other layers' parameters only when those stayed plain (fused kernels)
         if keeps_float32(child, level):
             child.to_float(_FP32)
             if level != 'O1':  # the parent computes in float16: hand it float16 back

@@ -26,6 +26,10 @@ class _NormActFused(CpuKernelMixin, nn.Cell):
         act (str | None): the BatchNorm's activation (``None``, ``'relu'``, ``'relu6'``).
     """
 
+    # mixed precision leaves this cell alone: it applies only while the two layers are the
+    # plain float32 kernel layers, which the amp levels decide on (``engine.amp``)
+    amp_follows_layers = True
+
     def __init__(self, act: Optional[str]):
         super().__init__()
         self.act_name = act
