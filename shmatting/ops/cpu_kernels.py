@@ -130,18 +130,10 @@ def depthwise3x3_op(stride):
     """
     if stride not in (1, 2):
         raise ValueError(f'depthwise3x3_op supports stride 1 or 2, got {stride}')
-    grad = _aot(
-        f'shm_depthwise3x3_s{stride}_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w)
+    return _differentiable(
+        f'shm_depthwise3x3_s{stride}',
+        lambda x, w: [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1],
     )
-
-    def bprop(x, w, out, dout):
-        dx, dw = grad(x, w, dout)
-        return dx, dw
-
-    def out_shape(x, w):
-        return [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
-
-    return _aot(f'shm_depthwise3x3_s{stride}', out_shape, lambda x, w: x, bprop)
 
 
 def depthwise3x3_bias_act_op(stride, act=None):
@@ -178,7 +170,7 @@ def upsample_bilinear2x_op():
         lambda dy: dy,
     )
 
-    def bprop(x, out, dout):
+    def bprop(x: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor]:
         return (grad(dout),)
 
     return _aot(
@@ -195,7 +187,7 @@ def maxpool3x3s2_op():
     """
     grad = _aot('shm_maxpool3x3s2_grad', lambda x, y, dy: x, lambda x, y, dy: x)
 
-    def bprop(x, out, dout):
+    def bprop(x: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor]:
         return (grad(x, out, dout),)
 
     return _aot(
@@ -230,6 +222,13 @@ def batch_norm_act_ops(act=None):
     return _bn_train_op(name), _bn_infer_op(name, act)
 
 
+def _untrained(consts: Tensor, moving_mean: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """Zero gradients for a training BatchNorm's constants and its two moving statistics (they
+    are updated, not trained)."""
+    no_moving = ops.zeros_like(moving_mean)
+    return ops.zeros_like(consts), no_moving, no_moving
+
+
 def _bn_train_op(name: str) -> ops.Custom:
     """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``."""
     grad = _aot(
@@ -253,8 +252,7 @@ def _bn_train_op(name: str) -> ops.Custom:
         # compile shares one bprop among the layers and mixed their shapes.)
         _, mean, invstd, _, _ = out
         dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
-        no_moving = ops.zeros_like(moving_mean)  # the moving statistics are not trained
-        return dx, dgamma, dbeta, ops.zeros_like(consts), no_moving, no_moving
+        return (dx, dgamma, dbeta) + _untrained(consts, moving_mean)
 
     return _aot(
         f'{name}_train',
@@ -351,8 +349,7 @@ def _norm_consumer_bprop(grad: ops.Custom) -> Callable:
     ) -> Tuple[Tensor, ...]:
         _, mean, invstd, _, _ = out
         dx, dgamma, dbeta, dw = grad(x, gamma, beta, mean, invstd, w, dout[0])
-        no_moving = ops.zeros_like(moving_mean)
-        return dx, dgamma, dbeta, ops.zeros_like(consts), no_moving, no_moving, dw
+        return (dx, dgamma, dbeta) + _untrained(consts, moving_mean) + (dw,)
 
     return bprop
 
@@ -391,16 +388,16 @@ def _bn_infer_op(name: str, act: Optional[str]) -> ops.Custom:
     )
 
 
-def _dnnl_differentiable(name: str, out_shape: Callable) -> ops.Custom:
-    """``op(x, w)`` of the ``dnnl`` library's entry ``name`` whose backward is ``name_grad``
-    (input and weight gradients from one call)."""
-    grad = _aot(f'{name}_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib='dnnl')
+def _differentiable(name: str, out_shape: Callable, lib: str = 'core') -> ops.Custom:
+    """``op(x, w)`` of the library's entry ``name`` whose backward is ``name_grad`` (input and
+    weight gradients from one call)."""
+    grad = _aot(f'{name}_grad', lambda x, w, dy: (x, w), lambda x, w, dy: (x, w), lib=lib)
 
     def bprop(x: Tensor, w: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, Tensor]:
         dx, dw = grad(x, w, dout)
         return dx, dw
 
-    return _aot(name, out_shape, lambda x, w: x, bprop, lib='dnnl')
+    return _aot(name, out_shape, lambda x, w: x, bprop, lib=lib)
 
 
 def conv_same_op():
@@ -411,7 +408,7 @@ def conv_same_op():
         ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (O, C, k, k) float32, odd k;
         output (N, O, H, W).
     """
-    return _dnnl_differentiable('shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]])
+    return _differentiable('shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]], 'dnnl')
 
 
 def deconv_s2_op():
@@ -422,7 +419,7 @@ def deconv_s2_op():
         ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (C, O, k, k) float32 (torch's
         layout); output (N, O, 2H, 2W).
     """
-    return _dnnl_differentiable('shm_deconv_s2', lambda x, w: [x[0], w[1], 2 * x[2], 2 * x[3]])
+    return _differentiable('shm_deconv_s2', lambda x, w: [x[0], w[1], 2 * x[2], 2 * x[3]], 'dnnl')
 
 
 def conv_same_bias_act_op(act=None):

@@ -22,6 +22,9 @@ class _NormActFused(CpuKernelMixin, nn.Cell):
     the weight gradient (the BatchNorm's own gradient reads that input anyway). A training step so
     holds one tensor where the two layers held two, and skips writing it and reading it back.
 
+    A subclass builds ``self.op`` (:meth:`build_cpu_kernel`) and says by ``accepts(conv)``
+    whether ``conv`` is the convolution its kernel computes.
+
     Args:
         act (str | None): the BatchNorm's activation (``None``, ``'relu'``, ``'relu6'``).
     """
@@ -36,10 +39,6 @@ class _NormActFused(CpuKernelMixin, nn.Cell):
 
     def cpu_kernel_supported(self) -> bool:
         return cpu_kernels_enabled('norm')
-
-    def accepts(self, conv: nn.Cell) -> bool:
-        """Whether ``conv`` is the convolution this kernel computes."""
-        raise NotImplementedError
 
     def applies(self, norm: nn.Cell, conv: nn.Cell) -> bool:
         """Whether ``norm`` then ``conv`` run fused now: training, on the CPU kernels, with this
@@ -97,6 +96,7 @@ class NormActDepthwise(_NormActFused):
         self.op = batch_norm_act_depthwise_op(self.stride, self.act_name)
 
     def accepts(self, conv: nn.Cell) -> bool:
+        """Whether ``conv`` is a depthwise layer of this stride on its kernel."""
         return (
             isinstance(conv, DepthwiseConv3x3)
             and conv.use_cpu_kernel
@@ -124,4 +124,5 @@ class NormActConv1x1(_NormActFused):
         self.op = batch_norm_act_conv1x1_op(self.act_name)
 
     def accepts(self, conv: nn.Cell) -> bool:
+        """Whether ``conv`` is a 1x1 stride-1 convolution without bias."""
         return isinstance(conv, SameConv2d) and conv.kernel_size == (1, 1) and not conv.has_bias

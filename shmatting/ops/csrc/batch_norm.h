@@ -139,6 +139,12 @@ inline void bn_act_channel_grad(const float* x, const float* gamma, const float*
   }
 }
 
+// One plane of y = act(x * scale + shift) into buf.
+template <int ACT>
+inline void normalise_plane(const float* __restrict xp, Affine a, float* __restrict buf, int64_t HW) {
+  for (int64_t i = 0; i < HW; ++i) buf[i] = activate<ACT>(pre_activation(xp[i], a));
+}
+
 }  // namespace shm_bn
 
 #endif  // SHMATTING_BATCH_NORM_H_

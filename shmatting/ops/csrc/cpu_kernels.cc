@@ -325,11 +325,7 @@ void bn_act_train(const float* x, const float* gamma, const float* beta, const f
     for (int64_t c = begin; c < end; ++c) {
       const Affine a = channel_statistics(x, c, N, C, HW, gamma, beta, consts, moving_mean, moving_var, mean,
                                           invstd, new_mean, new_var);
-      for (int64_t n = 0; n < N; ++n) {
-        const float* __restrict xp = x + (n * C + c) * HW;
-        float* __restrict yp = y + (n * C + c) * HW;
-        for (int64_t i = 0; i < HW; ++i) yp[i] = activate<ACT>(pre_activation(xp[i], a));
-      }
+      for (int64_t n = 0; n < N; ++n) normalise_plane<ACT>(x + (n * C + c) * HW, a, y + (n * C + c) * HW, HW);
     }
   });
 }
@@ -351,12 +347,6 @@ void bn_act_train_grad(const float* x, const float* gamma, const float* beta, co
 // forward convolves each plane as it is made, the backward makes it again for the weight gradient.
 // So a step holds x, which the BatchNorm's backward reads anyway, and never y (MobileNetV2's
 // depthwise inputs: about 1 GB at batch 8, 320x320), and y's write and two reads are saved.
-
-// One plane of y = act(x * scale + shift) into buf.
-template <int ACT>
-inline void normalise_plane(const float* __restrict xp, Affine a, float* __restrict buf, int64_t HW) {
-  for (int64_t i = 0; i < HW; ++i) buf[i] = activate<ACT>(pre_activation(xp[i], a));
-}
 
 // inputs x, gamma, beta, consts, moving mean, moving variance, w (C, 9); outputs the convolution's
 // output, mean, invstd and the updated moving statistics (as bn_act_train's).

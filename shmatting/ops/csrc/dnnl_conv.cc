@@ -299,26 +299,6 @@ Training& training(Runtime& rt, const Geometry& g) {
 // GEMM per image spread over the pool: sequential GEMMs per column tile (as the folded inference
 // layers run) were 25% slower than MindSpore's own 1x1 convolution in a GRAPH training step.
 
-// fn(image, first column, columns) over column tiles of about 192 KB of ``rows`` rows.
-template <typename Fn>
-void for_each_column_tile(Runtime& rt, int64_t images, int64_t hw, int64_t rows, Fn fn) {
-  const int64_t cols = std::min<int64_t>(hw, std::max<int64_t>(64, (49152 / rows) / 16 * 16));
-  const int64_t per_image = (hw + cols - 1) / cols;
-  std::atomic<int> failed{0};
-  rt.pool.parallel_for(static_cast<int>(images * per_image), [&](int task, int) {
-    const int64_t img = task / per_image, j0 = task % per_image * cols;
-    if (!fn(img, j0, std::min(cols, hw - j0))) failed = 1;
-  });
-  if (failed) throw std::runtime_error("oneDNN sgemm failed");
-}
-
-bool sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-           int64_t ldb, float beta, float* c, int64_t ldc) {
-  // sequential (no pool): the callers run one GEMM per task on theirs
-  return dnnl_threadpool_interop_sgemm(ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc, nullptr) ==
-         dnnl_success;
-}
-
 struct NormConvShape {
   int64_t n, c, hw, o;
 };
@@ -333,9 +313,7 @@ template <int ACT>
 void normalise_image(Runtime& rt, const float* x, const shm_bn::Affine* a, int64_t c_count, int64_t hw,
                      int64_t img, float* buf) {
   rt.pool.parallel_for(static_cast<int>(c_count), [&](int c, int) {
-    const float* __restrict xp = x + (img * c_count + c) * hw;
-    float* __restrict bp = buf + c * hw;
-    for (int64_t j = 0; j < hw; ++j) bp[j] = shm_bn::activate<ACT>(shm_bn::pre_activation(xp[j], a[c]));
+    shm_bn::normalise_plane<ACT>(x + (img * c_count + c) * hw, a[c], buf + c * hw, hw);
   });
 }
 
@@ -456,10 +434,21 @@ void gemm_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
   const float* b = static_cast<const float*>(params[2]);
   float* y = static_cast<float*>(params[3]);
   const int64_t hw = g.h * g.w;
+  // a tile of O x cols floats of about 192 KB stays in L2; columns in whole cache lines
+  const int64_t cols = std::min<int64_t>(hw, std::max<int64_t>(64, (49152 / g.o) / 16 * 16));
+  const int64_t per_image = (hw + cols - 1) / cols;
   const float hi = act == 2 ? 6.f : 3.4e38f;
-  for_each_column_tile(rt, g.n, hw, g.o, [&](int64_t img, int64_t j0, int64_t n) {
+  std::atomic<int> failed{0};
+  rt.pool.parallel_for(static_cast<int>(g.n * per_image), [&](int task, int) {
+    const int64_t img = task / per_image, j0 = task % per_image * cols;
+    const int64_t n = std::min(cols, hw - j0);
     float* yt = y + img * g.o * hw + j0;
-    if (!sgemm('N', 'N', g.o, n, g.c, w, g.c, x + img * g.c * hw + j0, hw, 0.f, yt, hw)) return false;
+    const dnnl_status_t st = dnnl_threadpool_interop_sgemm(
+        'N', 'N', g.o, n, g.c, 1.f, w, g.c, x + img * g.c * hw + j0, hw, 0.f, yt, hw, nullptr);
+    if (st != dnnl_success) {
+      failed = 1;
+      return;
+    }
     for (int64_t o = 0; o < g.o; ++o) {
       float* row = yt + o * hw;
       const float bias = b[o];
@@ -469,8 +458,8 @@ void gemm_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
         for (int64_t j = 0; j < n; ++j) row[j] = std::min(std::max(row[j] + bias, 0.f), hi);
       }
     }
-    return true;
   });
+  if (failed) throw std::runtime_error("oneDNN sgemm failed");
 }
 
 struct Inference {
