@@ -66,6 +66,8 @@ SYMBOLS = (
 DNNL_SYMBOLS = (
     'shm_conv_same',
     'shm_conv_same_grad',
+    'shm_conv_same_biased',
+    'shm_conv_same_biased_grad',
     'shm_deconv_s2',
     'shm_deconv_s2_grad',
     'shm_conv_same_bias',

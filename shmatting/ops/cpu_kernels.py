@@ -400,15 +400,38 @@ def _differentiable(name: str, out_shape: Callable, lib: str = 'core') -> ops.Cu
     return _aot(name, out_shape, lambda x, w: x, bprop, lib=lib)
 
 
-def conv_same_op():
-    """Dense convolution, stride 1, zero padding ``k // 2``, no bias, on oneDNN's blocked kernels,
+def conv_same_op(bias: bool = False) -> ops.Custom:
+    """Dense convolution, stride 1, zero padding ``k // 2``, on oneDNN's blocked kernels,
     differentiable.
 
+    Args:
+        bias (bool): add a bias inside the convolution (and take its gradient in the weight
+            gradient's pass) instead of a ``BiasAdd`` and a ``BiasAddGrad`` over the output.
+
     Returns:
-        ops.Custom: ``op(x, w)`` with ``x`` (N, C, H, W) and ``w`` (O, C, k, k) float32, odd k;
-        output (N, O, H, W).
+        ops.Custom: ``op(x, w)`` (``op(x, w, b)`` with a bias of shape (O,)) with ``x`` (N, C, H,
+        W) and ``w`` (O, C, k, k) float32, odd k; output (N, O, H, W).
     """
-    return _differentiable('shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]], 'dnnl')
+    if not bias:
+        return _differentiable('shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]], 'dnnl')
+    grad = _aot(
+        'shm_conv_same_biased_grad',
+        lambda x, w, dy: (x, w, [w[0]]),
+        lambda x, w, dy: (x, w, w),
+        lib='dnnl',
+    )
+
+    def bprop(x: Tensor, w: Tensor, b: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, ...]:
+        dx, dw, db = grad(x, w, dout)
+        return dx, dw, db
+
+    return _aot(
+        'shm_conv_same_biased',
+        lambda x, w, b: [x[0], w[0], x[2], x[3]],
+        lambda x, w, b: x,
+        bprop,
+        lib='dnnl',
+    )
 
 
 def deconv_s2_op():

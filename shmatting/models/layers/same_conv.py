@@ -121,9 +121,13 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
 
     def build_cpu_kernel(self) -> None:
         self.conv_op = conv_same_op()
+        if self.has_bias:
+            self.conv_bias_op = conv_same_op(bias=True)
 
     def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:
+            if self.has_bias:  # the bias and its gradient inside oneDNN's passes
+                return self.conv_bias_op(x, self.weight, self.bias)
             out = self.conv_op(x, self.weight)
         elif self.forward_dx:
             out = self.conv_forward_dx(x, self.weight)

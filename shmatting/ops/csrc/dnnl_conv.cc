@@ -10,6 +10,8 @@
 // Entry points (MindSpore's aot signature, inputs then outputs in ``params``; float32 NCHW):
 //   shm_conv_same        x (N,C,H,W), w (O,C,K,K)          -> y (N,O,H,W)  stride 1, pad K/2
 //   shm_conv_same_grad   x, w, dy                          -> dx, dw
+//   shm_conv_same_biased       x, w, b (O)                 -> y            training, bias inside
+//   shm_conv_same_biased_grad  x, w, dy                    -> dx, dw, db
 //   shm_conv_same_bias{,_relu,_relu6}  x, w, b (O)         -> y            inference, fused
 //   shm_deconv_s2        x (N,C,H,W), w (C,O,K,K)          -> y (N,O,2H,2W) torch ConvTranspose2d
 //                                                             (stride 2, pad K/2, output_padding 1)
@@ -49,6 +51,7 @@
 #include <stdexcept>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "batch_norm.h"
@@ -187,10 +190,6 @@ Runtime& runtime() {
   return *rt;
 }
 
-memory::desc plain(const memory::dims& dims, tag t) {
-  return memory::desc(dims, memory::data_type::f32, t);
-}
-
 memory::desc any(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, tag::any);
 }
@@ -225,10 +224,15 @@ memory scratchpad(Runtime& rt, const memory::desc& desc) {
   return memory(desc, rt.eng, rt.arena.get(kScratch, std::max<size_t>(desc.get_size(), 64)));
 }
 
+memory::desc plain(const memory::dims& dims, tag t) {
+  return memory::desc(dims, memory::data_type::f32, t);
+}
+
 // ---------------------------------------------------------------- geometry of one layer
 struct Geometry {
   bool deconv;
   memory::dim n, c, h, w, o, k;
+  bool bias;  // the primitives add a bias (forward) and give its gradient (backward weights)
   memory::dims src() const { return {n, c, h, w}; }
   memory::dims wei() const { return {o, c, k, k}; }  // oneDNN's logical order, both kinds
   memory::dims dst() const { return deconv ? memory::dims{n, o, 2 * h, 2 * w} : memory::dims{n, o, h, w}; }
@@ -237,16 +241,18 @@ struct Geometry {
   memory::dims pad_r() const { return deconv ? memory::dims{k / 2 - 1, k / 2 - 1} : pad_l(); }
   // the caller's weight layout: (O, C, K, K) for a convolution, (C, O, K, K) for torch's deconv
   tag wei_tag() const { return deconv ? tag::iohw : tag::oihw; }
-  std::tuple<bool, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim> key()
+  // a zero descriptor: no bias
+  memory::desc bias_desc() const { return bias ? plain({o}, tag::a) : memory::desc(); }
+  std::tuple<bool, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, bool> key()
       const {
-    return std::make_tuple(deconv, n, c, h, w, o, k);
+    return std::make_tuple(deconv, n, c, h, w, o, k, bias);
   }
 };
 
-Geometry geometry(bool deconv, int64_t** shapes) {
+Geometry geometry(bool deconv, int64_t** shapes, bool bias = false) {
   const int64_t* x = shapes[0];
   const int64_t* w = shapes[1];
-  Geometry g{deconv, x[0], x[1], x[2], x[3], deconv ? w[1] : w[0], w[2]};
+  Geometry g{deconv, x[0], x[1], x[2], x[3], deconv ? w[1] : w[0], w[2], bias};
   return g;
 }
 
@@ -261,12 +267,12 @@ template <typename Fwd, typename BwdData, typename BwdWei>
 Training make_training_of(Runtime& rt, const Geometry& g, algorithm alg) {
   const auto attr = user_scratchpad();
   auto fwd = typename Fwd::primitive_desc(rt.eng, prop_kind::forward_training, alg, any(g.src()),
-                                          any(g.wei()), any(g.dst()), g.strides(), g.pad_l(),
-                                          g.pad_r(), attr);
+                                          any(g.wei()), g.bias_desc(), any(g.dst()), g.strides(),
+                                          g.pad_l(), g.pad_r(), attr);
   auto bd = typename BwdData::primitive_desc(rt.eng, alg, any(g.src()), any(g.wei()), any(g.dst()),
                                              g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-  auto bw = typename BwdWei::primitive_desc(rt.eng, alg, any(g.src()), any(g.wei()), any(g.dst()),
-                                            g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+  auto bw = typename BwdWei::primitive_desc(rt.eng, alg, any(g.src()), any(g.wei()), g.bias_desc(),
+                                            any(g.dst()), g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
   Training t;
   t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
   t.fwd = Fwd(fwd);
@@ -371,24 +377,28 @@ void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
   });
 }
 
+// params: x, w, [b,] y
 void forward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   Training& t = training(rt, g);
   memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
   memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
-  memory y(plain(g.dst(), tag::nchw), rt.eng, params[2]);
+  memory y(plain(g.dst(), tag::nchw), rt.eng, params[g.bias ? 3 : 2]);
   memory xb = in_layout(rt, x, t.fwd_pd.src_desc(0), kSrc);
   memory wb = in_layout(rt, w, t.fwd_pd.weights_desc(0), kWei);
   memory yb = out_layout(rt, y, t.fwd_pd.dst_desc(0), kDst);
-  t.fwd.execute(rt.strm, {{DNNL_ARG_SRC, xb},
-                          {DNNL_ARG_WEIGHTS, wb},
-                          {DNNL_ARG_DST, yb},
-                          {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.fwd_pd.scratchpad_desc())}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb},
+                                       {DNNL_ARG_WEIGHTS, wb},
+                                       {DNNL_ARG_DST, yb},
+                                       {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.fwd_pd.scratchpad_desc())}};
+  if (g.bias) args.emplace(DNNL_ARG_BIAS, memory(g.bias_desc(), rt.eng, params[2]));
+  t.fwd.execute(rt.strm, args);
   copy_back(rt, yb, y);
   rt.strm.wait();
 }
 
+// params: x, w, dy, dx, dw[, db]
 void backward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
@@ -412,10 +422,12 @@ void backward(const Geometry& g, void** params) {
   memory dyb2 = dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, kDiffDst2);
   memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc2);
   memory dwb = out_layout(rt, dw, t.bwd_wei_pd.diff_weights_desc(0), kDiffWei);
-  t.bwd_wei.execute(rt.strm, {{DNNL_ARG_SRC, xb},
-                              {DNNL_ARG_DIFF_DST, dyb2},
-                              {DNNL_ARG_DIFF_WEIGHTS, dwb},
-                              {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_wei_pd.scratchpad_desc())}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb},
+                                       {DNNL_ARG_DIFF_DST, dyb2},
+                                       {DNNL_ARG_DIFF_WEIGHTS, dwb},
+                                       {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_wei_pd.scratchpad_desc())}};
+  if (g.bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(g.bias_desc(), rt.eng, params[5]));
+  t.bwd_wei.execute(rt.strm, args);
   copy_back(rt, dwb, dw);
   rt.strm.wait();
 }
@@ -538,6 +550,16 @@ extern "C" int shm_conv_same(SHM_AOT_ARGS) {
 extern "C" int shm_conv_same_grad(SHM_AOT_ARGS) {
   if (!all_f32(dtypes, 5)) return 1;
   return guarded("shm_conv_same_grad", [&] { backward(geometry(false, shapes), params); });
+}
+
+extern "C" int shm_conv_same_biased(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 4)) return 1;
+  return guarded("shm_conv_same_biased", [&] { forward(geometry(false, shapes, true), params); });
+}
+
+extern "C" int shm_conv_same_biased_grad(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 6)) return 1;
+  return guarded("shm_conv_same_biased_grad", [&] { backward(geometry(false, shapes, true), params); });
 }
 
 extern "C" int shm_deconv_s2(SHM_AOT_ARGS) {
