@@ -63,10 +63,41 @@ def conv(cin, cout, k):
     return build
 
 
+def conv_with_bias(cin, cout, k):
+    """A SameConv2d with a bias (the T-Net head's layers): inside the kernel, or a BiasAdd."""
+    from shmatting.models.layers import SameConv2d
+
+    return lambda: SameConv2d(cin, cout, k, has_bias=True)
+
+
+def nll_of_labels(num_classes, shape):
+    """SoftmaxNLL of fixed random class indices, as a one-input layer."""
+    import mindspore as ms
+    from mindspore import nn
+
+    from shmatting.models.layers import SoftmaxNLL
+
+    class WithLabels(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.nll = SoftmaxNLL(num_classes)
+            labels = np.random.default_rng(0).integers(0, num_classes, shape)
+            self.label = ms.Tensor(labels.astype(np.int32))
+
+        def set_cpu_kernel(self, enabled):
+            self.nll.set_cpu_kernel(enabled)
+
+        def construct(self, x):
+            return self.nll(x, self.label)
+
+    return WithLabels
+
+
 def layer_cases(which):
     from shmatting.models.layers import (
         BatchNormAct2d,
         BilinearUpsample2x,
+        ChannelSoftmax,
         ConvTranspose2dK5S2,
         DepthwiseConv3x3,
         MaxPool3x3S2,
@@ -78,12 +109,15 @@ def layer_cases(which):
         ('depthwise 3x3, stride 1', lambda: DepthwiseConv3x3(32, 1), (8, 32, 320, 320)),
         ('bilinear x2', lambda: BilinearUpsample2x(16), (8, 16, 160, 160)),
         ('max pool 3x3/2', lambda: MaxPool3x3S2('pad'), (8, 16, 320, 320)),
+        ('softmax over 3 channels', ChannelSoftmax, (8, 3, 320, 320)),
+        ('cross-entropy per pixel', nll_of_labels(3, (8, 320, 320)), (8, 3, 320, 320)),
     ]
     # dense layers of the zoo network, one per kind of shape; 'MindSpore' is the path the layer
     # takes without the kernel (Conv2D, or the forward-convolution input gradient)
     convolutions = [
         ('conv 3x3 24->16', conv(24, 16, 3), (8, 24, 320, 320)),
         ('conv 3x3 16->16', conv(16, 16, 3), (8, 16, 320, 320)),
+        ('conv 3x3 16->16 + bias', conv_with_bias(16, 16, 3), (8, 16, 320, 320)),
         ('conv 3x3 6->16', conv(6, 16, 3), (8, 6, 320, 320)),
         ('conv 3x3 32->64', conv(32, 64, 3), (8, 32, 80, 80)),
         ('conv 3x3 320->96', conv(320, 96, 3), (8, 320, 40, 40)),

@@ -17,6 +17,8 @@ from .cpu_kernels import (
     maxpool3x3s2_op,
     parse_kernel_kinds,
     set_cpu_kernels,
+    softmax_channels_op,
+    softmax_nll_op,
     upsample_bilinear2x_op,
 )
 
@@ -38,5 +40,7 @@ __all__ = [
     'maxpool3x3s2_op',
     'parse_kernel_kinds',
     'set_cpu_kernels',
+    'softmax_channels_op',
+    'softmax_nll_op',
     'upsample_bilinear2x_op',
 ]

@@ -34,7 +34,7 @@ __all__ = [
 _CSRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCE = osp.join(_CSRC, 'cpu_kernels.cc')
 DNNL_SOURCE = osp.join(_CSRC, 'dnnl_conv.cc')
-HEADERS = (osp.join(_CSRC, 'batch_norm.h'),)
+HEADERS = (osp.join(_CSRC, 'batch_norm.h'), osp.join(_CSRC, 'softmax.h'))
 SYMBOLS = (
     (
         'shm_depthwise3x3_s1',
@@ -45,6 +45,10 @@ SYMBOLS = (
         'shm_upsample_bilinear2x_grad',
         'shm_maxpool3x3s2',
         'shm_maxpool3x3s2_grad',
+        'shm_softmax_channels',
+        'shm_softmax_channels_grad',
+        'shm_softmax_nll',
+        'shm_softmax_nll_grad',
     )
     + tuple(
         f'shm_depthwise3x3_s{stride}_bias{act}'

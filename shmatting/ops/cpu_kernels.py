@@ -31,6 +31,8 @@ __all__ = [
     'conv_same_op',
     'deconv_s2_op',
     'conv_same_bias_act_op',
+    'softmax_channels_op',
+    'softmax_nll_op',
     'set_cpu_kernels',
     'parse_kernel_kinds',
     'KERNEL_KINDS',
@@ -39,7 +41,7 @@ __all__ = [
 _MODES = ('auto', '0', '1')
 # which library each kind of layer needs: dense convolutions run on oneDNN ('dnnl'), the rest on
 # the project's own loops ('core')
-KERNEL_KINDS = ('depthwise', 'upsample', 'norm', 'pool', 'conv')
+KERNEL_KINDS = ('depthwise', 'upsample', 'norm', 'pool', 'conv', 'softmax')
 _LIBRARY_OF = {'conv': 'dnnl'}
 _STATE = {lib: {'path': None, 'error': None, 'warned': False} for lib in ('core', 'dnnl')}
 
@@ -196,6 +198,36 @@ def maxpool3x3s2_op():
         lambda x: x,
         bprop,
     )
+
+
+def softmax_channels_op() -> ops.Custom:
+    """Softmax over the channel axis, differentiable (its backward reads the output).
+
+    Returns:
+        ops.Custom: ``op(x)`` mapping (N, C, H, W) float32 to the same shape.
+    """
+    grad = _aot('shm_softmax_channels_grad', lambda y, dy: y, lambda y, dy: y)
+
+    def bprop(x: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor]:
+        return (grad(out, dout),)
+
+    return _aot('shm_softmax_channels', lambda x: x, lambda x: x, bprop)
+
+
+def softmax_nll_op() -> ops.Custom:
+    """Per pixel, the negative log of the softmax (over the channels) at the pixel's class:
+    cross-entropy before its reduction; differentiable in the logits.
+
+    Returns:
+        ops.Custom: ``op(logits, label)`` with logits (N, C, H, W) float32 and label (N, H, W)
+        int32 class indices; output (N, H, W). A label outside [0, C) gives 0 and no gradient.
+    """
+    grad = _aot('shm_softmax_nll_grad', lambda x, t, g: x, lambda x, t, g: x)
+
+    def bprop(logits: Tensor, label: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, Tensor]:
+        return grad(logits, label, dout), ops.zeros_like(label)
+
+    return _aot('shm_softmax_nll', lambda x, t: [x[0], x[2], x[3]], lambda x, t: x, bprop)
 
 
 _BN_ACTS = {None: '', 'relu': '_relu', 'relu6': '_relu6'}

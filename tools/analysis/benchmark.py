@@ -4,7 +4,7 @@ Usage:
     python tools/analysis/benchmark.py --train CONFIG [--batch 8] [--shape 320 320] [--steps 10]
     python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20] [--mindir]
         [--onnx] [--no-fuse]
-    ... --cpu-kernels none|all|conv,depthwise,upsample,norm,pool   (which CPU kernels to use)
+    ... --cpu-kernels none|all|conv,depthwise,upsample,norm,pool,softmax   (which CPU kernels)
 
 Inference is timed as the tools run it: GRAPH mode with the BatchNorms folded into the
 convolutions (``--no-fuse`` keeps them); ``--mindir`` and ``--onnx`` also export the network
@@ -214,7 +214,7 @@ def main(argv=None):
         default=None,
         metavar='KINDS',
         help="CPU kernels to use: 'all' (the default where they build), 'none', or "
-        'a comma list of conv, depthwise, upsample, norm, pool',
+        'a comma list of conv, depthwise, upsample, norm, pool, softmax',
     )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)

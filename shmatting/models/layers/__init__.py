@@ -13,6 +13,7 @@ from .fused_conv import FusedConvAct, fold_batch_norm, fuse_conv_bn
 from .norm_act import BatchNormAct2d
 from .pooling import MaxPool3x3S2
 from .same_conv import SameConv2d, same_conv2d
+from .softmax import ChannelSoftmax, SoftmaxNLL
 from .upsample import BilinearUpsample2x, InterpolateUpsample2x, build_upsample, upsample_chain
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     'fuse_conv_bn',
     'BatchNormAct2d',
     'MaxPool3x3S2',
+    'ChannelSoftmax',
+    'SoftmaxNLL',
     'BilinearUpsample2x',
     'InterpolateUpsample2x',
     'build_upsample',

@@ -1,8 +1,9 @@
 """Cross-entropy of the trimap logits against class indices {0 bg, 1 unknown, 2 fg}."""
 
-from mindspore import nn, ops
+from mindspore import nn
 
 from ...registry import LOSSES
+from ..layers.softmax import SoftmaxNLL
 from .utils import check_reduction, reduce_loss
 
 __all__ = ['TrimapCrossEntropyLoss']
@@ -13,8 +14,8 @@ class TrimapCrossEntropyLoss(nn.Cell):
     """Softmax cross-entropy over the class axis, averaged over pixels (``reduction='mean'``).
 
     Equal to ``torch.nn.CrossEntropyLoss()`` and to the zoo's
-    ``SoftmaxCrossEntropyLossFromPytorch``. The log-softmax is written with element-wise ops (max,
-    exp, log): MindSpore's CPU ``LogSoftmaxGrad`` runs a oneDNN reference kernel.
+    ``SoftmaxCrossEntropyLossFromPytorch``; the per-pixel term is
+    :class:`~shmatting.models.layers.SoftmaxNLL` (a CPU kernel, or element-wise ops).
 
     Args:
         loss_weight (float): multiplier of the loss.
@@ -31,12 +32,9 @@ class TrimapCrossEntropyLoss(nn.Cell):
         self.loss_weight = loss_weight
         self.reduction = check_reduction(reduction)
         self.num_classes = num_classes
+        self.nll = SoftmaxNLL(num_classes)
 
     def construct(self, logits, label):
         if label.ndim == 4:
             label = label.squeeze(1)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_prob = shifted - ops.log(ops.exp(shifted).sum(axis=1, keepdims=True))
-        onehot = ops.one_hot(label.astype('int32'), self.num_classes, 1.0, 0.0, axis=1)
-        nll = -(log_prob * onehot.astype(logits.dtype)).sum(axis=1)
-        return self.loss_weight * reduce_loss(nll, self.reduction)
+        return self.loss_weight * reduce_loss(self.nll(logits, label), self.reduction)

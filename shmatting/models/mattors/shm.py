@@ -7,6 +7,7 @@ from mindspore import nn, ops
 
 from ...registry import BACKBONES, HEADS, LOSSES, MODELS
 from ..init import apply_init_cfg
+from ..layers import ChannelSoftmax
 
 __all__ = ['SHM', 'EncoderDecoder', 'PHASES', 'TRAIN_INPUT_ORDER']
 
@@ -59,12 +60,6 @@ class EncoderDecoder(nn.Cell):
 
     def construct(self, x):
         return self.head(self.backbone(x))
-
-
-def _softmax(logits):
-    # element-wise form: MindSpore's CPU SoftmaxGrad runs a oneDNN reference kernel
-    e = ops.exp(logits - logits.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @MODELS.register_module()
@@ -127,6 +122,7 @@ class SHM(nn.Cell):
         self.tnet = EncoderDecoder(tnet['backbone'], tnet['head'], 3, 'tnet')
         self.mnet = EncoderDecoder(mnet['backbone'], mnet['head'], 6, 'mnet')
         self.fusion = HEADS.build(fusion or dict(type='FusionHead'))
+        self.softmax = ChannelSoftmax()
 
         losses = copy.deepcopy(dict(losses)) if losses is not None else {}
         unknown = set(losses) - {'trimap', 'alpha', 'comp'}
@@ -231,7 +227,7 @@ class SHM(nn.Cell):
     def construct(self, img, trimap_onehot=None):
         if trimap_onehot is None:
             logits = self.tnet(img)
-            probs = _softmax(logits)
+            probs = self.softmax(logits)
         else:
             logits = trimap_onehot
             probs = trimap_onehot

@@ -7,6 +7,8 @@
 // * exact bilinear x2 upsampling with half-pixel centres (torch ``align_corners=False``).
 // * BatchNorm with an optional ReLU/ReLU6 fused (training with batch statistics, and inference).
 // * max pooling 3x3 / stride 2 / padding 1 (MindSpore's MaxPool3DWithArgmax is slow here).
+// * softmax over the channels and the cross-entropy of class indices (softmax.h): MindSpore runs
+//   them as a dozen element-wise and reduction passes, its channel-axis sums slowly.
 //
 // Every entry point has MindSpore's aot signature
 //   int f(int nparam, void** params, int* ndims, int64_t** shapes, const char** dtypes,
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "batch_norm.h"
+#include "softmax.h"
 
 namespace {
 
@@ -614,5 +617,51 @@ extern "C" int shm_maxpool3x3s2_grad(SHM_AOT_ARGS) {
   const int64_t* s = shapes[0];
   maxpool_backward(SHM_F(0), SHM_F(1), SHM_F(2), SHM_O(3), s[0] * s[1], s[2], s[3], shapes[1][2],
                    shapes[1][3]);
+  return 0;
+}
+
+// ---- softmax over the channels, cross-entropy of class indices (softmax.h) ----
+namespace {
+// parallel_for as a value softmax.h's templates can take
+struct Parallel {
+  template <typename Fn>
+  void operator()(int64_t n, int64_t min_per_thread, Fn fn) const {
+    parallel_for(n, min_per_thread, fn);
+  }
+};
+bool is_i32(const char* dtype) { return std::strcmp(dtype, "int32") == 0; }
+}  // namespace
+
+// input x (N, C, H, W); output y, the softmax over C
+extern "C" int shm_softmax_channels(SHM_AOT_ARGS) {
+  SHM_CHECK_F32(2);
+  const int64_t* s = shapes[0];
+  shm_softmax::softmax_forward(Parallel(), SHM_F(0), SHM_O(1), s[0], s[1], SHM_HW(s));
+  return 0;
+}
+
+// inputs y (the softmax), dy; output dx
+extern "C" int shm_softmax_channels_grad(SHM_AOT_ARGS) {
+  SHM_CHECK_F32(3);
+  const int64_t* s = shapes[0];
+  shm_softmax::softmax_backward(Parallel(), SHM_F(0), SHM_F(1), SHM_O(2), s[0], s[1], SHM_HW(s));
+  return 0;
+}
+
+// inputs logits (N, C, H, W) float32, label (N, H, W) int32; output nll (N, H, W)
+extern "C" int shm_softmax_nll(SHM_AOT_ARGS) {
+  if (!is_f32(dtypes[0]) || !is_i32(dtypes[1]) || !is_f32(dtypes[2])) return 1;
+  const int64_t* s = shapes[0];
+  shm_softmax::nll_forward(Parallel(), SHM_F(0), static_cast<const int32_t*>(params[1]), SHM_O(2), s[0], s[1],
+                           SHM_HW(s));
+  return 0;
+}
+
+// inputs logits, label, dnll; output dlogits
+extern "C" int shm_softmax_nll_grad(SHM_AOT_ARGS) {
+  if (!is_f32(dtypes[0]) || !is_i32(dtypes[1]) || !is_f32(dtypes[2]) || !is_f32(dtypes[3])) return 1;
+  const int64_t* s = shapes[0];
+  shm_softmax::nll_backward(Parallel(), SHM_F(0), static_cast<const int32_t*>(params[1]), SHM_F(2), SHM_O(3), s[0],
+                            s[1], SHM_HW(s));
   return 0;
 }
