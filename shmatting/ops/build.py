@@ -34,7 +34,7 @@ __all__ = [
 _CSRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCE = osp.join(_CSRC, 'cpu_kernels.cc')
 DNNL_SOURCE = osp.join(_CSRC, 'dnnl_conv.cc')
-HEADERS = (osp.join(_CSRC, 'batch_norm.h'), osp.join(_CSRC, 'softmax.h'))
+HEADERS = tuple(osp.join(_CSRC, name) for name in ('batch_norm.h', 'softmax.h', 'direct_conv.h'))
 SYMBOLS = (
     (
         'shm_depthwise3x3_s1',

@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "batch_norm.h"
+#include "direct_conv.h"
 
 namespace {
 
@@ -377,10 +378,41 @@ void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
   });
 }
 
+// ---------------------------------------------------------------- few output channels: direct
+bool direct(const Geometry& g) { return !g.deconv && g.k > 1 && g.o <= shm_direct::kMaxOut; }
+
+shm_direct::ConvShape direct_shape(const Geometry& g) { return {g.n, g.c, g.h, g.w, g.o, g.k}; }
+
+// shm_direct's tasks on the pool
+std::function<void(int64_t, const std::function<void(int64_t)>&)> on_pool(Runtime& rt) {
+  return [&rt](int64_t tasks, const std::function<void(int64_t)>& fn) {
+    rt.pool.parallel_for(static_cast<int>(tasks), [&fn](int i, int) { fn(i); });
+  };
+}
+
+// y = act(conv(x, w) + b) (b may be null)
+void forward_direct(Runtime& rt, const Geometry& g, const void* x, const void* w, const void* b, int act, void* y) {
+  shm_direct::forward(direct_shape(g), static_cast<const float*>(x), static_cast<const float*>(w),
+                      static_cast<const float*>(b), act, static_cast<float*>(y), on_pool(rt));
+}
+
+// params: x, w, dy, dx, dw[, db]
+void backward_direct(Runtime& rt, const Geometry& g, void** params) {
+  static std::vector<float> part;  // the weight gradient's per-task sums (under rt.mutex)
+  auto in = [&](int i) { return static_cast<const float*>(params[i]); };
+  auto out = [&](int i) { return static_cast<float*>(params[i]); };
+  const shm_direct::ConvShape s = direct_shape(g);
+  auto* wt = static_cast<float*>(rt.arena.get(kWei, sizeof(float) * g.o * g.c * g.k * g.k));
+  shm_direct::input_grad(s, in(2), in(1), wt, out(3), on_pool(rt));
+  shm_direct::weight_grad(s, in(0), in(2), out(4), g.bias ? out(5) : nullptr, part, on_pool(rt));
+}
+
 // params: x, w, [b,] y
 void forward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
+  if (direct(g)) return forward_direct(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
+                                       params[g.bias ? 3 : 2]);
   Training& t = training(rt, g);
   memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
   memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
@@ -402,6 +434,7 @@ void forward(const Geometry& g, void** params) {
 void backward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
+  if (direct(g)) return backward_direct(rt, g, params);
   Training& t = training(rt, g);
   memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
   memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
@@ -501,6 +534,7 @@ void forward_bias_act(const Geometry& g, int act, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   if (!blocked(g)) return gemm_bias_act(rt, g, act, params);
+  if (direct(g)) return forward_direct(rt, g, params[0], params[1], params[2], act, params[3]);
   Inference& f = inference(rt, g, act);
   memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
   memory w(plain(g.wei(), tag::oihw), rt.eng, params[1]);

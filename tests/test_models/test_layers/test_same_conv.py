@@ -29,23 +29,38 @@ def layer(cin, cout, k, bias, path):
 PATHS = ['forward_dx', 'operator'] + (['kernel'] if HAS_CONV_KERNEL else [])
 
 
-@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-@pytest.mark.parametrize('path', PATHS)
-@pytest.mark.parametrize('cin,cout,k,bias', [(5, 3, 3, True), (4, 1, 5, False), (6, 9, 3, True)])
-def test_every_path_matches_conv2d(mode, path, cin, cout, k, bias):
+def check_against_conv2d(mode, path, cin, cout, k, bias, shape):
     ms.set_context(mode=mode)
     try:
         fast = layer(cin, cout, k, bias, path)
         plain = nn.Conv2d(cin, cout, k, pad_mode='pad', padding=k // 2, has_bias=bias)
         for a, b in zip(fast.get_parameters(), plain.get_parameters()):
             b.set_data(a.data)
-        x = ms.Tensor(np.random.default_rng(0).normal(size=(2, cin, 9, 7)).astype(np.float32))
+        x = ms.Tensor(np.random.default_rng(0).normal(size=shape).astype(np.float32))
         got, want = outputs_and_grads(fast, x), outputs_and_grads(plain, x)
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert [p.name for p in fast.get_parameters()] == [p.name for p in plain.get_parameters()]
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('path', PATHS)
+@pytest.mark.parametrize('cin,cout,k,bias', [(5, 3, 3, True), (4, 1, 5, False), (6, 9, 3, True)])
+def test_every_path_matches_conv2d(mode, path, cin, cout, k, bias):
+    check_against_conv2d(mode, path, cin, cout, k, bias, (2, cin, 9, 7))
+
+
+@pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize(
+    'cin,cout,k,bias', [(16, 1, 5, False), (16, 3, 3, True), (7, 2, 3, False), (5, 4, 5, True)]
+)
+def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, cout, k, bias):
+    # at most 4 outputs: the kernels' direct path (bands of 8 rows, blocks of up to 64 columns);
+    # 19 rows and 70 columns leave a partial band and a partial block, the 16->1 dx has 16 outputs
+    check_against_conv2d(mode, 'kernel', cin, cout, k, bias, (2, cin, 19, 70))
 
 
 def test_selection_rule():
