@@ -58,7 +58,7 @@ SYMBOLS = (
     + tuple(
         f'shm_bn{act}_{kind}'
         for act in ('', '_relu', '_relu6')
-        for kind in ('train', 'train_grad', 'infer')
+        for kind in ('train', 'add_train', 'train_grad', 'infer')
     )
     + tuple(
         f'shm_bn{act}_depthwise3x3_s{stride}_{kind}'

@@ -240,18 +240,20 @@ def batch_norm_act_ops(act=None):
         act (str | None): ``None``, ``'relu'`` or ``'relu6'``.
 
     Returns:
-        tuple: ``(train_op, infer_op)``. ``train_op(x, gamma, beta, consts, moving_mean,
-        moving_var)`` with ``consts`` = (eps, momentum, 1 - momentum) float32 returns ``(y,
-        batch_mean, batch_invstd, new_moving_mean, new_moving_var)``: batch statistics over
-        (N, H, W), the moving ones updated as ``moving * momentum + batch * (1 - momentum)``
-        (the unbiased batch variance for the variance); differentiable in x, gamma and beta.
+        tuple: ``(train_op, add_train_op, infer_op)``. ``train_op(x, gamma, beta, consts,
+        moving_mean, moving_var)`` with ``consts`` = (eps, momentum, 1 - momentum) float32
+        returns ``(y, batch_mean, batch_invstd, new_moving_mean, new_moving_var)``: batch
+        statistics over (N, H, W), the moving ones updated as ``moving * momentum + batch * (1 -
+        momentum)`` (the unbiased batch variance for the variance); differentiable in x, gamma
+        and beta. ``add_train_op(x, gamma, beta, consts, moving_mean, moving_var, r)`` is the
+        same with ``y = act(BN(x)) + r`` (a residual of x's shape, added in the same pass).
         ``infer_op(x, gamma, beta, mean, var, eps)`` returns y from the moving statistics;
         ``eps`` is a (1,) float32 tensor.
     """
     if act not in _BN_ACTS:
         raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     name = f'shm_bn{_BN_ACTS[act]}'
-    return _bn_train_op(name), _bn_infer_op(name, act)
+    return _bn_train_op(name), _bn_add_train_op(name), _bn_infer_op(name, act)
 
 
 def _untrained(consts: Tensor, moving_mean: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -261,13 +263,47 @@ def _untrained(consts: Tensor, moving_mean: Tensor) -> Tuple[Tensor, Tensor, Ten
     return ops.zeros_like(consts), no_moving, no_moving
 
 
-def _bn_train_op(name: str) -> ops.Custom:
-    """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``."""
-    grad = _aot(
+def _bn_train_grad(name: str) -> ops.Custom:
+    """``grad(x, gamma, beta, mean, invstd, dy) -> (dx, dgamma, dbeta)`` of the BatchNorm
+    ``name``."""
+    return _aot(
         f'{name}_train_grad',
         lambda x, g, b, m, s, dy: (x, g, g),
         lambda x, g, b, m, s, dy: (x, g, g),
     )
+
+
+def _bn_add_train_op(name: str) -> ops.Custom:
+    """The training operator with a residual of :func:`batch_norm_act_ops`: the residual's
+    gradient is the output's."""
+    grad = _bn_train_grad(name)
+
+    def bprop(
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        consts: Tensor,
+        moving_mean: Tensor,
+        moving_var: Tensor,
+        residual: Tensor,
+        out: Tuple[Tensor, ...],
+        dout: Tuple[Tensor, ...],
+    ) -> Tuple[Tensor, ...]:
+        _, mean, invstd, _, _ = out
+        dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
+        return (dx, dgamma, dbeta) + _untrained(consts, moving_mean) + (dout[0],)
+
+    return _aot(
+        f'{name}_add_train',
+        lambda x, g, b, k, m, v, r: (x, g, g, g, g),
+        lambda x, g, b, k, m, v, r: (x, g, g, g, g),
+        bprop,
+    )
+
+
+def _bn_train_op(name: str) -> ops.Custom:
+    """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``."""
+    grad = _bn_train_grad(name)
 
     def bprop(
         x: Tensor,

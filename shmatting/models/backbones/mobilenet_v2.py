@@ -8,6 +8,7 @@ from ...registry import BACKBONES
 from ..layers.activation import build_activation
 from ..layers.conv import batch_norm, conv_bn_act, make_divisible
 from ..layers.depthwise import DepthwiseConv3x3
+from ..layers.norm_act import BatchNormAct2d
 from ..layers.norm_act_fused import NormActConv1x1, NormActDepthwise
 from ..layers.same_conv import same_conv2d
 
@@ -89,10 +90,11 @@ class InvertedResidual(nn.Cell):
             out = self.norm_project(out, c[d + 1], c[d + 3])
         else:
             out = c[d + 3](c[d + 2](c[d + 1](out)))
-        out = c[d + 4](out)
         if self.use_res_connect:
-            return x + out
-        return out
+            if isinstance(c[d + 4], BatchNormAct2d):
+                return c[d + 4](out, x)  # the identity added in the BatchNorm's own pass
+            return x + c[d + 4](out)
+        return c[d + 4](out)
 
 
 def _variant_options(variant: str, **overrides: Any) -> dict:

@@ -5,7 +5,7 @@ from typing import Sequence
 from mindspore import nn
 
 from ...registry import HEADS
-from ..layers import batch_norm, same_conv2d, upsample_chain
+from ..layers import BatchNormAct2d, batch_norm, same_conv2d, upsample_chain
 
 __all__ = ['TNetUNetHead']
 
@@ -82,6 +82,10 @@ class TNetUNetHead(nn.Cell):
     def construct(self, feats):
         x = feats[self.num_levels - 1]
         for k in range(self.num_levels, 1, -1):
-            x = getattr(self, 's' + str(k) + '_up_conv')(x) + feats[k - 2]
+            up = getattr(self, 's' + str(k) + '_up_conv')
+            if isinstance(up[2], BatchNormAct2d):  # the skip added in the BatchNorm's own pass
+                x = up[2](up[1](up[0](x)), feats[k - 2])
+            else:  # folded for inference
+                x = up(x) + feats[k - 2]
             x = getattr(self, 's' + str(k - 1) + '_fusion')(x)
         return self.final_up(self.last_conv(x))

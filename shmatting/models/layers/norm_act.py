@@ -54,9 +54,18 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
         return self.act_name in FUSED_ACTIVATIONS
 
     def build_cpu_kernel(self):
-        self.bn_train_op, self.bn_infer_op = batch_norm_act_ops(self.act_name)
+        self.bn_train_op, self.bn_add_train_op, self.bn_infer_op = batch_norm_act_ops(self.act_name)
 
-    def construct(self, x):
+    def construct(self, x, residual=None):
+        """``act(BN(x))``, plus ``residual`` when given (added after the activation; in one
+        pass with the normalisation when training on the CPU kernel)."""
+        y = self._normalise(x, residual)
+        if residual is not None and not (self.use_cpu_kernel and self.training):
+            y = y + residual
+        return y
+
+    def _normalise(self, x, residual):
+        # the residual is used here only by the training kernel, which adds it in its pass
         if not self.use_cpu_kernel:  # nn.BatchNorm2d's own path for 4-D input
             if self.training:
                 y = self.bn_train(x, self.gamma, self.beta, self.moving_mean, self.moving_variance)[
@@ -70,9 +79,14 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
                 y = self.activation(y)
             return y
         if self.training:
-            y, _, _, new_mean, new_variance = self.bn_train_op(
-                x, self.gamma, self.beta, self.train_consts, self.moving_mean, self.moving_variance
-            )
+            stats = (self.train_consts, self.moving_mean, self.moving_variance)
+            if residual is None:
+                out = self.bn_train_op(x, self.gamma, self.beta, stats[0], stats[1], stats[2])
+            else:
+                out = self.bn_add_train_op(
+                    x, self.gamma, self.beta, stats[0], stats[1], stats[2], residual
+                )
+            y, new_mean, new_variance = out[0], out[3], out[4]
             y = ops.depend(y, self.assign_mean(self.moving_mean, new_mean))
             y = ops.depend(y, self.assign_variance(self.moving_variance, new_variance))
             return y

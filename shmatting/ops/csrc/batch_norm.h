@@ -145,6 +145,13 @@ inline void normalise_plane(const float* __restrict xp, Affine a, float* __restr
   for (int64_t i = 0; i < HW; ++i) buf[i] = activate<ACT>(pre_activation(xp[i], a));
 }
 
+// One plane of y = act(x * scale + shift) + r: a residual added after the activation.
+template <int ACT>
+inline void normalise_plane_add(const float* __restrict xp, Affine a, const float* __restrict rp,
+                                float* __restrict yp, int64_t HW) {
+  for (int64_t i = 0; i < HW; ++i) yp[i] = activate<ACT>(pre_activation(xp[i], a)) + rp[i];
+}
+
 }  // namespace shm_bn
 
 #endif  // SHMATTING_BATCH_NORM_H_

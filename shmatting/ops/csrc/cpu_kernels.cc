@@ -320,15 +320,22 @@ void upsample_backward(const float* g, float* dx, int64_t planes, int64_t H, int
 // inputs x, gamma, beta, consts (eps, momentum, 1 - momentum), moving mean, moving variance;
 // outputs y, mean, invstd and the updated moving statistics: one launch for what took seven
 // element-wise operators per layer, which PyNative paid one by one.
+// With a residual r (else null), y = act(BN(x)) + r in the same pass.
 template <int ACT>
 void bn_act_train(const float* x, const float* gamma, const float* beta, const float* consts,
-                  const float* moving_mean, const float* moving_var, float* y, float* mean, float* invstd,
-                  float* new_mean, float* new_var, int64_t N, int64_t C, int64_t HW) {
+                  const float* moving_mean, const float* moving_var, const float* r, float* y, float* mean,
+                  float* invstd, float* new_mean, float* new_var, int64_t N, int64_t C, int64_t HW) {
   parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       const Affine a = channel_statistics(x, c, N, C, HW, gamma, beta, consts, moving_mean, moving_var, mean,
                                           invstd, new_mean, new_var);
-      for (int64_t n = 0; n < N; ++n) normalise_plane<ACT>(x + (n * C + c) * HW, a, y + (n * C + c) * HW, HW);
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t p = (n * C + c) * HW;
+        if (r == nullptr)
+          normalise_plane<ACT>(x + p, a, y + p, HW);
+        else
+          normalise_plane_add<ACT>(x + p, a, r + p, y + p, HW);
+      }
     }
   });
 }
@@ -553,8 +560,16 @@ extern "C" int shm_upsample_bilinear2x_grad(SHM_AOT_ARGS) {
 #define SHM_BN_ENTRIES(suffix, ACT)                                                                          \
   extern "C" int shm_bn##suffix##_train(SHM_AOT_ARGS) {                                                      \
     SHM_CHECK_F32(11);                                                                                       \
-    bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), SHM_O(6), SHM_O(7),        \
-                      SHM_O(8), SHM_O(9), SHM_O(10), shapes[0][0], shapes[0][1], SHM_HW(shapes[0]));         \
+    bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), nullptr, SHM_O(6),         \
+                      SHM_O(7), SHM_O(8), SHM_O(9), SHM_O(10), shapes[0][0], shapes[0][1],                   \
+                      SHM_HW(shapes[0]));                                                                    \
+    return 0;                                                                                                \
+  }                                                                                                          \
+  extern "C" int shm_bn##suffix##_add_train(SHM_AOT_ARGS) {                                                  \
+    SHM_CHECK_F32(12);                                                                                       \
+    bn_act_train<ACT>(SHM_F(0), SHM_F(1), SHM_F(2), SHM_F(3), SHM_F(4), SHM_F(5), SHM_F(6), SHM_O(7),        \
+                      SHM_O(8), SHM_O(9), SHM_O(10), SHM_O(11), shapes[0][0], shapes[0][1],                  \
+                      SHM_HW(shapes[0]));                                                                    \
     return 0;                                                                                                \
   }                                                                                                          \
   extern "C" int shm_bn##suffix##_train_grad(SHM_AOT_ARGS) {                                                 \
