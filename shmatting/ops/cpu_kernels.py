@@ -253,7 +253,7 @@ def batch_norm_act_ops(act=None):
     if act not in _BN_ACTS:
         raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     name = f'shm_bn{_BN_ACTS[act]}'
-    return _bn_train_op(name), _bn_add_train_op(name), _bn_infer_op(name, act)
+    return _bn_train_op(name), _bn_train_op(name, residual=True), _bn_infer_op(name, act)
 
 
 def _untrained(consts: Tensor, moving_mean: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -273,45 +273,17 @@ def _bn_train_grad(name: str) -> ops.Custom:
     )
 
 
-def _bn_add_train_op(name: str) -> ops.Custom:
-    """The training operator with a residual of :func:`batch_norm_act_ops`: the residual's
-    gradient is the output's."""
+def _bn_train_op(name: str, residual: bool = False) -> ops.Custom:
+    """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``;
+    with ``residual``, the one that adds a residual (whose gradient is the output's)."""
     grad = _bn_train_grad(name)
 
-    def bprop(
+    def grads(
         x: Tensor,
         gamma: Tensor,
         beta: Tensor,
         consts: Tensor,
         moving_mean: Tensor,
-        moving_var: Tensor,
-        residual: Tensor,
-        out: Tuple[Tensor, ...],
-        dout: Tuple[Tensor, ...],
-    ) -> Tuple[Tensor, ...]:
-        _, mean, invstd, _, _ = out
-        dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
-        return (dx, dgamma, dbeta) + _untrained(consts, moving_mean) + (dout[0],)
-
-    return _aot(
-        f'{name}_add_train',
-        lambda x, g, b, k, m, v, r: (x, g, g, g, g),
-        lambda x, g, b, k, m, v, r: (x, g, g, g, g),
-        bprop,
-    )
-
-
-def _bn_train_op(name: str) -> ops.Custom:
-    """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``."""
-    grad = _bn_train_grad(name)
-
-    def bprop(
-        x: Tensor,
-        gamma: Tensor,
-        beta: Tensor,
-        consts: Tensor,
-        moving_mean: Tensor,
-        moving_var: Tensor,
         out: Tuple[Tensor, ...],
         dout: Tuple[Tensor, ...],
     ) -> Tuple[Tensor, ...]:
@@ -321,6 +293,23 @@ def _bn_train_op(name: str) -> ops.Custom:
         _, mean, invstd, _, _ = out
         dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
         return (dx, dgamma, dbeta) + _untrained(consts, moving_mean)
+
+    if residual:
+
+        def bprop_residual(
+            x, gamma, beta, consts, moving_mean, moving_var, r, out, dout
+        ) -> Tuple[Tensor, ...]:
+            return grads(x, gamma, beta, consts, moving_mean, out, dout) + (dout[0],)
+
+        return _aot(
+            f'{name}_add_train',
+            lambda x, g, b, k, m, v, r: (x, g, g, g, g),
+            lambda x, g, b, k, m, v, r: (x, g, g, g, g),
+            bprop_residual,
+        )
+
+    def bprop(x, gamma, beta, consts, moving_mean, moving_var, out, dout) -> Tuple[Tensor, ...]:
+        return grads(x, gamma, beta, consts, moving_mean, out, dout)
 
     return _aot(
         f'{name}_train',

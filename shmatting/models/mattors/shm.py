@@ -62,6 +62,16 @@ class EncoderDecoder(nn.Cell):
         return self.head(self.backbone(x))
 
 
+def _check_parts(**parts: dict) -> None:
+    """Raise a one-line KeyError unless each part is ``dict(backbone=..., head=...)``."""
+    for name, part in parts.items():
+        if not isinstance(part, dict) or set(part) - {'backbone', 'head'} or 'backbone' not in part:
+            raise KeyError(
+                f'SHM: {name} must be dict(backbone=dict(...), head=dict(...)), '
+                f'got keys {sorted(part) if isinstance(part, dict) else part!r}'
+            )
+
+
 @MODELS.register_module()
 class SHM(nn.Cell):
     """Semantic Human Matting: ``alpha_p = P_fg + P_unknown * M(concat(I, P))`` with ``P = T(I)``.
@@ -109,16 +119,7 @@ class SHM(nn.Cell):
         init_cfg: Union[dict, List[dict], None] = None,
     ):
         super().__init__()
-        for name, part in (('tnet', tnet), ('mnet', mnet)):
-            if (
-                not isinstance(part, dict)
-                or set(part) - {'backbone', 'head'}
-                or 'backbone' not in part
-            ):
-                raise KeyError(
-                    f'SHM: {name} must be dict(backbone=dict(...), head=dict(...)), '
-                    f'got keys {sorted(part) if isinstance(part, dict) else part!r}'
-                )
+        _check_parts(tnet=tnet, mnet=mnet)
         self.tnet = EncoderDecoder(tnet['backbone'], tnet['head'], 3, 'tnet')
         self.mnet = EncoderDecoder(mnet['backbone'], mnet['head'], 6, 'mnet')
         self.fusion = HEADS.build(fusion or dict(type='FusionHead'))

@@ -121,6 +121,10 @@ def test_comp_loss_can_be_dropped_and_bad_keys_are_reported():
         build_model(zoo_config(train_cfg=dict(phse='tnet')))
     with pytest.raises(ValueError, match='phase must be one of'):
         build_model(zoo_config(train_cfg=dict(phase='mnett')))
+    with pytest.raises(KeyError, match=r'mnet must be dict\(backbone=.*got keys \[.neck.\]'):
+        build_model(zoo_config(mnet=dict(neck=dict())))
+    with pytest.raises(KeyError, match='tnet must be dict'):
+        build_model(zoo_config(tnet='mobilenetv2'))
 
 
 def test_graph_mode_forward_at_64():
