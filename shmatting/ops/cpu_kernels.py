@@ -151,10 +151,8 @@ def depthwise3x3_bias_act_op(stride, act=None):
     """
     if stride not in (1, 2):
         raise ValueError(f'depthwise3x3_bias_act_op supports stride 1 or 2, got {stride}')
-    if act not in _BN_ACTS:
-        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     return _aot(
-        f'shm_depthwise3x3_s{stride}_bias{_BN_ACTS[act]}',
+        f'shm_depthwise3x3_s{stride}_bias{_act_suffix(act)}',
         lambda x, w, b: [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1],
         lambda x, w, b: x,
     )
@@ -233,6 +231,13 @@ def softmax_nll_op() -> ops.Custom:
 _BN_ACTS = {None: '', 'relu': '_relu', 'relu6': '_relu6'}
 
 
+def _act_suffix(act: Optional[str]) -> str:
+    """The kernel name suffix of a fused activation; a one-line error for any other."""
+    if act not in _BN_ACTS:
+        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
+    return _BN_ACTS[act]
+
+
 def batch_norm_act_ops(act=None):
     """BatchNorm followed by an optional ReLU/ReLU6, fused, for training and for inference.
 
@@ -250,9 +255,7 @@ def batch_norm_act_ops(act=None):
         ``infer_op(x, gamma, beta, mean, var, eps)`` returns y from the moving statistics;
         ``eps`` is a (1,) float32 tensor.
     """
-    if act not in _BN_ACTS:
-        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
-    name = f'shm_bn{_BN_ACTS[act]}'
+    name = f'shm_bn{_act_suffix(act)}'
     return _bn_train_op(name), _bn_train_op(name, residual=True), _bn_infer_op(name, act)
 
 
@@ -273,33 +276,45 @@ def _bn_train_grad(name: str) -> ops.Custom:
     )
 
 
+def _bn_grads(
+    grad: ops.Custom,
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    consts: Tensor,
+    moving_mean: Tensor,
+    out: Tuple[Tensor, ...],
+    dout: Tuple[Tensor, ...],
+) -> Tuple[Tensor, ...]:
+    """A training BatchNorm's gradients from ``grad`` (:func:`_bn_train_grad`): dx, dgamma,
+    dbeta, and zeros for the constants and the moving statistics."""
+    # the activation's mask is recomputed from x: the backward never holds the output.
+    # (Constant zeros made once per layer would save PyNative two launches, but a GRAPH
+    # compile shares one bprop among the layers and mixed their shapes.)
+    _, mean, invstd, _, _ = out
+    dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
+    return (dx, dgamma, dbeta) + _untrained(consts, moving_mean)
+
+
 def _bn_train_op(name: str, residual: bool = False) -> ops.Custom:
     """The training operator of :func:`batch_norm_act_ops` for the library entry ``name``;
     with ``residual``, the one that adds a residual (whose gradient is the output's)."""
     grad = _bn_train_grad(name)
 
-    def grads(
-        x: Tensor,
-        gamma: Tensor,
-        beta: Tensor,
-        consts: Tensor,
-        moving_mean: Tensor,
-        out: Tuple[Tensor, ...],
-        dout: Tuple[Tensor, ...],
-    ) -> Tuple[Tensor, ...]:
-        # the activation's mask is recomputed from x: the backward never holds the output.
-        # (Constant zeros made once per layer would save PyNative two launches, but a GRAPH
-        # compile shares one bprop among the layers and mixed their shapes.)
-        _, mean, invstd, _, _ = out
-        dx, dgamma, dbeta = grad(x, gamma, beta, mean, invstd, dout[0])
-        return (dx, dgamma, dbeta) + _untrained(consts, moving_mean)
-
     if residual:
 
         def bprop_residual(
-            x, gamma, beta, consts, moving_mean, moving_var, r, out, dout
+            x: Tensor,
+            gamma: Tensor,
+            beta: Tensor,
+            consts: Tensor,
+            moving_mean: Tensor,
+            moving_var: Tensor,
+            residual: Tensor,
+            out: Tuple[Tensor, ...],
+            dout: Tuple[Tensor, ...],
         ) -> Tuple[Tensor, ...]:
-            return grads(x, gamma, beta, consts, moving_mean, out, dout) + (dout[0],)
+            return _bn_grads(grad, x, gamma, beta, consts, moving_mean, out, dout) + (dout[0],)
 
         return _aot(
             f'{name}_add_train',
@@ -308,8 +323,17 @@ def _bn_train_op(name: str, residual: bool = False) -> ops.Custom:
             bprop_residual,
         )
 
-    def bprop(x, gamma, beta, consts, moving_mean, moving_var, out, dout) -> Tuple[Tensor, ...]:
-        return grads(x, gamma, beta, consts, moving_mean, out, dout)
+    def bprop(
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        consts: Tensor,
+        moving_mean: Tensor,
+        moving_var: Tensor,
+        out: Tuple[Tensor, ...],
+        dout: Tuple[Tensor, ...],
+    ) -> Tuple[Tensor, ...]:
+        return _bn_grads(grad, x, gamma, beta, consts, moving_mean, out, dout)
 
     return _aot(
         f'{name}_train',
@@ -337,21 +361,14 @@ def batch_norm_act_depthwise_op(stride: int, act: Optional[str] = None) -> ops.C
     """
     if stride not in (1, 2):
         raise ValueError(f'batch_norm_act_depthwise_op supports stride 1 or 2, got {stride}')
-    if act not in _BN_ACTS:
-        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
-    name = f'shm_bn{_BN_ACTS[act]}_depthwise3x3_s{stride}_train'
-    grad = _aot(
-        f'{name}_grad',
-        lambda x, g, b, m, s, w, dy: (x, g, g, w),
-        lambda x, g, b, m, s, w, dy: (x, g, g, w),
-    )
+    name = f'shm_bn{_act_suffix(act)}_depthwise3x3_s{stride}_train'
 
     def out_shape(x: list, g: list, b: list, k: list, m: list, v: list, w: list) -> tuple:
         conv = [x[0], x[1], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
         return conv, g, g, g, g
 
     return _aot(
-        name, out_shape, lambda x, g, b, k, m, v, w: (x, g, g, g, g), _norm_consumer_bprop(grad)
+        name, out_shape, lambda x, g, b, k, m, v, w: (x, g, g, g, g), _norm_consumer_bprop(name)
     )
 
 
@@ -370,28 +387,26 @@ def batch_norm_act_conv1x1_op(act: Optional[str] = None) -> ops.Custom:
         batch_mean, batch_invstd, new_moving_mean, new_moving_var)`` with y (N, O, H, W);
         differentiable in x, gamma, beta and w.
     """
-    if act not in _BN_ACTS:
-        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
-    name = f'shm_bn{_BN_ACTS[act]}_conv1x1_train'
-    grad = _aot(
-        f'{name}_grad',
-        lambda x, g, b, m, s, w, dy: (x, g, g, w),
-        lambda x, g, b, m, s, w, dy: (x, g, g, w),
-        lib='dnnl',
-    )
+    name = f'shm_bn{_act_suffix(act)}_conv1x1_train'
     return _aot(
         name,
         lambda x, g, b, k, m, v, w: ([x[0], w[0], x[2], x[3]], g, g, g, g),
         lambda x, g, b, k, m, v, w: (x, g, g, g, g),
-        _norm_consumer_bprop(grad),
+        _norm_consumer_bprop(name, 'dnnl'),
         lib='dnnl',
     )
 
 
-def _norm_consumer_bprop(grad: ops.Custom) -> Callable:
-    """The backward of a BatchNorm fused with the layer that reads it: ``grad(x, gamma, beta,
-    mean, invstd, w, dout)`` gives dx, dgamma, dbeta and dw; the constants and the moving
-    statistics get zeros."""
+def _norm_consumer_bprop(name: str, lib: str = 'core') -> Callable:
+    """The backward of a BatchNorm fused with the layer that reads it: the library's
+    ``name_grad(x, gamma, beta, mean, invstd, w, dout)`` gives dx, dgamma, dbeta and dw; the
+    constants and the moving statistics get zeros."""
+    grad = _aot(
+        f'{name}_grad',
+        lambda x, g, b, m, s, w, dy: (x, g, g, w),
+        lambda x, g, b, m, s, w, dy: (x, g, g, w),
+        lib=lib,
+    )
 
     def bprop(
         x: Tensor,
@@ -512,10 +527,8 @@ def conv_same_bias_act_op(act=None):
     Returns:
         ops.Custom: ``op(x, w, b)`` with ``b`` of shape (O,); output (N, O, H, W).
     """
-    if act not in _BN_ACTS:
-        raise ValueError(f"act must be None, 'relu' or 'relu6', got {act!r}")
     return _aot(
-        f'shm_conv_same_bias{_BN_ACTS[act]}',
+        f'shm_conv_same_bias{_act_suffix(act)}',
         lambda x, w, b: [x[0], w[0], x[2], x[3]],
         lambda x, w, b: x,
         lib='dnnl',

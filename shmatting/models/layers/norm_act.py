@@ -1,5 +1,7 @@
 """BatchNorm2d fused with the ReLU/ReLU6 after it, on the project's CPU kernel when it can."""
 
+from typing import Optional
+
 import numpy as np
 from mindspore import Tensor, nn, ops
 
@@ -56,7 +58,7 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
     def build_cpu_kernel(self):
         self.bn_train_op, self.bn_add_train_op, self.bn_infer_op = batch_norm_act_ops(self.act_name)
 
-    def construct(self, x, residual=None):
+    def construct(self, x: Tensor, residual: Optional[Tensor] = None) -> Tensor:
         """``act(BN(x))``, plus ``residual`` when given (added after the activation; in one
         pass with the normalisation when training on the CPU kernel)."""
         y = self._normalise(x, residual)
@@ -64,7 +66,7 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
             y = y + residual
         return y
 
-    def _normalise(self, x, residual):
+    def _normalise(self, x: Tensor, residual: Optional[Tensor]) -> Tensor:
         # the residual is used here only by the training kernel, which adds it in its pass
         if not self.use_cpu_kernel:  # nn.BatchNorm2d's own path for 4-D input
             if self.training:
@@ -79,13 +81,11 @@ class BatchNormAct2d(CpuKernelMixin, nn.BatchNorm2d):
                 y = self.activation(y)
             return y
         if self.training:
-            stats = (self.train_consts, self.moving_mean, self.moving_variance)
+            consts, mean, var = self.train_consts, self.moving_mean, self.moving_variance
             if residual is None:
-                out = self.bn_train_op(x, self.gamma, self.beta, stats[0], stats[1], stats[2])
+                out = self.bn_train_op(x, self.gamma, self.beta, consts, mean, var)
             else:
-                out = self.bn_add_train_op(
-                    x, self.gamma, self.beta, stats[0], stats[1], stats[2], residual
-                )
+                out = self.bn_add_train_op(x, self.gamma, self.beta, consts, mean, var, residual)
             y, new_mean, new_variance = out[0], out[3], out[4]
             y = ops.depend(y, self.assign_mean(self.moving_mean, new_mean))
             y = ops.depend(y, self.assign_variance(self.moving_variance, new_variance))

@@ -120,14 +120,12 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
         return self.kernel_size[0] >= self.kernel_min_size
 
     def build_cpu_kernel(self) -> None:
-        self.conv_op = conv_same_op()
-        if self.has_bias:
-            self.conv_bias_op = conv_same_op(bias=True)
+        self.conv_op = conv_same_op(bias=self.has_bias)
 
     def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:
             if self.has_bias:  # the bias and its gradient inside oneDNN's passes
-                return self.conv_bias_op(x, self.weight, self.bias)
+                return self.conv_op(x, self.weight, self.bias)
             out = self.conv_op(x, self.weight)
         elif self.forward_dx:
             out = self.conv_forward_dx(x, self.weight)
