@@ -34,7 +34,10 @@ __all__ = [
 _CSRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCE = osp.join(_CSRC, 'cpu_kernels.cc')
 DNNL_SOURCE = osp.join(_CSRC, 'dnnl_conv.cc')
-HEADERS = tuple(osp.join(_CSRC, name) for name in ('batch_norm.h', 'softmax.h', 'direct_conv.h'))
+HEADERS = tuple(
+    osp.join(_CSRC, name)
+    for name in ('batch_norm.h', 'softmax.h', 'direct_conv.h', 'depthwise.h', 'inverted_residual.h')
+)
 SYMBOLS = (
     (
         'shm_depthwise3x3_s1',
@@ -68,19 +71,27 @@ SYMBOLS = (
     )
 )
 DNNL_SYMBOLS = (
-    'shm_conv_same',
-    'shm_conv_same_grad',
-    'shm_conv_same_biased',
-    'shm_conv_same_biased_grad',
-    'shm_deconv_s2',
-    'shm_deconv_s2_grad',
-    'shm_conv_same_bias',
-    'shm_conv_same_bias_relu',
-    'shm_conv_same_bias_relu6',
-) + tuple(
-    f'shm_bn{act}_conv1x1_{kind}'
-    for act in ('', '_relu', '_relu6')
-    for kind in ('train', 'train_grad')
+    (
+        'shm_conv_same',
+        'shm_conv_same_grad',
+        'shm_conv_same_biased',
+        'shm_conv_same_biased_grad',
+        'shm_deconv_s2',
+        'shm_deconv_s2_grad',
+        'shm_conv_same_bias',
+        'shm_conv_same_bias_relu',
+        'shm_conv_same_bias_relu6',
+    )
+    + tuple(
+        f'shm_bn{act}_conv1x1_{kind}'
+        for act in ('', '_relu', '_relu6')
+        for kind in ('train', 'train_grad')
+    )
+    + tuple(
+        f'shm_inverted_residual_s{stride}{res}{act}'
+        for stride, res in ((1, ''), (1, '_res'), (2, ''))
+        for act in ('', '_relu', '_relu6')
+    )
 )
 _THREADPOOL_RUNTIME = 8  # DNNL_RUNTIME_THREADPOOL
 _LOCK = threading.Lock()

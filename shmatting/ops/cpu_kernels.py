@@ -34,6 +34,7 @@ __all__ = [
     'softmax_channels_op',
     'softmax_nll_op',
     'set_cpu_kernels',
+    'inverted_residual_op',
     'parse_kernel_kinds',
     'KERNEL_KINDS',
 ]
@@ -531,6 +532,35 @@ def conv_same_bias_act_op(act=None):
         f'shm_conv_same_bias{_act_suffix(act)}',
         lambda x, w, b: [x[0], w[0], x[2], x[3]],
         lambda x, w, b: x,
+        lib='dnnl',
+    )
+
+
+def inverted_residual_op(stride: int, residual: bool, act: Optional[str] = 'relu6') -> ops.Custom:
+    """Inference only: a MobileNetV2 inverted-residual block with its BatchNorms folded, as one
+    operator that never writes the expanded map (``csrc/inverted_residual.h``).
+
+    Args:
+        stride (int): the depthwise layer's stride, 1 or 2.
+        residual (bool): add the input to the output (stride 1, as many outputs as inputs).
+        act (str | None): the activation after the expansion and after the depthwise layer.
+
+    Returns:
+        ops.Custom: ``op(x, we, be, wd, bd, wp, bp)`` (or ``op(x, wd, bd, wp, bp)`` for a block
+        without expansion) with ``we`` (E, C), ``wd`` (E, 9), ``wp`` (O, E) and the biases (E,),
+        (E,), (O,); output (N, O, ceil(H / stride), ceil(W / stride)).
+    """
+    if stride not in (1, 2) or (residual and stride != 1):
+        raise ValueError(f'no inverted-residual kernel for stride {stride}, residual={residual}')
+
+    def out_shape(x, *weights):
+        return [x[0], weights[-2][0], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
+
+    res = '_res' if residual else ''
+    return _aot(
+        f'shm_inverted_residual_s{stride}{res}{_act_suffix(act)}',
+        out_shape,
+        lambda x, *weights: x,
         lib='dnnl',
     )
 

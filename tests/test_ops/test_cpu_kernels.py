@@ -62,7 +62,9 @@ def test_upsample_kernel_matches_exportable_form(shape):
     assert_same_function(kernel, reference, shape)
 
 
-@pytest.mark.parametrize('shape', [(2, 3, 9, 9), (1, 2, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5)])
+@pytest.mark.parametrize(
+    'shape', [(2, 3, 9, 9), (1, 2, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (2, 3, 37, 41), (1, 2, 6, 40)]
+)
 def test_maxpool_kernel_matches_mindspore_pooling(shape):
     kernel, reference = MaxPool3x3S2('pad'), MaxPool3x3S2('pad')
     reference.set_cpu_kernel(False)
@@ -79,6 +81,26 @@ def test_maxpool_kernel_propagates_nan_and_routes_ties_to_the_first_maximum():
     grad = ms.grad(MaxPool3x3S2('pad'))(ms.Tensor(np.ones((1, 1, 3, 3), np.float32))).asnumpy()
     # all-equal windows: each output's gradient lands on its window's top-left element
     np.testing.assert_array_equal(grad[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+
+
+def test_maxpool_kernel_propagates_nan_across_wide_rows_like_a_window_max():
+    """Rows wide enough for the vectorised interior loop: a NaN anywhere in a window makes that
+    output NaN, the other outputs are the window's maximum (padding never wins)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1, 2, 23, 53)).astype(np.float32)
+    x.reshape(-1)[rng.choice(x.size, 12, replace=False)] = np.nan
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    want = np.full((1, 2, 12, 27), -np.inf, np.float32)
+    for i in range(3):
+        for j in range(3):
+            want = np.fmax(want, padded[:, :, i : i + 23 : 2, j : j + 53 : 2])
+    nan_windows = np.zeros_like(want, bool)
+    for i in range(3):
+        for j in range(3):
+            nan_windows |= np.isnan(padded[:, :, i : i + 23 : 2, j : j + 53 : 2])
+    want[nan_windows] = np.nan
+    got = MaxPool3x3S2('pad')(ms.Tensor(x)).asnumpy()
+    np.testing.assert_array_equal(got, want)
 
 
 def make_bn_pair(channels, act, seed=0):

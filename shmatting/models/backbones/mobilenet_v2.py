@@ -8,6 +8,7 @@ from ...registry import BACKBONES
 from ..layers.activation import build_activation
 from ..layers.conv import batch_norm, conv_bn_act, make_divisible
 from ..layers.depthwise import DepthwiseConv3x3
+from ..layers.fused_block import FusedInvertedResidual
 from ..layers.norm_act import BatchNormAct2d
 from ..layers.norm_act_fused import NormActConv1x1, NormActDepthwise
 from ..layers.same_conv import same_conv2d
@@ -77,9 +78,13 @@ class InvertedResidual(nn.Cell):
         self.norm_depthwise = NormActDepthwise(stride, 'relu6') if self.expands else None
         self.norm_project = NormActConv1x1('relu6')
         self.dw_index = 3 if self.expands else 0  # where the depthwise layer sits in ``conv``
+        # inference after fuse_conv_bn, on the CPU kernels: the whole block as one kernel
+        self.fused_block = FusedInvertedResidual(stride, self.use_res_connect, self.expands)
 
     def construct(self, x):
         c, d = self.conv, self.dw_index
+        if self.fused_block.applies(c):
+            return self.fused_block(x, c)
         out = c[0](x)
         if self.expands:
             if self.norm_depthwise.applies(c[1], c[3]):

@@ -9,6 +9,7 @@ from .conv import batch_norm, conv_bn_act, make_divisible
 from .cpu_kernel import CpuKernelMixin
 from .deconv import ConvTranspose2dK5S2
 from .depthwise import DepthwiseConv3x3
+from .fused_block import FusedInvertedResidual
 from .fused_conv import FusedConvAct, fold_batch_norm, fuse_conv_bn
 from .norm_act import BatchNormAct2d
 from .pooling import MaxPool3x3S2
@@ -28,6 +29,7 @@ __all__ = [
     'ConvTranspose2dK5S2',
     'DepthwiseConv3x3',
     'FusedConvAct',
+    'FusedInvertedResidual',
     'fold_batch_norm',
     'fuse_conv_bn',
     'BatchNormAct2d',

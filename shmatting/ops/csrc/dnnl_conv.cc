@@ -56,6 +56,7 @@
 
 #include "batch_norm.h"
 #include "direct_conv.h"
+#include "inverted_residual.h"
 
 namespace {
 
@@ -552,6 +553,51 @@ void forward_bias_act(const Geometry& g, int act, void** params) {
   rt.strm.wait();
 }
 
+// ---- a MobileNetV2 inverted-residual block for inference (inverted_residual.h) ----
+std::atomic<int> ir_gemm_failed{0};
+
+// One GEMM on the calling thread (inside a pool task: errors are flagged, not thrown)
+void sgemm_one_thread(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                      float* c, int64_t ldc) {
+  if (dnnl_threadpool_interop_sgemm('N', 'N', m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc, nullptr) != dnnl_success)
+    ir_gemm_failed = 1;
+}
+
+// inputs x, [we (E, C), be], wd (E, 9), bd, wp (O, E), bp; output y
+shm_ir::Shape ir_shape(int nparam, int64_t** shapes, int64_t S, bool residual) {
+  const bool expand = nparam == 8;
+  const int64_t* x = shapes[0];
+  const int wd = expand ? 3 : 1;
+  const shm_ir::Shape s{x[0], x[1], x[2], x[3], shapes[wd][0], shapes[wd + 2][0], S, expand, residual};
+  const bool ok = (nparam == 8 || nparam == 6) && (!expand || (shapes[1][0] == s.e && shapes[1][1] == s.c)) &&
+                  (expand || s.e == s.c) && shapes[wd + 2][1] == s.e && (!residual || (S == 1 && s.o == s.c));
+  if (!ok) throw std::invalid_argument("inconsistent inverted-residual shapes");
+  return s;
+}
+
+template <int S, int ACT>
+void inverted_residual(int nparam, void** params, int64_t** shapes, bool residual) {
+  Runtime& rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  const shm_ir::Shape s = ir_shape(nparam, shapes, S, residual);
+  auto f = [&](int i) { return static_cast<const float*>(params[i]); };
+  const int wd = s.expand ? 3 : 1;
+  const shm_ir::Weights p{s.expand ? f(1) : nullptr, s.expand ? f(2) : nullptr, f(wd), f(wd + 1), f(wd + 2),
+                          f(wd + 3)};
+  float* y = static_cast<float*>(params[nparam - 1]);
+  ir_gemm_failed = 0;
+  if (shm_ir::in_bands(s)) {
+    shm_ir::forward_bands<S, ACT>(s, p, f(0), y, rt.pool, sgemm_one_thread);
+  } else {
+    auto big_gemm = [&](int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                        float* c, int64_t ldc) { sgemm_pool(rt, 'N', 'N', m, n, k, a, lda, b, ldb, 0.f, c, ldc); };
+    const size_t floats = static_cast<size_t>(s.e * (s.h * s.w + s.oh() * s.ow()));
+    float* buf = static_cast<float*>(rt.arena.get(kScratch, sizeof(float) * floats));
+    shm_ir::forward_maps<S, ACT>(s, p, f(0), y, rt.pool, big_gemm, buf);
+  }
+  if (ir_gemm_failed) throw std::runtime_error("oneDNN sgemm failed");
+}
+
 bool all_f32(const char** dtypes, int n) {
   for (int i = 0; i < n; ++i)
     if (std::strcmp(dtypes[i], "float32") != 0) return false;
@@ -636,3 +682,25 @@ SHM_CONV_BIAS_ENTRY(_relu6, 2)
 SHM_BN_CONV1X1_ENTRIES(, 0)
 SHM_BN_CONV1X1_ENTRIES(_relu, 1)
 SHM_BN_CONV1X1_ENTRIES(_relu6, 2)
+
+// MobileNetV2 inverted-residual block, inference, BatchNorms folded (inverted_residual.h):
+//   shm_inverted_residual_s{1,2}[_res]{,_relu,_relu6}  x, [we (E, C), be (E)], wd (E, 9), bd (E),
+//   wp (O, E), bp (O) -> y (N, O, ceil(H / s), ceil(W / s)); the activation after the expansion and
+//   the depthwise layer; _res adds x to the output.
+#define SHM_IR_ENTRY(S, res, RES, suffix, ACT)                                                                \
+  extern "C" int shm_inverted_residual_s##S##res##suffix(int nparam, void** params, int*, int64_t** shapes, \
+                                                         const char** dtypes, void*, void*) {                \
+    if (!all_f32(dtypes, nparam)) return 1;                                                                 \
+    return guarded("shm_inverted_residual_s" #S #res #suffix,                                               \
+                   [&] { inverted_residual<S, ACT>(nparam, params, shapes, RES); });                         \
+  }
+
+SHM_IR_ENTRY(1, , false, , 0)
+SHM_IR_ENTRY(1, , false, _relu, 1)
+SHM_IR_ENTRY(1, , false, _relu6, 2)
+SHM_IR_ENTRY(1, _res, true, , 0)
+SHM_IR_ENTRY(1, _res, true, _relu, 1)
+SHM_IR_ENTRY(1, _res, true, _relu6, 2)
+SHM_IR_ENTRY(2, , false, , 0)
+SHM_IR_ENTRY(2, , false, _relu, 1)
+SHM_IR_ENTRY(2, , false, _relu6, 2)
