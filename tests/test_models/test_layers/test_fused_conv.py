@@ -24,6 +24,8 @@ LAYERS = {
     # the 1x1 kernel runs per image in column tiles of 512 for 96 outputs: 3 tiles, a short last
     'dense 1x1 in column tiles': lambda: same_conv2d(16, 96, 1),
     'dense 5x5 with bias': lambda: same_conv2d(5, 3, 5, has_bias=True),
+    # few inputs (3 x 3 x 3 <= 64): patches gathered per tile of 25 rows at width 80, a short last
+    'dense 3x3 from 3 inputs in row tiles': lambda: same_conv2d(3, 8, 3),
     'depthwise stride 1': lambda: DepthwiseConv3x3(8, 1),
     'depthwise stride 2': lambda: DepthwiseConv3x3(8, 2),
     'strided dense (no kernel)': lambda: nn.Conv2d(6, 8, 3, stride=2, pad_mode='pad', padding=1),
@@ -49,7 +51,7 @@ def test_folded_layer_equals_conv_then_batchnorm(name, act, kernels):
     block = conv_then_bn(LAYERS[name], act)
     set_cpu_kernels(block, False)  # the reference: MindSpore's convolution and BatchNorm
     cin = block[0].in_channels
-    size = (37, 41) if 'tiles' in name else (11, 9)
+    size = (37, 41) if 'column tiles' in name else (70, 80) if 'row tiles' in name else (11, 9)
     x = ms.Tensor(np.random.default_rng(2).normal(size=(2, cin, *size)).astype(np.float32) * 3)
     want = block(x).asnumpy()
     fused = FusedConvAct(block[0], block[1])
