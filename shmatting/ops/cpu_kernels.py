@@ -547,8 +547,9 @@ def inverted_residual_op(stride: int, residual: bool, act: Optional[str] = 'relu
 
     Returns:
         ops.Custom: ``op(x, we, be, wd, bd, wp, bp)`` (or ``op(x, wd, bd, wp, bp)`` for a block
-        without expansion) with ``we`` (E, C), ``wd`` (E, 9), ``wp`` (O, E) and the biases (E,),
-        (E,), (O,); output (N, O, ceil(H / stride), ceil(W / stride)).
+        without expansion) with ``we`` (E, C[, 1, 1]), ``wd`` (E, 9) or (E, 1, 3, 3), ``wp`` (O,
+        E[, 1, 1]) and the biases (E,), (E,), (O,); output (N, O, ceil(H / stride), ceil(W /
+        stride)).
     """
     if stride not in (1, 2) or (residual and stride != 1):
         raise ValueError(f'no inverted-residual kernel for stride {stride}, residual={residual}')

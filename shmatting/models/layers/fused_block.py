@@ -70,12 +70,11 @@ class FusedInvertedResidual(CpuKernelMixin, nn.Cell):
         )
 
     def construct(self, x: Tensor, layers: nn.SequentialCell) -> Tensor:
+        # the weights go in their layers' 4-D shapes (the kernel reads them as (E, C), (E, 9),
+        # (O, E)): a Reshape of each in the graph cost 44 us, 2.2 ms per image for the network
         d = self.dw_index
         dw, proj = layers[d], layers[d + 3]
-        wd = dw.weight.reshape(dw.out_channels, 9)
-        wp = proj.weight.reshape(proj.out_channels, -1)
         if self.expands:
             ex = layers[0]
-            we = ex.weight.reshape(ex.out_channels, -1)
-            return self.op(x, we, ex.bias, wd, dw.bias, wp, proj.bias)
-        return self.op(x, wd, dw.bias, wp, proj.bias)
+            return self.op(x, ex.weight, ex.bias, dw.weight, dw.bias, proj.weight, proj.bias)
+        return self.op(x, dw.weight, dw.bias, proj.weight, proj.bias)

@@ -110,10 +110,8 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
 
     def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:
-            w = self.weight
-            if self.cpu_kernel_kind == 'depthwise':
-                w = w.reshape(self.out_channels, 9)
-            y = self.kernel_op(x, w, self.bias)
+            # the depthwise kernel reads its (C, 1, 3, 3) weight as (C, 9): no Reshape in the graph
+            y = self.kernel_op(x, self.weight, self.bias)
         else:
             y = self.bias_add(self.conv2d(x, self.weight), self.bias)
             if self.activation is not None:

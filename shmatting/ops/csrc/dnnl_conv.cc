@@ -630,23 +630,33 @@ void sgemm_one_thread(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
     ir_gemm_failed = 1;
 }
 
-// inputs x, [we (E, C), be], wd (E, 9), bd, wp (O, E), bp; output y
-shm_ir::Shape ir_shape(int nparam, int64_t** shapes, int64_t S, bool residual) {
+int64_t elements(int ndim, const int64_t* shape) {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; ++i) n *= shape[i];
+  return n;
+}
+
+// inputs x, [we (E, C), be], wd (E, 9), bd, wp (O, E), bp (the weights may keep their layers' 4-D
+// shapes: only their sizes are checked); output y
+shm_ir::Shape ir_shape(int nparam, const int* ndims, int64_t** shapes, int64_t S, bool residual) {
   const bool expand = nparam == 8;
   const int64_t* x = shapes[0];
   const int wd = expand ? 3 : 1;
   const shm_ir::Shape s{x[0], x[1], x[2], x[3], shapes[wd][0], shapes[wd + 2][0], S, expand, residual};
-  const bool ok = (nparam == 8 || nparam == 6) && (!expand || (shapes[1][0] == s.e && shapes[1][1] == s.c)) &&
-                  (expand || s.e == s.c) && shapes[wd + 2][1] == s.e && (!residual || (S == 1 && s.o == s.c));
+  auto size = [&](int i) { return elements(ndims[i], shapes[i]); };
+  const bool ok = (nparam == 8 || nparam == 6) && ndims[0] == 4 &&
+                  (expand ? size(1) == s.e * s.c && size(2) == s.e : s.e == s.c) && size(wd) == s.e * 9 &&
+                  size(wd + 1) == s.e && size(wd + 2) == s.o * s.e && size(wd + 3) == s.o &&
+                  (!residual || (S == 1 && s.o == s.c));
   if (!ok) throw std::invalid_argument("inconsistent inverted-residual shapes");
   return s;
 }
 
 template <int S, int ACT>
-void inverted_residual(int nparam, void** params, int64_t** shapes, bool residual) {
+void inverted_residual(int nparam, void** params, const int* ndims, int64_t** shapes, bool residual) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  const shm_ir::Shape s = ir_shape(nparam, shapes, S, residual);
+  const shm_ir::Shape s = ir_shape(nparam, ndims, shapes, S, residual);
   auto f = [&](int i) { return static_cast<const float*>(params[i]); };
   const int wd = s.expand ? 3 : 1;
   const shm_ir::Weights p{s.expand ? f(1) : nullptr, s.expand ? f(2) : nullptr, f(wd), f(wd + 1), f(wd + 2),
@@ -755,11 +765,11 @@ SHM_BN_CONV1X1_ENTRIES(_relu6, 2)
 //   wp (O, E), bp (O) -> y (N, O, ceil(H / s), ceil(W / s)); the activation after the expansion and
 //   the depthwise layer; _res adds x to the output.
 #define SHM_IR_ENTRY(S, res, RES, suffix, ACT)                                                                \
-  extern "C" int shm_inverted_residual_s##S##res##suffix(int nparam, void** params, int*, int64_t** shapes, \
-                                                         const char** dtypes, void*, void*) {                \
+  extern "C" int shm_inverted_residual_s##S##res##suffix(int nparam, void** params, int* ndims,               \
+                                                         int64_t** shapes, const char** dtypes, void*, void*) { \
     if (!all_f32(dtypes, nparam)) return 1;                                                                 \
     return guarded("shm_inverted_residual_s" #S #res #suffix,                                               \
-                   [&] { inverted_residual<S, ACT>(nparam, params, shapes, RES); });                         \
+                   [&] { inverted_residual<S, ACT>(nparam, params, ndims, shapes, RES); });                  \
   }
 
 SHM_IR_ENTRY(1, , false, , 0)

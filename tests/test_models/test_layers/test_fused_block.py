@@ -75,6 +75,16 @@ def test_block_kernel_equals_the_block_in_float64(name, act):
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5 * np.abs(want).max())
 
 
+def test_weights_of_the_wrong_size_are_refused():
+    op = inverted_residual_op(1, False, 'relu6')
+    rng = np.random.default_rng(0)
+    weights = random_weights(rng, 8, 48, 8, True)
+    weights[4] = weights[4][:, :40]  # projection (8, 40) against 48 expanded channels
+    x = ms.Tensor(rng.normal(size=(1, 8, 5, 5)).astype(np.float32))
+    with pytest.raises(RuntimeError):
+        op(x, *[ms.Tensor(w) for w in weights]).asnumpy()
+
+
 def folded_block(cin, cout, stride, t, keep_t1_expand=True):
     block = InvertedResidual(cin, cout, stride, t, keep_t1_expand=keep_t1_expand)
     randomize_bn_stats(block)
