@@ -30,6 +30,8 @@ class FusedInvertedResidual(CpuKernelMixin, nn.Cell):
     """
 
     cpu_kernel_kind = 'conv'
+    # mixed precision leaves this cell alone: it applies only to the folded float32 layers
+    amp_follows_layers = True
 
     def __init__(self, stride: int, residual: bool, expands: bool, act: Optional[str] = 'relu6'):
         super().__init__()
