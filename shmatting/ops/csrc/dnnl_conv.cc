@@ -467,6 +467,21 @@ void backward(const Geometry& g, void** params) {
 }
 
 // ---------------------------------------------------------------- inference: conv + bias + act
+// The O rows of n columns of a tile just written by its GEMM (row stride ld): y = act(y + b[o])
+// while they are in cache (act: 0 none, 1 ReLU, 2 ReLU6).
+void tile_bias_act(float* yt, int64_t ld, int64_t rows, int64_t n, const float* b, int act) {
+  const float hi = act == 2 ? 6.f : 3.4e38f;
+  for (int64_t o = 0; o < rows; ++o) {
+    float* row = yt + o * ld;
+    const float bias = b[o];
+    if (act == 0) {
+      for (int64_t j = 0; j < n; ++j) row[j] += bias;
+    } else {
+      for (int64_t j = 0; j < n; ++j) row[j] = std::min(std::max(row[j] + bias, 0.f), hi);
+    }
+  }
+}
+
 bool blocked(const Geometry& g) { return g.k > 1; }
 
 // 1x1, plain layout: per image Y (O x HW) = W (O x C) X (C x HW). Run as column tiles, one
@@ -483,7 +498,6 @@ void gemm_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
   // a tile of O x cols floats of about 192 KB stays in L2; columns in whole cache lines
   const int64_t cols = std::min<int64_t>(hw, std::max<int64_t>(64, (49152 / g.o) / 16 * 16));
   const int64_t per_image = (hw + cols - 1) / cols;
-  const float hi = act == 2 ? 6.f : 3.4e38f;
   std::atomic<int> failed{0};
   rt.pool.parallel_for(static_cast<int>(g.n * per_image), [&](int task, int) {
     const int64_t img = task / per_image, j0 = task % per_image * cols;
@@ -495,15 +509,7 @@ void gemm_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
       failed = 1;
       return;
     }
-    for (int64_t o = 0; o < g.o; ++o) {
-      float* row = yt + o * hw;
-      const float bias = b[o];
-      if (act == 0) {
-        for (int64_t j = 0; j < n; ++j) row[j] += bias;
-      } else {
-        for (int64_t j = 0; j < n; ++j) row[j] = std::min(std::max(row[j] + bias, 0.f), hi);
-      }
-    }
+    tile_bias_act(yt, hw, g.o, n, b, act);
   });
   if (failed) throw std::runtime_error("oneDNN sgemm failed");
 }
@@ -548,7 +554,6 @@ void im2col_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
   float* y = static_cast<float*>(params[3]);
   const int64_t HW = g.h * g.w, K = g.c * g.k * g.k;
   const int64_t R = std::max<int64_t>(1, std::min<int64_t>(g.h, 2048 / g.w)), per_image = (g.h + R - 1) / R;
-  const float hi = act == 2 ? 6.f : 3.4e38f;
   std::atomic<int> failed{0};
   rt.pool.parallel_for(static_cast<int>(g.n * per_image), [&](int task, int) {
     static thread_local std::vector<float> P;
@@ -561,15 +566,7 @@ void im2col_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
       failed = 1;
       return;
     }
-    for (int64_t o = 0; o < g.o; ++o) {
-      float* row = yt + o * HW;
-      const float bias = b[o];
-      if (act == 0) {
-        for (int64_t j = 0; j < n; ++j) row[j] += bias;
-      } else {
-        for (int64_t j = 0; j < n; ++j) row[j] = std::min(std::max(row[j] + bias, 0.f), hi);
-      }
-    }
+    tile_bias_act(yt, HW, g.o, n, b, act);
   });
   if (failed) throw std::runtime_error("oneDNN sgemm failed");
 }
