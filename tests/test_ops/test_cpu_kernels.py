@@ -54,7 +54,18 @@ def test_depthwise_kernel_matches_conv2d(stride, shape):
     assert_same_function(kernel, reference, shape)
 
 
-@pytest.mark.parametrize('shape', [(2, 3, 7, 6), (1, 2, 1, 1), (1, 1, 1, 5), (2, 4, 16, 16)])
+# rows of 37 and 40: the vectorised interior loops and their remainders; 2: borders only
+UPSAMPLE_SHAPES = [
+    (2, 3, 7, 6),
+    (1, 2, 1, 1),
+    (1, 1, 1, 5),
+    (2, 4, 16, 16),
+    (1, 2, 40, 37),
+    (1, 1, 2, 2),
+]
+
+
+@pytest.mark.parametrize('shape', UPSAMPLE_SHAPES)
 def test_upsample_kernel_matches_exportable_form(shape):
     kernel, reference = BilinearUpsample2x(shape[1]), BilinearUpsample2x(shape[1])
     reference.set_cpu_kernel(False)
