@@ -168,6 +168,19 @@ void depthwise_backward(const float* x, const float* w, const float* dy, float* 
   });
 }
 
+// Indices [0, len) of a row: the first and last by ``border(i)`` (they clamp their neighbours),
+// the interior [1, len - 1) by ``interior(lo, hi)``, a loop without clamps that vectorises.
+template <class Border, class Interior>
+inline void with_borders(int64_t len, Border border, Interior interior) {
+  if (len < 3) {
+    for (int64_t i = 0; i < len; ++i) border(i);
+    return;
+  }
+  border(0);
+  interior(1, len - 1);
+  border(len - 1);
+}
+
 // One axis of the x2 upsampling: out[2i] = .25 in[i-1] + .75 in[i], out[2i+1] = .75 in[i] + .25 in[i+1]
 // with clamped indices; ``step`` is the distance between neighbours, ``len`` the input length.
 inline void upsample_line(const float* in, float* out, int64_t len) {
@@ -177,19 +190,14 @@ inline void upsample_line(const float* in, float* out, int64_t len) {
     out[2 * i] = 0.25f * prev + 0.75f * in[i];
     out[2 * i + 1] = 0.75f * in[i] + 0.25f * next;
   };
-  if (len < 3) {
-    for (int64_t i = 0; i < len; ++i) border(i);
-    return;
-  }
-  border(0);
-  // the interior without the clamps: one branch-free loop the compiler vectorises
-  const float* __restrict a = in;
-  float* __restrict o = out;
-  for (int64_t i = 1; i + 1 < len; ++i) {
-    o[2 * i] = 0.25f * a[i - 1] + 0.75f * a[i];
-    o[2 * i + 1] = 0.75f * a[i] + 0.25f * a[i + 1];
-  }
-  border(len - 1);
+  with_borders(len, border, [&](int64_t lo, int64_t hi) {
+    const float* __restrict a = in;
+    float* __restrict o = out;
+    for (int64_t i = lo; i < hi; ++i) {
+      o[2 * i] = 0.25f * a[i - 1] + 0.75f * a[i];
+      o[2 * i + 1] = 0.75f * a[i] + 0.25f * a[i + 1];
+    }
+  });
 }
 
 // The adjoint of upsample_line: in-gradient of length len from an out-gradient of length 2 len.
@@ -200,20 +208,16 @@ inline void upsample_line_grad(const float* g, float* d, int64_t len) {
     v += 0.25f * (i + 1 < len ? g[2 * i + 2] : g[2 * len - 1]);
     d[i] = v;
   };
-  if (len < 3) {
-    for (int64_t i = 0; i < len; ++i) border(i);
-    return;
-  }
-  border(0);
-  const float* __restrict a = g;
-  float* __restrict o = d;
-  for (int64_t i = 1; i + 1 < len; ++i) {  // the same sums in the same order, without the clamps
-    float v = 0.75f * (a[2 * i] + a[2 * i + 1]);
-    v += 0.25f * a[2 * i - 1];
-    v += 0.25f * a[2 * i + 2];
-    o[i] = v;
-  }
-  border(len - 1);
+  with_borders(len, border, [&](int64_t lo, int64_t hi) {
+    const float* __restrict a = g;
+    float* __restrict o = d;
+    for (int64_t i = lo; i < hi; ++i) {  // the same sums in the same order, without the clamps
+      float v = 0.75f * (a[2 * i] + a[2 * i + 1]);
+      v += 0.25f * a[2 * i - 1];
+      v += 0.25f * a[2 * i + 2];
+      o[i] = v;
+    }
+  });
 }
 
 void upsample_forward(const float* x, float* y, int64_t planes, int64_t H, int64_t W) {
