@@ -108,6 +108,32 @@ def test_maxpool_kernel_propagates_nan_across_wide_rows_like_a_window_max():
     np.testing.assert_array_equal(got, want)
 
 
+def first_max_routing(x, dy):
+    """dx of a 3x3 / 2 / pad 1 max pool in NumPy: each output's gradient on the first element
+    (row, then column order) of its window equal to its maximum, or its first NaN."""
+    n, c, h, w = x.shape
+    oh, ow = dy.shape[2:]
+    dx = np.zeros_like(x, dtype=np.float64)
+    for b, ch, i, j in np.ndindex(n, c, oh, ow):
+        rows = range(max(0, 2 * i - 1), min(h, 2 * i + 2))
+        cols = range(max(0, 2 * j - 1), min(w, 2 * j + 2))
+        window = [(r, q) for r in rows for q in cols]
+        values = np.array([x[b, ch, r, q] for r, q in window])
+        nan = np.isnan(values)
+        k = int(np.argmax(nan)) if nan.any() else int(np.argmax(values == values.max()))
+        dx[b, ch][window[k]] += dy[b, ch, i, j]
+    return dx
+
+
+def test_maxpool_gradient_goes_to_the_first_maximum_or_nan_across_wide_rows():
+    rng = np.random.default_rng(6)
+    x = (np.round(rng.normal(size=(2, 2, 13, 45)) * 2) / 2).astype(np.float32)  # many ties
+    x.reshape(-1)[rng.choice(x.size, 10, replace=False)] = np.nan
+    dy = rng.normal(size=(2, 2, 7, 23)).astype(np.float32)
+    grad = ms.grad(lambda t: (MaxPool3x3S2('pad')(t) * ms.Tensor(dy)).sum())(ms.Tensor(x))
+    np.testing.assert_allclose(grad.asnumpy(), first_max_routing(x, dy), rtol=1e-6, atol=1e-6)
+
+
 def make_bn_pair(channels, act, seed=0):
     rng = np.random.default_rng(seed)
     gamma = ms.Tensor(rng.normal(1.0, 0.5, channels).astype(np.float32))
