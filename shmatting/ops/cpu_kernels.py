@@ -554,7 +554,7 @@ def inverted_residual_op(stride: int, residual: bool, act: Optional[str] = 'relu
     if stride not in (1, 2) or (residual and stride != 1):
         raise ValueError(f'no inverted-residual kernel for stride {stride}, residual={residual}')
 
-    def out_shape(x, *weights):
+    def out_shape(x: list, *weights: list) -> list:
         return [x[0], weights[-2][0], (x[2] - 1) // stride + 1, (x[3] - 1) // stride + 1]
 
     res = '_res' if residual else ''
