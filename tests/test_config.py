@@ -258,12 +258,25 @@ def test_dump_round_trip(tree, tmp_path):
         cfg.dump(str(tmp_path / 'cfg.json'))
 
 
-def test_pretty_text_is_formatted_and_survives_yapf_failure(tree, monkeypatch):
+@pytest.fixture
+def fresh_yapf_cache():
+    from shmatting.config import _yapf_format
+
+    _yapf_format.cache_clear()
+    yield
+    _yapf_format.cache_clear()
+
+
+def test_pretty_text_is_formatted_and_survives_yapf_failure(tree, monkeypatch, fresh_yapf_cache):
     _, leaf = tree
     cfg = Config.fromfile(leaf)
     text = cfg.pretty_text
     assert 'model = dict(' in text
     import yapf.yapflib.yapf_api as api
+
+    from shmatting.config import _yapf_format
+
+    _yapf_format.cache_clear()
 
     def broken(*args, **kwargs):
         raise RuntimeError('yapf exploded')
@@ -276,7 +289,7 @@ def test_pretty_text_is_formatted_and_survives_yapf_failure(tree, monkeypatch):
     assert ns['model'] == cfg.model.to_dict()
 
 
-def test_yapf_without_verify_keyword(tree, monkeypatch):
+def test_yapf_without_verify_keyword(tree, monkeypatch, fresh_yapf_cache):
     _, leaf = tree
     cfg = Config.fromfile(leaf)
     import yapf.yapflib.yapf_api as api
@@ -288,6 +301,30 @@ def test_yapf_without_verify_keyword(tree, monkeypatch):
 
     monkeypatch.setattr(api, 'FormatCode', new_signature)
     assert 'model = dict(' in cfg.pretty_text
+
+
+def test_the_same_config_is_not_formatted_again_for_each_checkpoint(
+    tree, tmp_path, monkeypatch, fresh_yapf_cache
+):
+    """yapf costs about 0.5 s per config: a run's log, dump and checkpoint metadata share one."""
+    _, leaf = tree
+    cfg = Config.fromfile(leaf)
+    import yapf.yapflib.yapf_api as api
+
+    calls = []
+    real = api.FormatCode
+
+    def counting(text, **kwargs):
+        calls.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(api, 'FormatCode', counting)
+    texts = {cfg.pretty_text for _ in range(3)}
+    cfg.dump(str(tmp_path / 'dumped.py'))
+    # (a yapf without the ``verify`` keyword is called twice for one text)
+    assert len(set(calls)) == 1 and len(calls) <= 2 and len(texts) == 1
+    cfg.merge_from_dict({'model.changed': 1})
+    assert 'changed=1' in cfg.pretty_text and len(set(calls)) == 2
 
 
 def test_custom_imports(tmp_path, monkeypatch):
