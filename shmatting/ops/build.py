@@ -25,6 +25,7 @@ __all__ = [
     'KernelBuildError',
     'build_kernel_library',
     'onednn_paths',
+    'private_onednn',
     'SOURCE',
     'SYMBOLS',
     'DNNL_SOURCE',
@@ -73,6 +74,7 @@ SYMBOLS = (
 DNNL_SYMBOLS = (
     (
         'shm_conv_same',
+        'shm_dnnl_effective_isa',
         'shm_conv_same_grad',
         'shm_conv_same_biased',
         'shm_conv_same_biased_grad',
@@ -230,6 +232,58 @@ def _header_minor(include):
     raise KernelBuildError(f'no DNNL_VERSION_MINOR in {include}/oneapi/dnnl/dnnl_version.h')
 
 
+PRIVATE_ONEDNN = 'libdnnp.so.3'  # as long as libdnnl.so.3: the soname is replaced in place
+
+
+def private_onednn(lib: str) -> str:
+    """A copy of MindSpore's oneDNN under a soname of its own, for the ``dnnl`` kernels alone.
+
+    oneDNN's instruction-set cap is one setting per loaded library. MindSpore's convolutions need
+    it at AVX2 (``ONEDNN_MAX_CPU_ISA``); linked to this copy, loaded beside MindSpore's (which is
+    not in the process's global symbol scope), the kernels set their own (AVX-512 where the CPU
+    has it). The copy is made once per library file, in the kernel cache.
+
+    Args:
+        lib (str): MindSpore's ``libdnnl.so.3``.
+
+    Returns:
+        str: the copy's path (its folder goes into the kernels' rpath).
+
+    Raises:
+        KernelBuildError: the soname is not found exactly once, or the copy cannot be written.
+    """
+    stat = os.stat(lib)
+    folder = osp.join(_cache_dir(), f'onednn_{stat.st_size}_{int(stat.st_mtime)}')
+    path = osp.join(folder, PRIVATE_ONEDNN)
+    if osp.isfile(path):
+        return path
+    with open(lib, 'rb') as f:
+        data = f.read()
+    old = osp.basename(lib).encode() + b'\0'
+    if data.count(old) != 1 or len(old) != len(PRIVATE_ONEDNN) + 1:
+        raise KernelBuildError(f'{lib}: its soname {old[:-1].decode()} is not found exactly once')
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'wb') as f:
+            f.write(data.replace(old, PRIVATE_ONEDNN.encode() + b'\0'))
+        os.replace(tmp, path)
+    except OSError as err:
+        raise KernelBuildError(f'cannot write a private copy of {lib}: {err}') from err
+    return path
+
+
+def _dnnl_link_flags(lib):
+    """Link flags: the private copy of MindSpore's oneDNN, or MindSpore's own file when no copy
+    can be made (the kernels then keep MindSpore's AVX2 cap)."""
+    try:
+        lib, private = private_onednn(lib), ['-DSHM_PRIVATE_ONEDNN']
+    except KernelBuildError as err:
+        print(f'shmatting: {err}; the oneDNN kernels stay on AVX2', file=sys.stderr)
+        private = []
+    return [*private, lib, f'-Wl,-rpath,{osp.dirname(lib)}']
+
+
 def _library_spec(kind):
     """(source, symbols, extra flags, fingerprint) of the ``core`` or ``dnnl`` library."""
     if kind == 'core':
@@ -239,7 +293,7 @@ def _library_spec(kind):
     include, lib, version = onednn_paths()
     with open(osp.join(include, 'oneapi', 'dnnl', 'dnnl_version.h'), 'rb') as f:
         headers = f.read()
-    flags = ['-std=c++17', f'-I{include}', lib, f'-Wl,-rpath,{osp.dirname(lib)}']
+    flags = ['-std=c++17', f'-I{include}', *_dnnl_link_flags(lib)]
     fingerprint = f'{lib} {version} ' + hashlib.sha256(headers).hexdigest()
     return DNNL_SOURCE, DNNL_SYMBOLS, flags, fingerprint
 

@@ -187,8 +187,23 @@ struct Runtime {
         strm(dnnl::threadpool_interop::make_stream(eng, &pool)) {}
 };
 
+// The instruction sets this library's oneDNN may use. MindSpore's own convolutions need oneDNN
+// capped at AVX2 (ONEDNN_MAX_CPU_ISA, shmatting/__init__.py: on AVX-512 its plain-layout k x k
+// convolutions fall to the reference kernel, 100x slower). Built against a private copy of that
+// library (SHM_PRIVATE_ONEDNN, see shmatting/ops/build.py), these kernels lift the cap for
+// themselves alone: AVX-512 where the CPU has it (SHMATTING_KERNEL_ISA=AVX2 keeps the cap).
+// Linked to MindSpore's own copy they must leave the setting alone.
+void lift_isa_cap() {
+#ifdef SHM_PRIVATE_ONEDNN
+  const char* env = std::getenv("SHMATTING_KERNEL_ISA");
+  const bool avx2 = env != nullptr && std::strcmp(env, "AVX2") == 0;
+  dnnl::set_max_cpu_isa(avx2 ? dnnl::cpu_isa::avx2 : dnnl::cpu_isa::avx512_core);
+#endif
+}
+
 Runtime& runtime() {
-  static Runtime* rt = new Runtime();  // never destroyed: kernels may run while Python exits
+  // never destroyed: kernels may run while Python exits
+  static Runtime* rt = (lift_isa_cap(), new Runtime());
   return *rt;
 }
 
@@ -695,6 +710,13 @@ int guarded(const char* name, Fn fn) {
 }  // namespace
 
 #define SHM_AOT_ARGS int, void **params, int *, int64_t **shapes, const char **dtypes, void *, void *
+
+// The instruction set this library's oneDNN runs on (a dnnl_cpu_isa_t value), for tests and
+// benchmarks.
+extern "C" int shm_dnnl_effective_isa() {
+  runtime();
+  return static_cast<int>(dnnl::get_effective_cpu_isa());
+}
 
 extern "C" int shm_conv_same(SHM_AOT_ARGS) {
   if (!all_f32(dtypes, 3)) return 1;

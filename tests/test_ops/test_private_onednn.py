@@ -1,0 +1,73 @@
+"""The oneDNN kernels' own copy of MindSpore's oneDNN: AVX-512 for the kernels, while MindSpore's
+convolutions stay capped at AVX2 (uncapped, its plain-layout k x k convolutions fall to oneDNN's
+reference kernel, 100x slower)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shmatting.ops import build as kernel_build
+from tests.helpers import ROOT
+
+AVX2, AVX512_CORE = 0x7, 0x27
+
+PROBE = """
+import ctypes, os
+import numpy as np
+import shmatting
+import mindspore as ms
+from shmatting.models.layers import SameConv2d
+from shmatting.ops.build import build_kernel_library
+ms.set_context(mode=ms.PYNATIVE_MODE)
+conv = SameConv2d(8, 8, 3)
+assert conv.use_cpu_kernel
+conv(ms.Tensor(np.ones((1, 8, 12, 12), np.float32))).asnumpy()
+ours = ctypes.CDLL(build_kernel_library('dnnl')).shm_dnnl_effective_isa()
+theirs = ctypes.CDLL(os.path.join(os.path.dirname(ms.__file__), 'lib', 'libdnnl.so.3'))
+print(ours, theirs.dnnl_get_effective_cpu_isa())
+"""
+
+
+def effective_isas(**env):
+    res = subprocess.run(
+        [sys.executable, '-c', PROBE],
+        cwd=ROOT,
+        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return tuple(int(v) for v in res.stdout.split()[-2:])
+
+
+def test_the_kernels_run_avx512_while_mindspores_own_onednn_stays_capped():
+    kernel_build.build_kernel_library('dnnl')  # SHMATTING_CPU_KERNELS=1: must build
+    best = AVX512_CORE if 'avx512f' in kernel_build._cpu_flags() else AVX2
+    assert effective_isas() == (best, AVX2)
+    assert effective_isas(SHMATTING_KERNEL_ISA='AVX2') == (AVX2, AVX2)
+
+
+def test_the_private_copy_differs_from_the_library_in_its_soname_only(tmp_path, monkeypatch):
+    monkeypatch.setenv('SHMATTING_KERNEL_CACHE', str(tmp_path / 'cache'))
+    lib = tmp_path / 'libdnnl.so.3'
+    body = b'\x7fELF head' + b'libdnnl.so.3\0' + b'tail'
+    lib.write_bytes(body)
+    copy = kernel_build.private_onednn(str(lib))
+    assert os.path.basename(copy) == 'libdnnp.so.3'
+    assert open(copy, 'rb').read() == body.replace(b'libdnnl.so.3\0', b'libdnnp.so.3\0')
+    assert kernel_build.private_onednn(str(lib)) == copy  # made once
+
+
+def test_a_library_whose_soname_cannot_be_replaced_links_as_before(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv('SHMATTING_KERNEL_CACHE', str(tmp_path / 'cache'))
+    lib = tmp_path / 'libdnnl.so.3'
+    lib.write_bytes(b'libdnnl.so.3\0 twice libdnnl.so.3\0')
+    with pytest.raises(kernel_build.KernelBuildError, match='not found exactly once'):
+        kernel_build.private_onednn(str(lib))
+    flags = kernel_build._dnnl_link_flags(str(lib))
+    # MindSpore's own file, and no SHM_PRIVATE_ONEDNN: the kernels must not touch its ISA cap
+    assert flags == [str(lib), f'-Wl,-rpath,{tmp_path}']
+    assert capsys.readouterr().err.count('\n') == 1
