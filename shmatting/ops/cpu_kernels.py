@@ -8,6 +8,7 @@ MINDIR/ONNX files never contain them (``tools/export_mindir.py`` switches them o
 exported model runs wherever MindSpore runs.
 """
 
+import ctypes
 import os
 import warnings
 from typing import Callable, Optional, Tuple
@@ -109,7 +110,23 @@ def cpu_kernel_status():
     for lib in ('core', 'dnnl'):
         path = _library(lib)
         parts.append(f'{lib} {path}' if path else f'{lib} unavailable ({_STATE[lib]["error"]})')
+    if _library('dnnl'):
+        parts[-1] += f' (oneDNN on {dnnl_kernel_isa()})'
     return f'{mode}: ' + '; '.join(parts)
+
+
+def dnnl_kernel_isa() -> str:
+    """The instruction set the oneDNN kernels run on (their own copy of oneDNN's setting).
+
+    Returns:
+        str: ``'avx512_core'``, ``'avx2'``, another ISA's ``dnnl_cpu_isa_t`` value in hex, or
+        ``'unavailable'`` without the ``dnnl`` library.
+    """
+    path = _library('dnnl')
+    if path is None:
+        return 'unavailable'
+    isa = ctypes.CDLL(path).shm_dnnl_effective_isa()
+    return {0x7: 'avx2', 0x27: 'avx512_core'}.get(isa, hex(isa))
 
 
 def _aot(name, out_shape, out_dtype, bprop=None, lib='core'):

@@ -26,7 +26,8 @@ assert conv.use_cpu_kernel
 conv(ms.Tensor(np.ones((1, 8, 12, 12), np.float32))).asnumpy()
 ours = ctypes.CDLL(build_kernel_library('dnnl')).shm_dnnl_effective_isa()
 theirs = ctypes.CDLL(os.path.join(os.path.dirname(ms.__file__), 'lib', 'libdnnl.so.3'))
-print(ours, theirs.dnnl_get_effective_cpu_isa())
+from shmatting.ops.cpu_kernels import dnnl_kernel_isa
+print(dnnl_kernel_isa(), ours, theirs.dnnl_get_effective_cpu_isa())
 """
 
 
@@ -40,7 +41,9 @@ def effective_isas(**env):
         timeout=600,
     )
     assert res.returncode == 0, res.stderr[-2000:]
-    return tuple(int(v) for v in res.stdout.split()[-2:])
+    name, ours, theirs = res.stdout.split()[-3:]
+    assert name == {AVX2: 'avx2', AVX512_CORE: 'avx512_core'}[int(ours)]  # collect_env's line
+    return int(ours), int(theirs)
 
 
 def test_the_kernels_run_avx512_while_mindspores_own_onednn_stays_capped():
