@@ -114,11 +114,18 @@ def _cpu_flags():
     return set()
 
 
+AVX512 = {'avx512f', 'avx512vl', 'avx512bw', 'avx512dq'}
+
+
 def compile_flags():
-    """Compiler flags: AVX2 + FMA code when this CPU has both, portable code otherwise."""
+    """Compiler flags: AVX-512 code when this CPU has it (unless ``SHMATTING_KERNEL_ISA=AVX2``),
+    else AVX2 + FMA code when it has both, else portable code."""
     flags = ['-O3', '-std=c++14', '-fopenmp-simd', '-pthread', '-shared', '-fPIC']
-    if {'avx2', 'fma'} <= _cpu_flags():
+    cpu = _cpu_flags()
+    if {'avx2', 'fma'} <= cpu:
         flags += ['-mavx2', '-mfma']
+    if AVX512 <= cpu and os.environ.get('SHMATTING_KERNEL_ISA') != 'AVX2':
+        flags += [f'-m{name}' for name in sorted(AVX512)] + ['-mprefer-vector-width=512']
     return flags
 
 

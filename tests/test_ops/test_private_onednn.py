@@ -1,4 +1,4 @@
-"""The oneDNN kernels' own copy of MindSpore's oneDNN: AVX-512 for the kernels, while MindSpore's
+"""The kernels on AVX-512: their own copy of MindSpore's oneDNN, lifted to AVX-512 while MindSpore's
 convolutions stay capped at AVX2 (uncapped, its plain-layout k x k convolutions fall to oneDNN's
 reference kernel, 100x slower)."""
 
@@ -74,3 +74,15 @@ def test_a_library_whose_soname_cannot_be_replaced_links_as_before(tmp_path, mon
     # MindSpore's own file, and no SHM_PRIVATE_ONEDNN: the kernels must not touch its ISA cap
     assert flags == [str(lib), f'-Wl,-rpath,{tmp_path}']
     assert capsys.readouterr().err.count('\n') == 1
+
+
+def test_the_kernels_are_compiled_for_avx512_only_where_the_cpu_has_it(monkeypatch):
+    avx512 = {'avx2', 'fma', 'avx512f', 'avx512vl', 'avx512bw', 'avx512dq'}
+    monkeypatch.setattr(kernel_build, '_cpu_flags', lambda: avx512)
+    assert '-mavx512f' in kernel_build.compile_flags()
+    monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'AVX2')
+    assert '-mavx512f' not in kernel_build.compile_flags()
+    assert '-mavx2' in kernel_build.compile_flags()
+    monkeypatch.delenv('SHMATTING_KERNEL_ISA')
+    monkeypatch.setattr(kernel_build, '_cpu_flags', lambda: avx512 - {'avx512bw'})
+    assert not any(f.startswith('-mavx512') for f in kernel_build.compile_flags())
