@@ -115,16 +115,37 @@ def _cpu_flags():
 
 
 AVX512 = {'avx512f', 'avx512vl', 'avx512bw', 'avx512dq'}
+KERNEL_ISAS = ('AVX512_CORE', 'AVX2')
+
+
+def kernel_isa() -> str:
+    """The highest instruction set the kernels may use, from ``SHMATTING_KERNEL_ISA``.
+
+    Both libraries' compile flags and the ``dnnl`` kernels' oneDNN cap follow it (the cap is
+    compiled in, so the library's name changes with it).
+
+    Returns:
+        str: ``'AVX512_CORE'`` (the default; AVX2 on CPUs without AVX-512) or ``'AVX2'``.
+
+    Raises:
+        KernelBuildError: any other value.
+    """
+    value = os.environ.get('SHMATTING_KERNEL_ISA', KERNEL_ISAS[0]).upper()
+    if value not in KERNEL_ISAS:
+        raise KernelBuildError(
+            f'SHMATTING_KERNEL_ISA must be one of {", ".join(KERNEL_ISAS)}, got {value!r}'
+        )
+    return value
 
 
 def compile_flags():
-    """Compiler flags: AVX-512 code when this CPU has it (unless ``SHMATTING_KERNEL_ISA=AVX2``),
-    else AVX2 + FMA code when it has both, else portable code."""
+    """Compiler flags: AVX-512 code when this CPU has it (unless ``kernel_isa()`` is AVX2), else
+    AVX2 + FMA code when it has both, else portable code."""
     flags = ['-O3', '-std=c++14', '-fopenmp-simd', '-pthread', '-shared', '-fPIC']
     cpu = _cpu_flags()
     if {'avx2', 'fma'} <= cpu:
         flags += ['-mavx2', '-mfma']
-    if AVX512 <= cpu and os.environ.get('SHMATTING_KERNEL_ISA') != 'AVX2':
+    if AVX512 <= cpu and kernel_isa() == 'AVX512_CORE':
         flags += [f'-m{name}' for name in sorted(AVX512)] + ['-mprefer-vector-width=512']
     return flags
 
@@ -284,7 +305,8 @@ def _dnnl_link_flags(lib):
     """Link flags: the private copy of MindSpore's oneDNN, or MindSpore's own file when no copy
     can be made (the kernels then keep MindSpore's AVX2 cap)."""
     try:
-        lib, private = private_onednn(lib), ['-DSHM_PRIVATE_ONEDNN']
+        cap = ['-DSHM_KERNEL_ISA_AVX2'] if kernel_isa() == 'AVX2' else []
+        lib, private = private_onednn(lib), ['-DSHM_PRIVATE_ONEDNN', *cap]
     except KernelBuildError as err:
         print(f'shmatting: {err}; the oneDNN kernels stay on AVX2', file=sys.stderr)
         private = []

@@ -86,3 +86,11 @@ def test_the_kernels_are_compiled_for_avx512_only_where_the_cpu_has_it(monkeypat
     monkeypatch.delenv('SHMATTING_KERNEL_ISA')
     monkeypatch.setattr(kernel_build, '_cpu_flags', lambda: avx512 - {'avx512bw'})
     assert not any(f.startswith('-mavx512') for f in kernel_build.compile_flags())
+
+
+def test_a_misspelt_kernel_isa_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'avx2')
+    assert kernel_build.kernel_isa() == 'AVX2'
+    monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'AVX-512')
+    with pytest.raises(kernel_build.KernelBuildError, match="must be one of .*'AVX-512'"):
+        kernel_build.compile_flags()

@@ -191,13 +191,13 @@ struct Runtime {
 // capped at AVX2 (ONEDNN_MAX_CPU_ISA, shmatting/__init__.py: on AVX-512 its plain-layout k x k
 // convolutions fall to the reference kernel, 100x slower). Built against a private copy of that
 // library (SHM_PRIVATE_ONEDNN, see shmatting/ops/build.py), these kernels lift the cap for
-// themselves alone: AVX-512 where the CPU has it (SHMATTING_KERNEL_ISA=AVX2 keeps the cap).
-// Linked to MindSpore's own copy they must leave the setting alone.
+// themselves alone: AVX-512 where the CPU has it, AVX2 when built with SHM_KERNEL_ISA_AVX2
+// (kernel_isa() there). Linked to MindSpore's own copy they must leave the setting alone.
 void lift_isa_cap() {
-#ifdef SHM_PRIVATE_ONEDNN
-  const char* env = std::getenv("SHMATTING_KERNEL_ISA");
-  const bool avx2 = env != nullptr && std::strcmp(env, "AVX2") == 0;
-  dnnl::set_max_cpu_isa(avx2 ? dnnl::cpu_isa::avx2 : dnnl::cpu_isa::avx512_core);
+#if defined(SHM_PRIVATE_ONEDNN) && defined(SHM_KERNEL_ISA_AVX2)
+  dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2);
+#elif defined(SHM_PRIVATE_ONEDNN)
+  dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx512_core);
 #endif
 }
 
