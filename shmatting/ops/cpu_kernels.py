@@ -129,6 +129,21 @@ def dnnl_kernel_isa() -> str:
     return {0x7: 'avx2', 0x27: 'avx512_core'}.get(isa, hex(isa))
 
 
+def dnnl_arena_bytes() -> int:
+    """The bytes the oneDNN kernels' scratch buffers hold between calls (reorders into blocked
+    layouts, per-image maps; they stay resident, so they add to a training step's peak memory).
+
+    Returns:
+        int: the bytes, 0 without the ``dnnl`` library.
+    """
+    path = _library('dnnl')
+    if path is None:
+        return 0
+    fn = ctypes.CDLL(path).shm_dnnl_arena_bytes
+    fn.restype = ctypes.c_int64
+    return int(fn())
+
+
 def _aot(name, out_shape, out_dtype, bprop=None, lib='core'):
     path = _library(lib)
     if path is None:

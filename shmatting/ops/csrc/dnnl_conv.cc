@@ -148,8 +148,11 @@ class ThreadPool : public dnnl::threadpool_interop::threadpool_iface {
   bool stop_ = false;
 };
 
-// Growable 64-byte aligned buffers, one per role, reused by every call.
-enum Slot { kSrc, kWei, kDst, kDiffDst, kDiffDst2, kSrc2, kDiffSrc, kDiffWei, kScratch, kSlots };
+// Growable 64-byte aligned buffers, one per role, reused by every call. They stay resident
+// between calls, each as large as the largest layer's tensor in its role (about 100 MB at batch 8,
+// 320x320), so a role reuses another's slot once that is free: the backward puts dy in the
+// forward's output slot and dx, then x, in its input slot.
+enum Slot { kSrc, kWei, kDst, kDiffDst2, kDiffWei, kScratch, kSlots };
 
 class Arena {
  public:
@@ -165,6 +168,13 @@ class Arena {
       }
     }
     return b.ptr;
+  }
+
+  // Bytes held by every slot together (resident between calls).
+  size_t bytes() const {
+    size_t total = 0;
+    for (const Buffer& b : buffers_) total += b.size;
+    return total;
   }
 
  private:
@@ -458,9 +468,9 @@ void backward(const Geometry& g, void** params) {
   memory dx(plain(g.src(), tag::nchw), rt.eng, params[3]);
   memory dw(plain(g.wei(), g.wei_tag()), rt.eng, params[4]);
 
-  memory dyb = in_layout(rt, dy, t.bwd_data_pd.diff_dst_desc(0), kDiffDst);
+  memory dyb = in_layout(rt, dy, t.bwd_data_pd.diff_dst_desc(0), kDst);
   memory wb = in_layout(rt, w, t.bwd_data_pd.weights_desc(0), kWei);
-  memory dxb = out_layout(rt, dx, t.bwd_data_pd.diff_src_desc(0), kDiffSrc);
+  memory dxb = out_layout(rt, dx, t.bwd_data_pd.diff_src_desc(0), kSrc);
   t.bwd_data.execute(rt.strm, {{DNNL_ARG_DIFF_DST, dyb},
                                {DNNL_ARG_WEIGHTS, wb},
                                {DNNL_ARG_DIFF_SRC, dxb},
@@ -469,7 +479,7 @@ void backward(const Geometry& g, void** params) {
 
   const memory::desc want_dy = t.bwd_wei_pd.diff_dst_desc(0);
   memory dyb2 = dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, kDiffDst2);
-  memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc2);
+  memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc);  // dx's slot: copied back
   memory dwb = out_layout(rt, dw, t.bwd_wei_pd.diff_weights_desc(0), kDiffWei);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb},
                                        {DNNL_ARG_DIFF_DST, dyb2},
@@ -713,6 +723,13 @@ int guarded(const char* name, Fn fn) {
 
 // The instruction set this library's oneDNN runs on (a dnnl_cpu_isa_t value), for tests and
 // benchmarks.
+// The bytes the kernels' scratch buffers hold between calls (for tests and memory reports).
+extern "C" int64_t shm_dnnl_arena_bytes() {
+  Runtime& rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  return static_cast<int64_t>(rt.arena.bytes());
+}
+
 extern "C" int shm_dnnl_effective_isa() {
   runtime();
   return static_cast<int>(dnnl::get_effective_cpu_isa());
