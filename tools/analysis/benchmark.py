@@ -99,11 +99,14 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
             times.append(time.perf_counter() - start)
         first_gb = first_gb or peak_rss_gb()
     med = float(np.median(times))
+    from shmatting.ops.cpu_kernels import dnnl_arena_bytes
+
     print(
         f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
         f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
         f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({compiled_gb:.2f} after '
-        f'compiling, {first_gb:.2f} after the first step; {kernel_label(model)})'
+        f'compiling, {first_gb:.2f} after the first step, {dnnl_arena_bytes() / 2**30:.2f} in '
+        f'the oneDNN kernels\' buffers; {kernel_label(model)})'
     )
     return med
 
