@@ -5,6 +5,7 @@ from typing import Any, Iterable, Optional
 
 __all__ = [
     'apply_context',
+    'apply_memory_pool',
     'apply_recompute',
     'resolve_device_target',
     'set_device',
@@ -19,7 +20,10 @@ CONTEXT_KEYS = (
     'precision_mode',
     'save_graphs',
     'save_graphs_path',
+    'memory_pool',
 )
+POOL_KEYS = ('init_size', 'increase_size', 'max_size', 'optimize_level')
+_APPLIED_POOL: dict = {}  # ``mindspore.runtime.set_memory`` takes effect once per process
 
 
 def resolve_device_target(target: str) -> str:
@@ -65,6 +69,48 @@ def set_device(target: str, device_id: Optional[int] = None) -> None:
             raise RuntimeError(f'cannot switch this process to {target}: {exc}') from None
 
 
+def apply_memory_pool(pool: Optional[dict]) -> None:
+    """``context.memory_pool``: MindSpore's memory pool sizes (``mindspore.runtime.set_memory``).
+
+    The pool grows by ``increase_size`` whenever a step's tensors do not fit where they are
+    placed, and the process keeps what it grew: a smaller growth step can leave a lower peak
+    (docs/performance.md has the measurements). MindSpore takes the setting once per process, so
+    the same setting again is a no-op and a different one an error.
+
+    Args:
+        pool (dict, optional): any of ``init_size``, ``increase_size``, ``max_size`` (strings such
+            as ``'0.25GB'``) and ``optimize_level`` (``'O0'`` or ``'O1'``); None: MindSpore's
+            defaults.
+
+    Raises:
+        KeyError: an unknown key.
+        ValueError: a value MindSpore does not accept.
+        RuntimeError: a different setting than the one this process already applied.
+    """
+    if not pool:
+        return
+    unknown = set(pool) - set(POOL_KEYS)
+    if unknown:
+        raise KeyError(
+            f'context.memory_pool: unknown keys {sorted(unknown)}; use {list(POOL_KEYS)}'
+        )
+    settings = {key: str(value) for key, value in pool.items()}
+    if _APPLIED_POOL:
+        if settings != _APPLIED_POOL:
+            raise RuntimeError(
+                f'context.memory_pool is applied once per process: already {_APPLIED_POOL}, '
+                f'now asked for {settings}'
+            )
+        return
+    import mindspore as ms
+
+    try:
+        ms.runtime.set_memory(**settings)
+    except ValueError as exc:
+        raise ValueError(f'context.memory_pool: {exc}') from None
+    _APPLIED_POOL.update(settings)
+
+
 def apply_context(
     context: Optional[dict],
     device_target: Optional[str] = None,
@@ -72,7 +118,7 @@ def apply_context(
     launcher: str = 'none',
 ) -> dict:
     """Apply ``context=dict(mode, device_target, device_id, jit_level, precision_mode,
-    save_graphs)``.
+    save_graphs, memory_pool)``.
 
     ``precision_mode`` is the Ascend operators' automatic precision (the model zoo's
     ``context.precision_mode``, e.g. ``'allow_fp32_to_fp16'``); it is applied on Ascend only.
@@ -90,7 +136,7 @@ def apply_context(
     """
     import mindspore as ms
 
-    ctx = dict(zip(CONTEXT_KEYS, ('GRAPH', 'auto', None, None, None, False, None)))
+    ctx = dict(zip(CONTEXT_KEYS, ('GRAPH', 'auto', None, None, None, False, None, None)))
     unknown = set(context or {}) - set(ctx)
     if unknown:
         raise KeyError(f'context: unknown keys {sorted(unknown)}; use {sorted(ctx)}')
@@ -113,6 +159,7 @@ def apply_context(
         if ctx['save_graphs_path']:
             kwargs['save_graphs_path'] = str(ctx['save_graphs_path'])
     ms.set_context(**kwargs)
+    apply_memory_pool(ctx['memory_pool'])
     if ctx['precision_mode'] and ctx['device_target'] == 'Ascend':
         ms.device_context.ascend.op_precision.precision_mode(ctx['precision_mode'])
     ctx['mode'] = mode
