@@ -106,7 +106,7 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
         f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
         f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({compiled_gb:.2f} after '
         f'compiling, {first_gb:.2f} after the first step, {dnnl_arena_bytes() / 2**30:.2f} in '
-        f'the oneDNN kernels\' buffers; {kernel_label(model)})'
+        f"the oneDNN kernels' buffers; {kernel_label(model)})"
     )
     return med
 
