@@ -134,9 +134,9 @@ def dnnl_arena_bytes() -> int:
     layouts, per-image maps; they stay resident, so they add to a training step's peak memory).
 
     Returns:
-        int: the bytes, 0 without the ``dnnl`` library.
+        int: the bytes, 0 when no layer has loaded the ``dnnl`` library (this never builds it).
     """
-    path = _library('dnnl')
+    path = _STATE['dnnl']['path']
     if path is None:
         return 0
     fn = ctypes.CDLL(path).shm_dnnl_arena_bytes

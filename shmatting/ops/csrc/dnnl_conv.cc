@@ -721,8 +721,6 @@ int guarded(const char* name, Fn fn) {
 
 #define SHM_AOT_ARGS int, void **params, int *, int64_t **shapes, const char **dtypes, void *, void *
 
-// The instruction set this library's oneDNN runs on (a dnnl_cpu_isa_t value), for tests and
-// benchmarks.
 // The bytes the kernels' scratch buffers hold between calls (for tests and memory reports).
 extern "C" int64_t shm_dnnl_arena_bytes() {
   Runtime& rt = runtime();
@@ -730,6 +728,8 @@ extern "C" int64_t shm_dnnl_arena_bytes() {
   return static_cast<int64_t>(rt.arena.bytes());
 }
 
+// The instruction set this library's oneDNN runs on (a dnnl_cpu_isa_t value), for tests and
+// benchmarks.
 extern "C" int shm_dnnl_effective_isa() {
   runtime();
   return static_cast<int>(dnnl::get_effective_cpu_isa());
