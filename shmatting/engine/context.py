@@ -12,16 +12,18 @@ __all__ = [
     'CONTEXT_KEYS',
 ]
 
-CONTEXT_KEYS = (
-    'mode',
-    'device_target',
-    'device_id',
-    'jit_level',
-    'precision_mode',
-    'save_graphs',
-    'save_graphs_path',
-    'memory_pool',
+# the context keys and their defaults (a config's ``context`` overrides any of them)
+CONTEXT_DEFAULTS = dict(
+    mode='GRAPH',
+    device_target='auto',
+    device_id=None,
+    jit_level=None,
+    precision_mode=None,
+    save_graphs=False,
+    save_graphs_path=None,
+    memory_pool=None,
 )
+CONTEXT_KEYS = tuple(CONTEXT_DEFAULTS)
 POOL_KEYS = ('init_size', 'increase_size', 'max_size', 'optimize_level')
 _APPLIED_POOL: dict = {}  # ``mindspore.runtime.set_memory`` takes effect once per process
 
@@ -136,7 +138,7 @@ def apply_context(
     """
     import mindspore as ms
 
-    ctx = dict(zip(CONTEXT_KEYS, ('GRAPH', 'auto', None, None, None, False, None, None)))
+    ctx = dict(CONTEXT_DEFAULTS)
     unknown = set(context or {}) - set(ctx)
     if unknown:
         raise KeyError(f'context: unknown keys {sorted(unknown)}; use {sorted(ctx)}')

@@ -110,9 +110,20 @@ def cpu_kernel_status():
     for lib in ('core', 'dnnl'):
         path = _library(lib)
         parts.append(f'{lib} {path}' if path else f'{lib} unavailable ({_STATE[lib]["error"]})')
-    if _library('dnnl'):
+    if _STATE['dnnl']['path']:
         parts[-1] += f' (oneDNN on {dnnl_kernel_isa()})'
     return f'{mode}: ' + '; '.join(parts)
+
+
+def _dnnl_entry(name: str, restype: type, build: bool) -> Optional[Callable]:
+    """The ``dnnl`` library's C function ``name`` (it is already loaded by MindSpore when a layer
+    ran: the same handle), or None without the library; ``build=False`` never compiles it."""
+    path = _library('dnnl') if build else _STATE['dnnl']['path']
+    if path is None:
+        return None
+    fn = getattr(ctypes.CDLL(path), name)
+    fn.restype = restype
+    return fn
 
 
 def dnnl_kernel_isa() -> str:
@@ -122,10 +133,10 @@ def dnnl_kernel_isa() -> str:
         str: ``'avx512_core'``, ``'avx2'``, another ISA's ``dnnl_cpu_isa_t`` value in hex, or
         ``'unavailable'`` without the ``dnnl`` library.
     """
-    path = _library('dnnl')
-    if path is None:
+    fn = _dnnl_entry('shm_dnnl_effective_isa', ctypes.c_int, build=True)
+    if fn is None:
         return 'unavailable'
-    isa = ctypes.CDLL(path).shm_dnnl_effective_isa()
+    isa = fn()
     return {0x7: 'avx2', 0x27: 'avx512_core'}.get(isa, hex(isa))
 
 
@@ -136,12 +147,8 @@ def dnnl_arena_bytes() -> int:
     Returns:
         int: the bytes, 0 when no layer has loaded the ``dnnl`` library (this never builds it).
     """
-    path = _STATE['dnnl']['path']
-    if path is None:
-        return 0
-    fn = ctypes.CDLL(path).shm_dnnl_arena_bytes
-    fn.restype = ctypes.c_int64
-    return int(fn())
+    fn = _dnnl_entry('shm_dnnl_arena_bytes', ctypes.c_int64, build=False)
+    return 0 if fn is None else int(fn())
 
 
 def _aot(name, out_shape, out_dtype, bprop=None, lib='core'):

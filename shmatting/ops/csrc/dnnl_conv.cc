@@ -148,11 +148,12 @@ class ThreadPool : public dnnl::threadpool_interop::threadpool_iface {
   bool stop_ = false;
 };
 
-// Growable 64-byte aligned buffers, one per role, reused by every call. They stay resident
-// between calls, each as large as the largest layer's tensor in its role (about 100 MB at batch 8,
-// 320x320), so a role reuses another's slot once that is free: the backward puts dy in the
-// forward's output slot and dx, then x, in its input slot.
-enum Slot { kSrc, kWei, kDst, kDiffDst2, kDiffWei, kScratch, kSlots };
+// Growable 64-byte aligned buffers reused by every call. They stay resident between calls, each
+// as large as the largest tensor ever put in it (about 100 MB at batch 8, 320x320), so the
+// backward reuses the forward's once they are free: dy goes where the forward's output went, dx
+// and then x where its input went. kDiffDstWei: dy again, when the weight gradient wants another
+// layout than the input gradient.
+enum Slot { kSrc, kWei, kDst, kDiffDstWei, kDiffWei, kScratch, kSlots };
 
 class Arena {
  public:
@@ -478,7 +479,7 @@ void backward(const Geometry& g, void** params) {
   copy_back(rt, dxb, dx);
 
   const memory::desc want_dy = t.bwd_wei_pd.diff_dst_desc(0);
-  memory dyb2 = dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, kDiffDst2);
+  memory dyb2 = dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, kDiffDstWei);
   memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc);  // dx's slot: copied back
   memory dwb = out_layout(rt, dw, t.bwd_wei_pd.diff_weights_desc(0), kDiffWei);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb},
