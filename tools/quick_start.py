@@ -196,7 +196,7 @@ def main(argv=None):
     stages = Stages(osp.join(paths.work, 'logs'))
     # No MindSpore compile cache: with MindSpore 2.10 a cache written by the T-Net phase was picked
     # up by the end-to-end phase's different graph (a BatchNorm Memcpy_s error), and a fresh
-    # machine has nothing cached anyway.
+    # machine has nothing cached anyway (context.compile_cache is the safe one; off here too).
     env = {**os.environ, 'PYTHON': py, 'MS_COMPILER_CACHE_ENABLE': '0'}
     options = [f'data_root={paths.data}', *args.cfg_options]
     total_start = time.perf_counter()

@@ -3,6 +3,8 @@
 import difflib
 from typing import Any, Iterable, Optional
 
+from .compile_cache import cache_root
+
 __all__ = [
     'apply_context',
     'apply_memory_pool',
@@ -22,6 +24,7 @@ CONTEXT_DEFAULTS = dict(
     save_graphs=False,
     save_graphs_path=None,
     memory_pool=None,
+    compile_cache=False,
 )
 CONTEXT_KEYS = tuple(CONTEXT_DEFAULTS)
 POOL_KEYS = ('init_size', 'increase_size', 'max_size', 'optimize_level')
@@ -120,12 +123,14 @@ def apply_context(
     launcher: str = 'none',
 ) -> dict:
     """Apply ``context=dict(mode, device_target, device_id, jit_level, precision_mode,
-    save_graphs, memory_pool)``.
+    save_graphs, memory_pool, compile_cache)``.
 
     ``precision_mode`` is the Ascend operators' automatic precision (the model zoo's
     ``context.precision_mode``, e.g. ``'allow_fp32_to_fp16'``); it is applied on Ascend only.
     ``save_graphs`` (the zoo's ``saveIRFlag``) dumps MindSpore's IR graphs to
-    ``save_graphs_path`` (``True`` or a level 1-3).
+    ``save_graphs_path`` (``True`` or a level 1-3). ``compile_cache`` (True or a directory) keeps
+    the compiled train step for later runs of the same graph (:mod:`.compile_cache`); it is
+    checked here and used by the runner.
 
     Args:
         context (dict, optional): the config's ``context``.
@@ -162,6 +167,7 @@ def apply_context(
             kwargs['save_graphs_path'] = str(ctx['save_graphs_path'])
     ms.set_context(**kwargs)
     apply_memory_pool(ctx['memory_pool'])
+    cache_root(ctx['compile_cache'])  # a malformed setting fails before anything is built
     if ctx['precision_mode'] and ctx['device_target'] == 'Ascend':
         ms.device_context.ascend.op_precision.precision_mode(ctx['precision_mode'])
     ctx['mode'] = mode

@@ -12,6 +12,7 @@ from ..registry import HOOKS
 from ..utils import env_table, get_logger
 from ..utils.logging import remove_file_handlers
 from .checkpoint import check_finite, load_weights, save_with_meta, sweep_temp_files
+from .compile_cache import OUTCOMES, cache_root, cached_compile, graph_key
 from .context import apply_context, apply_recompute
 from .dist import all_reduce_sum, average_bn_statistics, broadcast_from_rank0, init_dist
 from .hooks.builder import resolve_default_hooks
@@ -21,6 +22,8 @@ from .resume import ResumePlan, find_resume_checkpoint, restore_state
 __all__ = ['Runner', 'REQUIRED_KEYS', 'HOOK_SURFACE']
 
 REQUIRED_KEYS = ('model', 'data', 'optimizer', 'total_epochs')
+# top-level config keys that cannot change the compiled train step (the compile cache's key)
+_NOT_IN_GRAPH = ('work_dir', 'load_from', 'resume_from', 'seed')
 # what hooks may read from the runner (tests/test_engine/test_hook_contract.py keeps hooks to it)
 HOOK_SURFACE = (
     'cfg',
@@ -136,6 +139,7 @@ class Runner:
     def _set_seed(self, seed: Optional[int]) -> None:
         import mindspore as ms
 
+        self.seed_drawn = seed is None
         if seed is None:
             seed = random.SystemRandom().randrange(2**31) if self.rank == 0 else 0
             seed = broadcast_from_rank0(seed)
@@ -344,8 +348,42 @@ class Runner:
 
     def _compile(self, inputs: tuple) -> None:
         start = time.perf_counter()
-        self.train_step.compile(*inputs)
-        self.logger.info(f'compiled the train step in {time.perf_counter() - start:.1f}s')
+        root = cache_root(self.context['compile_cache'])
+        if root is None:
+            if os.environ.get('MS_COMPILER_CACHE_ENABLE') == '1':
+                self.logger.warning(
+                    "MS_COMPILER_CACHE_ENABLE=1: MindSpore's own compile cache can load a graph "
+                    'compiled for other shapes, constants or trainable parameters; '
+                    'context.compile_cache=True caches safely'
+                )
+            self.train_step.compile(*inputs)
+            self.logger.info(f'compiled the train step in {time.perf_counter() - start:.1f}s')
+            return
+        key = graph_key(self.train_step, inputs, self._graph_config_text(), self._graph_extra())
+        how = cached_compile(self.train_step, inputs, root, key, self.rank)
+        self.logger.info(
+            f'train step {OUTCOMES[how]} in {time.perf_counter() - start:.1f}s '
+            f'(cache: {osp.join(root, key)})'
+        )
+
+    def _graph_config_text(self) -> str:
+        """The config as it can shape the train graph: paths and a drawn seed left out."""
+        import json
+
+        cfg = {k: v for k, v in self.cfg.to_dict().items() if k not in _NOT_IN_GRAPH}
+        if not self.seed_drawn:
+            cfg['seed'] = self.seed
+        return json.dumps(cfg, sort_keys=True, default=repr)
+
+    def _graph_extra(self) -> list:
+        import mindspore as ms
+
+        context = {k: v for k, v in self.context.items() if k != 'compile_cache'}
+        return [
+            f'context {sorted(context.items())!r}',
+            f'deterministic {ms.get_context("deterministic")}',
+            f'world size {self.world_size}',  # MindSpore keeps each rank's graph apart
+        ]
 
     def _train_epoch(self, compiled: bool) -> bool:
         self.train_loader.set_epoch(self.epoch)

@@ -5,6 +5,7 @@ Usage:
     python tools/analysis/benchmark.py --infer CONFIG [--shape 320 320] [--steps 20] [--mindir]
         [--onnx] [--no-fuse]
     ... --cpu-kernels none|all|conv,depthwise,upsample,norm,pool,softmax   (which CPU kernels)
+    ... --cfg-options context.compile_cache=DIR   (the train step through the compile cache)
 
 Inference is timed as the tools run it: GRAPH mode with the BatchNorms folded into the
 convolutions (``--no-fuse`` keeps them); ``--mindir`` and ``--onnx`` also export the network
@@ -68,6 +69,23 @@ def kernel_label(model):
     return 'CPU kernels: ' + (','.join(kinds) if kinds else 'none')
 
 
+def compile_step(step, inputs, cfg, ctx):
+    """Compile the train step (GRAPH mode), through the compile cache when the config's
+    ``context.compile_cache`` asks for it; returns the seconds and a note for the report."""
+    from shmatting.engine.compile_cache import cache_root, cached_compile, graph_key
+
+    if ctx['mode'] != 'GRAPH':
+        return 0.0, ''
+    start = time.perf_counter()
+    root = cache_root(ctx['compile_cache'])
+    if root is None:
+        step.compile(*inputs)
+        return time.perf_counter() - start, ''
+    key = graph_key(step, inputs, cfg.pretty_text, [f'context {sorted(ctx.items())!r}'])
+    how = cached_compile(step, inputs, root, key)
+    return time.perf_counter() - start, f' (compile cache: {how})'
+
+
 def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     import mindspore as ms
 
@@ -85,11 +103,7 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     step.set_train()
     data = random_batch(batch, *shape)
     inputs = tuple(ms.Tensor(data[k]) for k in model.train_inputs())
-    compile_s = 0.0
-    if ctx['mode'] == 'GRAPH':
-        start = time.perf_counter()
-        step.compile(*inputs)
-        compile_s = time.perf_counter() - start
+    compile_s, cached = compile_step(step, inputs, cfg, ctx)
     compiled_gb = rss_gb()
     times, first_gb = [], None
     for i in range(warmup + steps):
@@ -103,7 +117,8 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
 
     print(
         f'train {model.train_phase} {ctx["mode"]} batch {batch} {shape[0]}x{shape[1]}: '
-        f'compile {compile_s:.1f}s, {med:.3f} s/step (min {min(times):.3f}, max {max(times):.3f}), '
+        f'compile {compile_s:.1f}s{cached}, {med:.3f} s/step '
+        f'(min {min(times):.3f}, max {max(times):.3f}), '
         f'{batch / med:.2f} images/s, peak RSS {peak_rss_gb():.2f} GB ({compiled_gb:.2f} after '
         f'compiling, {first_gb:.2f} after the first step, {dnnl_arena_bytes() / 2**30:.2f} in '
         f"the oneDNN kernels' buffers; {kernel_label(model)})"
