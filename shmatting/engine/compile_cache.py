@@ -24,7 +24,15 @@ import sysconfig
 import tempfile
 from typing import Any, Iterable, Optional
 
-__all__ = ['DEFAULT_ROOT', 'OUTCOMES', 'cache_root', 'graph_key', 'cached_compile', 'source_files']
+__all__ = [
+    'DEFAULT_ROOT',
+    'OUTCOMES',
+    'cache_root',
+    'cached_compile',
+    'class_files',
+    'graph_key',
+    'source_files',
+]
 
 DEFAULT_ROOT = osp.join(osp.expanduser('~'), '.cache', 'shmatting', 'compile')
 _ENV_PREFIXES = ('SHMATTING_', 'ONEDNN_', 'DNNL_', 'MS_DEV_')
