@@ -139,7 +139,7 @@ class Runner:
     def _set_seed(self, seed: Optional[int]) -> None:
         import mindspore as ms
 
-        self.seed_drawn = seed is None
+        self._seed_drawn = seed is None
         if seed is None:
             seed = random.SystemRandom().randrange(2**31) if self.rank == 0 else 0
             seed = broadcast_from_rank0(seed)
@@ -371,7 +371,7 @@ class Runner:
         import json
 
         cfg = {k: v for k, v in self.cfg.to_dict().items() if k not in _NOT_IN_GRAPH}
-        if not self.seed_drawn:
+        if not self._seed_drawn:
             cfg['seed'] = self.seed
         return json.dumps(cfg, sort_keys=True, default=repr)
 
