@@ -226,6 +226,7 @@ OUTCOMES = {
     'not-stored': 'compiled (MindSpore wrote no cache file)',
     'used': 'compiled (this process has used the compile cache for another graph)',
     'no-script': 'compiled (the compile cache needs the entry script as a file)',
+    'unwritable': 'compiled (the compile cache directory cannot be written)',
 }
 
 
@@ -242,15 +243,19 @@ def cached_compile(cell: Any, inputs: tuple, root: str, key: str, rank: int = 0)
     Returns:
         str: a key of :data:`OUTCOMES`. ``'used'``: this process already cached another graph;
         ``'no-script'``: MindSpore's cache parses the entry script (``sys.argv[0]``), and
-        ``python -c`` has none.
+        ``python -c`` has none; ``'unwritable'``: ``root`` cannot be created or written.
     """
     if _USED or not _entry_script():
         cell.compile(*inputs)
         return 'used' if _USED else 'no-script'
     final = osp.join(root, key)
     hit = _has_graph(final, rank)
-    os.makedirs(root, exist_ok=True)
-    path = final if hit else tempfile.mkdtemp(prefix=f'{key[:16]}.tmp', dir=root)
+    try:
+        os.makedirs(root, exist_ok=True)
+        path = final if hit else tempfile.mkdtemp(prefix=f'{key[:16]}.tmp', dir=root)
+    except OSError:  # a cache that cannot be written never stops a run
+        cell.compile(*inputs)
+        return 'unwritable'
     _USED['path'] = path
     os.environ.update(MS_COMPILER_CACHE_ENABLE='1', MS_COMPILER_CACHE_PATH=path)
     try:

@@ -361,7 +361,8 @@ class Runner:
             return
         key = graph_key(self.train_step, inputs, self._graph_config_text(), self._graph_extra())
         how = cached_compile(self.train_step, inputs, root, key, self.rank)
-        self.logger.info(
+        log = self.logger.info if how in ('hit', 'stored') else self.logger.warning
+        log(
             f'train step {OUTCOMES[how]} in {time.perf_counter() - start:.1f}s '
             f'(cache: {osp.join(root, key)})'
         )

@@ -87,6 +87,11 @@ def test_a_failed_compile_leaves_nothing_a_later_run_could_load(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_an_unwritable_cache_directory_compiles_uncached_instead_of_failing(tmp_path):
+    (tmp_path / 'blocker').write_text('a file where the cache directory should be')
+    assert probe(tmp_path / 'blocker', 2, 8) == ('unwritable', 8, 45.375)
+
+
 def test_without_an_entry_script_the_step_compiles_uncached_instead_of_failing(tmp_path):
     assert probe(tmp_path / 'cache', 2, 8, script=False) == ('no-script', 8, 45.375)
 
