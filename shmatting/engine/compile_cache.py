@@ -159,7 +159,7 @@ def graph_key(cell: Any, inputs: Iterable[Any], config_text: str, extra: Iterabl
         cell (nn.Cell): the cell to compile.
         inputs (Iterable[Tensor]): its inputs.
         config_text (str): the run's config, without settings that cannot change the graph.
-        extra (Iterable[str]): anything else that does (device target, rank, world size).
+        extra (Iterable[str]): anything else that does (the context, the world size).
 
     Returns:
         str: a hex digest naming the graph's cache directory.
@@ -211,10 +211,10 @@ def _publish(tmp: str, final: str, rank: int) -> bool:
         bool: whether ``final`` now holds a graph for ``rank``.
     """
     if _has_graph(tmp, rank):
-        os.makedirs(final, exist_ok=True)
         try:
+            os.makedirs(final, exist_ok=True)
             os.rename(osp.join(tmp, f'rank_{rank}'), osp.join(final, f'rank_{rank}'))
-        except OSError:  # published by another process meanwhile
+        except OSError:  # published by another process meanwhile, or the disk is full
             pass
     return _has_graph(final, rank)
 

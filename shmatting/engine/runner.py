@@ -24,6 +24,10 @@ __all__ = ['Runner', 'REQUIRED_KEYS', 'HOOK_SURFACE']
 REQUIRED_KEYS = ('model', 'data', 'optimizer', 'total_epochs')
 # top-level config keys that cannot change the compiled train step (the compile cache's key)
 _NOT_IN_GRAPH = ('work_dir', 'load_from', 'resume_from', 'seed')
+_UNSAFE_MS_CACHE = (
+    "MS_COMPILER_CACHE_ENABLE=1: MindSpore's own compile cache can load a graph compiled for "
+    'other shapes, constants or trainable parameters; context.compile_cache=True caches safely'
+)
 # what hooks may read from the runner (tests/test_engine/test_hook_contract.py keeps hooks to it)
 HOOK_SURFACE = (
     'cfg',
@@ -351,11 +355,7 @@ class Runner:
         root = cache_root(self.context['compile_cache'])
         if root is None:
             if os.environ.get('MS_COMPILER_CACHE_ENABLE') == '1':
-                self.logger.warning(
-                    "MS_COMPILER_CACHE_ENABLE=1: MindSpore's own compile cache can load a graph "
-                    'compiled for other shapes, constants or trainable parameters; '
-                    'context.compile_cache=True caches safely'
-                )
+                self.logger.warning(_UNSAFE_MS_CACHE)
             self.train_step.compile(*inputs)
             self.logger.info(f'compiled the train step in {time.perf_counter() - start:.1f}s')
             return
