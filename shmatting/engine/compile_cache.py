@@ -16,13 +16,14 @@ compile in the same process runs without the cache.
 """
 
 import hashlib
+import json
 import os
 import os.path as osp
 import shutil
 import sys
 import sysconfig
 import tempfile
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Tuple
 
 __all__ = [
     'DEFAULT_ROOT',
@@ -30,6 +31,7 @@ __all__ = [
     'cache_root',
     'cached_compile',
     'class_files',
+    'compile_step',
     'graph_key',
     'source_files',
 ]
@@ -219,8 +221,9 @@ def _publish(tmp: str, final: str, rank: int) -> bool:
     return _has_graph(final, rank)
 
 
-# what cached_compile did, for the log
+# what compile_step / cached_compile did, for the log
 OUTCOMES = {
+    'off': 'compiled',
     'hit': 'loaded from the compile cache',
     'stored': 'compiled and cached',
     'not-stored': 'compiled (MindSpore wrote no cache file)',
@@ -267,3 +270,34 @@ def cached_compile(cell: Any, inputs: tuple, root: str, key: str, rank: int = 0)
             stored = _publish(path, final, rank)
             shutil.rmtree(path, ignore_errors=True)
     return 'hit' if hit else ('stored' if stored else 'not-stored')
+
+
+def compile_step(
+    cell: Any,
+    inputs: tuple,
+    root: Optional[str],
+    config: dict,
+    extra: Iterable[str] = (),
+    rank: int = 0,
+) -> Tuple[str, Optional[str]]:
+    """Compile ``cell`` for ``inputs``, through the cache under ``root`` when there is one.
+
+    Args:
+        cell (nn.Cell): the cell (GRAPH mode).
+        inputs (tuple): its inputs.
+        root (str, optional): the cache directory (``context.compile_cache`` as
+            :func:`~shmatting.engine.context.apply_context` resolves it); None: no cache.
+        config (dict): the run's config, without settings that cannot change the graph.
+        extra (Iterable[str]): anything else that does (the context, the world size).
+        rank (int): this process's rank.
+
+    Returns:
+        tuple[str, str | None]: a key of :data:`OUTCOMES` (``'off'`` without a cache) and the
+        graph's cache directory.
+    """
+    if root is None:
+        cell.compile(*inputs)
+        return 'off', None
+    text = json.dumps(config, sort_keys=True, default=repr)
+    key = graph_key(cell, inputs, text, extra)
+    return cached_compile(cell, inputs, root, key, rank), osp.join(root, key)

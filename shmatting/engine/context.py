@@ -129,8 +129,8 @@ def apply_context(
     ``context.precision_mode``, e.g. ``'allow_fp32_to_fp16'``); it is applied on Ascend only.
     ``save_graphs`` (the zoo's ``saveIRFlag``) dumps MindSpore's IR graphs to
     ``save_graphs_path`` (``True`` or a level 1-3). ``compile_cache`` (True or a directory) keeps
-    the compiled train step for later runs of the same graph (:mod:`.compile_cache`); it is
-    checked here and used by the runner.
+    the compiled train step for later runs of the same graph (:mod:`.compile_cache`); the
+    returned context holds its directory (None: no cache).
 
     Args:
         context (dict, optional): the config's ``context``.
@@ -167,7 +167,7 @@ def apply_context(
             kwargs['save_graphs_path'] = str(ctx['save_graphs_path'])
     ms.set_context(**kwargs)
     apply_memory_pool(ctx['memory_pool'])
-    cache_root(ctx['compile_cache'])  # a malformed setting fails before anything is built
+    ctx['compile_cache'] = cache_root(ctx['compile_cache'])  # the directory, or None
     if ctx['precision_mode'] and ctx['device_target'] == 'Ascend':
         ms.device_context.ascend.op_precision.precision_mode(ctx['precision_mode'])
     ctx['mode'] = mode

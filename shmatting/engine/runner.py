@@ -12,7 +12,7 @@ from ..registry import HOOKS
 from ..utils import env_table, get_logger
 from ..utils.logging import remove_file_handlers
 from .checkpoint import check_finite, load_weights, save_with_meta, sweep_temp_files
-from .compile_cache import OUTCOMES, cache_root, cached_compile, graph_key
+from .compile_cache import OUTCOMES, compile_step
 from .context import apply_context, apply_recompute
 from .dist import all_reduce_sum, average_bn_statistics, broadcast_from_rank0, init_dist
 from .hooks.builder import resolve_default_hooks
@@ -352,29 +352,24 @@ class Runner:
 
     def _compile(self, inputs: tuple) -> None:
         start = time.perf_counter()
-        root = cache_root(self.context['compile_cache'])
-        if root is None:
-            if os.environ.get('MS_COMPILER_CACHE_ENABLE') == '1':
-                self.logger.warning(_UNSAFE_MS_CACHE)
-            self.train_step.compile(*inputs)
-            self.logger.info(f'compiled the train step in {time.perf_counter() - start:.1f}s')
-            return
-        key = graph_key(self.train_step, inputs, self._graph_config_text(), self._graph_extra())
-        how = cached_compile(self.train_step, inputs, root, key, self.rank)
-        log = self.logger.info if how in ('hit', 'stored') else self.logger.warning
+        root = self.context['compile_cache']
+        if root is None and os.environ.get('MS_COMPILER_CACHE_ENABLE') == '1':
+            self.logger.warning(_UNSAFE_MS_CACHE)
+        how, where = compile_step(
+            self.train_step, inputs, root, self._graph_config(), self._graph_extra(), self.rank
+        )
+        log = self.logger.warning if how not in ('off', 'hit', 'stored') else self.logger.info
         log(
-            f'train step {OUTCOMES[how]} in {time.perf_counter() - start:.1f}s '
-            f'(cache: {osp.join(root, key)})'
+            f'train step {OUTCOMES[how]} in {time.perf_counter() - start:.1f}s'
+            + (f' (cache: {where})' if where else '')
         )
 
-    def _graph_config_text(self) -> str:
+    def _graph_config(self) -> dict:
         """The config as it can shape the train graph: paths and a drawn seed left out."""
-        import json
-
         cfg = {k: v for k, v in self.cfg.to_dict().items() if k not in _NOT_IN_GRAPH}
         if not self._seed_drawn:
             cfg['seed'] = self.seed
-        return json.dumps(cfg, sort_keys=True, default=repr)
+        return cfg
 
     def _graph_extra(self) -> list:
         import mindspore as ms

@@ -69,21 +69,16 @@ def kernel_label(model):
     return 'CPU kernels: ' + (','.join(kinds) if kinds else 'none')
 
 
-def compile_step(step, inputs, cfg, ctx):
+def timed_compile(step, inputs, cfg, ctx):
     """Compile the train step (GRAPH mode), through the compile cache when the config's
     ``context.compile_cache`` asks for it; returns the seconds and a note for the report."""
-    from shmatting.engine.compile_cache import cache_root, cached_compile, graph_key
+    from shmatting.engine.compile_cache import compile_step
 
     if ctx['mode'] != 'GRAPH':
         return 0.0, ''
     start = time.perf_counter()
-    root = cache_root(ctx['compile_cache'])
-    if root is None:
-        step.compile(*inputs)
-        return time.perf_counter() - start, ''
-    key = graph_key(step, inputs, cfg.pretty_text, [f'context {sorted(ctx.items())!r}'])
-    how = cached_compile(step, inputs, root, key)
-    return time.perf_counter() - start, f' (compile cache: {how})'
+    how, _ = compile_step(step, inputs, ctx['compile_cache'], cfg.to_dict(), [repr(ctx)])
+    return time.perf_counter() - start, '' if how == 'off' else f' (compile cache: {how})'
 
 
 def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
@@ -103,7 +98,7 @@ def bench_train(cfg, batch, shape, steps, warmup, kinds=None):
     step.set_train()
     data = random_batch(batch, *shape)
     inputs = tuple(ms.Tensor(data[k]) for k in model.train_inputs())
-    compile_s, cached = compile_step(step, inputs, cfg, ctx)
+    compile_s, cached = timed_compile(step, inputs, cfg, ctx)
     compiled_gb = rss_gb()
     times, first_gb = [], None
     for i in range(warmup + steps):
