@@ -22,6 +22,8 @@ LAYERS = {
     'dense 3x3': lambda: same_conv2d(6, 8, 3),
     # 8 x 3 x 3 > 64 inputs per output: oneDNN's blocked kernel (fewer: gathered patches)
     'dense 3x3 on oneDNN': lambda: same_conv2d(8, 20, 3),
+    # 24 inputs: 8-channel blocks (oneDNN's AVX2 kernels) instead of padded 16-channel ones
+    'dense 3x3 on 8-channel blocks': lambda: same_conv2d(24, 16, 3),
     'dense 1x1': lambda: same_conv2d(8, 16, 1),
     # the 1x1 kernel runs per image in column tiles of 512 for 96 outputs: 3 tiles, a short last
     'dense 1x1 in column tiles': lambda: same_conv2d(16, 96, 1),

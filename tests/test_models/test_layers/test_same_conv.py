@@ -63,6 +63,14 @@ def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, co
     check_against_conv2d(mode, 'kernel', cin, cout, k, bias, (2, cin, 19, 70))
 
 
+@pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels do not build here')
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('cin,cout,bias', [(24, 16, True), (8, 24, False)])
+def test_layers_on_eight_channel_blocks_match_conv2d(mode, cin, cout, bias):
+    # inputs of 8 but not 16 channels per block run on 8-channel blocks (not padded to 16)
+    check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 9, 7))
+
+
 def test_selection_rule():
     assert prefers_forward_dx(16, 1, 5) and prefers_forward_dx(32, 16, 3)
     assert not prefers_forward_dx(6, 16, 3)  # more outputs: MindSpore's is faster
