@@ -271,11 +271,15 @@ struct Geometry {
   tag wei_tag() const { return deconv ? tag::iohw : tag::oihw; }
   // a zero descriptor: no bias
   memory::desc bias_desc() const { return bias ? plain({o}, tag::a) : memory::desc(); }
-  // Inputs of 8 but not 16 channels per block (24): oneDNN's AVX-512 kernels pad them to 16-channel
-  // blocks, and the reorders into the padded layout run on its generic kernel (8x24x320x320: 34.5
-  // against 12.8 ms); on 8-channel blocks it takes its AVX2 kernels instead (a 24->16 3x3 layer at
-  // 8x320x320, forward and gradients: 155 against 197 ms; docs/performance.md).
-  bool eight_channel_blocks() const { return !deconv && c % 16 != 0 && c % 8 == 0 && o % 8 == 0; }
+  // Maps of 8 but not 16 channels per block (24): oneDNN's AVX-512 kernels pad them to 16-channel
+  // blocks, and the reorders into and out of the padded layout run on its generic kernel
+  // (8x24x320x320: 34.5 against 12.8 ms); on 8-channel blocks it takes its AVX2 kernels instead.
+  // Forward and gradients at batch 8: 24->16 at 320x320 316 -> 268 ms, 24->24 at 160x160 141 -> 97,
+  // 32->24 at 160x160 134 -> 112 (docs/performance.md). Fewer than 8 channels stay as they are:
+  // padded to 8, oneDNN falls back to its reference kernel.
+  bool eight_channel_blocks() const {
+    return !deconv && (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0;
+  }
   memory::desc src_layout() const { return eight_channel_blocks() ? plain(src(), tag::nChw8c) : any(src()); }
   memory::desc dst_layout() const { return eight_channel_blocks() ? plain(dst(), tag::nChw8c) : any(dst()); }
   std::tuple<bool, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, bool> key()

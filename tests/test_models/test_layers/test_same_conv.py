@@ -65,9 +65,9 @@ def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, co
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels do not build here')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-@pytest.mark.parametrize('cin,cout,bias', [(24, 16, True), (8, 24, False)])
+@pytest.mark.parametrize('cin,cout,bias', [(24, 16, True), (8, 24, False), (32, 24, True)])
 def test_layers_on_eight_channel_blocks_match_conv2d(mode, cin, cout, bias):
-    # inputs of 8 but not 16 channels per block run on 8-channel blocks (not padded to 16)
+    # maps of 8 but not 16 channels per block run on 8-channel blocks (not padded to 16)
     check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 9, 7))
 
 
