@@ -49,6 +49,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -271,17 +272,21 @@ struct Geometry {
   tag wei_tag() const { return deconv ? tag::iohw : tag::oihw; }
   // a zero descriptor: no bias
   memory::desc bias_desc() const { return bias ? plain({o}, tag::a) : memory::desc(); }
-  // Maps of 8 but not 16 channels per block (24): oneDNN's AVX-512 kernels pad them to 16-channel
-  // blocks, and the reorders into and out of the padded layout run on its generic kernel
-  // (8x24x320x320: 34.5 against 12.8 ms); on 8-channel blocks it takes its AVX2 kernels instead.
-  // Forward and gradients at batch 8: 24->16 at 320x320 316 -> 268 ms, 24->24 at 160x160 141 -> 97,
-  // 32->24 at 160x160 134 -> 112 (docs/performance.md). Fewer than 8 channels stay as they are:
-  // padded to 8, oneDNN falls back to its reference kernel.
-  bool eight_channel_blocks() const {
-    return !deconv && (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0;
+  // The activations' layout to ask oneDNN for (any: its own choice), measured per shape on AVX-512
+  // (docs/performance.md):
+  // * maps of 8 but not 16 channels per block (24): oneDNN pads them to 16-channel blocks and
+  //   reorders into and out of the padded layout on its generic kernel (8x24x320x320: 34.5 against
+  //   12.8 ms); on 8-channel blocks it takes its AVX2 kernels. Forward and gradients at batch 8:
+  //   24->16 at 320x320 316 -> 268 ms, 24->24 at 160x160 141 -> 97, 32->24 at 160x160 134 -> 112.
+  // * transposed convolutions: left to choose, oneDNN runs the forward on NHWC, and the reorder of
+  //   the output back to NCHW is slow (8x16x320x320: 51 ms); on 16-channel blocks it is a blocked
+  //   reorder.
+  tag preferred_layout() const {
+    if (deconv) return c % 16 == 0 && o % 16 == 0 ? tag::nChw16c : tag::any;
+    return (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0 ? tag::nChw8c : tag::any;
   }
-  memory::desc src_layout() const { return eight_channel_blocks() ? plain(src(), tag::nChw8c) : any(src()); }
-  memory::desc dst_layout() const { return eight_channel_blocks() ? plain(dst(), tag::nChw8c) : any(dst()); }
+  memory::desc src_desc(tag t) const { return memory::desc(src(), memory::data_type::f32, t); }
+  memory::desc dst_desc(tag t) const { return memory::desc(dst(), memory::data_type::f32, t); }
   std::tuple<bool, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, memory::dim, bool> key()
       const {
     return std::make_tuple(deconv, n, c, h, w, o, k, bias);
@@ -301,32 +306,58 @@ struct Training {
   dnnl::primitive fwd, bwd_data, bwd_wei;
 };
 
-// The three primitives of one family (convolution or deconvolution: the same descriptors)
+// The three primitives of one family (convolution or deconvolution: the same descriptors), with
+// the activations in layout ``t``
 template <typename Fwd, typename BwdData, typename BwdWei>
-Training make_training_of(Runtime& rt, const Geometry& g, algorithm alg) {
+Training make_training_of(Runtime& rt, const Geometry& g, algorithm alg, tag t) {
   const auto attr = user_scratchpad();
-  auto fwd = typename Fwd::primitive_desc(rt.eng, prop_kind::forward_training, alg, g.src_layout(),
-                                          any(g.wei()), g.bias_desc(), g.dst_layout(), g.strides(),
+  auto fwd = typename Fwd::primitive_desc(rt.eng, prop_kind::forward_training, alg, g.src_desc(t),
+                                          any(g.wei()), g.bias_desc(), g.dst_desc(t), g.strides(),
                                           g.pad_l(), g.pad_r(), attr);
-  auto bd = typename BwdData::primitive_desc(rt.eng, alg, g.src_layout(), any(g.wei()), g.dst_layout(),
+  auto bd = typename BwdData::primitive_desc(rt.eng, alg, g.src_desc(t), any(g.wei()), g.dst_desc(t),
                                              g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-  auto bw = typename BwdWei::primitive_desc(rt.eng, alg, g.src_layout(), any(g.wei()), g.bias_desc(),
-                                            g.dst_layout(), g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
-  Training t;
-  t.fwd_pd = fwd, t.bwd_data_pd = bd, t.bwd_wei_pd = bw;
-  t.fwd = Fwd(fwd);
-  t.bwd_data = BwdData(bd);
-  t.bwd_wei = BwdWei(bw);
-  return t;
+  auto bw = typename BwdWei::primitive_desc(rt.eng, alg, g.src_desc(t), any(g.wei()), g.bias_desc(),
+                                            g.dst_desc(t), g.strides(), g.pad_l(), g.pad_r(), fwd, attr);
+  Training tr;
+  tr.fwd_pd = fwd, tr.bwd_data_pd = bd, tr.bwd_wei_pd = bw;
+  tr.fwd = Fwd(fwd);
+  tr.bwd_data = BwdData(bd);
+  tr.bwd_wei = BwdWei(bw);
+  return tr;
+}
+
+bool reference_kernel(const dnnl::primitive_desc& pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+// ``make(t)`` in the layer's preferred layout, or in oneDNN's own choice where it has no kernel for
+// that layout but its reference one (an ISA cap or a CPU without them: a 6->16 3x3 layer forced onto
+// 8-channel blocks took 13 s) or none at all.
+template <typename Make, typename Reference>
+auto in_preferred_layout(const Geometry& g, Make make, Reference is_reference) -> decltype(make(tag::any)) {
+  const tag want = g.preferred_layout();
+  if (want != tag::any) {
+    try {
+      auto made = make(want);
+      if (!is_reference(made)) return made;
+    } catch (const dnnl::error&) {
+    }
+  }
+  return make(tag::any);
 }
 
 Training make_training(Runtime& rt, const Geometry& g) {
-  if (g.deconv)
-    return make_training_of<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
-                            dnnl::deconvolution_backward_weights>(rt, g,
-                                                                  algorithm::deconvolution_direct);
-  return make_training_of<dnnl::convolution_forward, dnnl::convolution_backward_data,
-                          dnnl::convolution_backward_weights>(rt, g, algorithm::convolution_direct);
+  auto make = [&](tag t) {
+    if (g.deconv)
+      return make_training_of<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
+                              dnnl::deconvolution_backward_weights>(rt, g, algorithm::deconvolution_direct, t);
+    return make_training_of<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                            dnnl::convolution_backward_weights>(rt, g, algorithm::convolution_direct, t);
+  };
+  auto is_reference = [](const Training& tr) {
+    return reference_kernel(tr.fwd_pd) || reference_kernel(tr.bwd_data_pd) || reference_kernel(tr.bwd_wei_pd);
+  };
+  return in_preferred_layout(g, make, is_reference);
 }
 
 Training& training(Runtime& rt, const Geometry& g) {
@@ -622,10 +653,13 @@ Inference& inference(Runtime& rt, const Geometry& g, int act) {
     dnnl::post_ops ops;
     if (act == 1) ops.append_eltwise(algorithm::eltwise_relu, 0.f, 0.f);
     if (act == 2) ops.append_eltwise(algorithm::eltwise_clip, 0.f, 6.f);
-    auto pd = dnnl::convolution_forward::primitive_desc(
-        rt.eng, prop_kind::forward_inference, algorithm::convolution_direct, g.src_layout(),
-        any(g.wei()), plain({g.o}, tag::a), g.dst_layout(), g.strides(), g.pad_l(), g.pad_r(),
-        user_scratchpad(&ops));
+    auto make = [&](tag t) {
+      return dnnl::convolution_forward::primitive_desc(
+          rt.eng, prop_kind::forward_inference, algorithm::convolution_direct, g.src_desc(t), any(g.wei()),
+          plain({g.o}, tag::a), g.dst_desc(t), g.strides(), g.pad_l(), g.pad_r(), user_scratchpad(&ops));
+    };
+    auto is_reference = [](const dnnl::convolution_forward::primitive_desc& pd) { return reference_kernel(pd); };
+    auto pd = in_preferred_layout(g, make, is_reference);
     it = cache.emplace(key, Inference{pd, dnnl::convolution_forward(pd)}).first;
   }
   return it->second;

@@ -1,0 +1,122 @@
+"""The activations' layouts the oneDNN kernels ask for: every dense and transposed convolution
+shape of the zoo network, forward and both gradients, read off oneDNN's own log
+(``ONEDNN_VERBOSE``). A layout oneDNN has only its reference kernel for would be 100-1000x slower
+(a 6->16 3x3 layer forced onto 8-channel blocks took 13 s); the kernels then fall back to oneDNN's
+own choice. On AVX-512 the measured preferences hold: maps of 24 channels on 8-channel blocks
+(padded 16-channel ones reorder on oneDNN's generic kernel), transposed convolutions on
+16-channel blocks (not NHWC)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shmatting.ops import cpu_kernels_enabled
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.skipif(
+    not cpu_kernels_enabled('conv'), reason='the oneDNN kernels do not build here'
+)
+
+# (kind, in, out, kernel, size): the zoo network's shapes at a small size
+LAYERS = [
+    ('conv', 3, 32, 3, 12),
+    ('conv', 6, 16, 3, 12),
+    ('conv', 16, 16, 3, 12),
+    ('conv', 24, 16, 3, 12),
+    ('conv', 24, 24, 3, 10),
+    ('conv', 32, 24, 3, 10),
+    ('conv', 32, 32, 3, 10),
+    ('conv', 96, 32, 3, 8),
+    ('conv', 320, 96, 3, 6),
+    ('conv', 128, 128, 3, 6),
+    ('deconv', 16, 16, 5, 8),
+    ('deconv', 128, 128, 5, 4),
+]
+
+PROBE = """
+import sys
+import numpy as np
+import mindspore as ms
+import shmatting
+from mindspore import ParameterTuple, nn, ops
+from shmatting.models.layers import ConvTranspose2dK5S2, SameConv2d
+from shmatting.ops.cpu_kernels import dnnl_kernel_isa
+
+class Grads(nn.Cell):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.weights = ParameterTuple(net.trainable_params())
+        self.grad = ops.GradOperation(get_all=True, get_by_list=True, sens_param=True)
+
+    def construct(self, x, sens):
+        return self.grad(self.net, self.weights)(x, sens)
+
+for kind, cin, cout, k, size in LAYERS:
+    net = SameConv2d(cin, cout, k) if kind == 'conv' else ConvTranspose2dK5S2(cin, cout)
+    assert net.use_cpu_kernel
+    x = ms.Tensor(np.random.default_rng(0).normal(size=(2, cin, size, size)).astype(np.float32))
+    print(f'layer {kind} {cin} {cout}', flush=True)
+    y = net(x)
+    Grads(net)(x, ops.ones_like(y))[0][0].asnumpy()
+print('isa', dnnl_kernel_isa(), flush=True)
+"""
+
+
+def primitives_by_layer():
+    """{(kind, in, out): [(primitive, implementation, propagation, layouts), ...]} and the
+    kernels' ISA, from
+    one process running every layer's forward and gradients with oneDNN's log on."""
+    res = subprocess.run(
+        [sys.executable, '-c', f'LAYERS = {LAYERS!r}\n' + PROBE],
+        cwd=ROOT,
+        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', 'ONEDNN_VERBOSE': '1'},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    layers, isa, current = {}, None, None
+    for line in res.stdout.splitlines():
+        if line.startswith('layer '):
+            _, kind, cin, cout = line.split()
+            current = (kind, int(cin), int(cout))
+            layers[current] = []
+        elif line.startswith('isa '):
+            isa = line.split()[1]
+        elif line.startswith('onednn_verbose') and ',exec,' in line and current is not None:
+            fields = line.split(',')
+            at = fields.index('exec')
+            layers[current].append((fields[at + 2], fields[at + 3], fields[at + 4], fields[at + 5]))
+    return layers, isa
+
+
+@pytest.fixture(scope='module')
+def logged():
+    return primitives_by_layer()
+
+
+def test_no_layer_runs_on_onednns_reference_kernel(logged):
+    layers, _ = logged
+    assert len(layers) == len(LAYERS)
+    for layer, prims in layers.items():
+        assert prims, f'{layer}: no oneDNN primitive ran'
+        slow = [p for p in prims if p[1].startswith('ref')]
+        assert not slow, f'{layer} runs on oneDNN reference kernels: {slow}'
+
+
+def test_measured_layout_preferences_hold_on_avx512(logged):
+    layers, isa = logged
+    if isa != 'avx512_core':
+        pytest.skip(f'the kernels run on {isa}: oneDNN picks 8-channel blocks anyway')
+
+    def check(layer, layout):
+        prims = [p for p in layers[layer] if p[0] in ('convolution', 'deconvolution')]
+        assert {p[2] for p in prims} == {'forward_training', 'backward_data', 'backward_weights'}
+        assert all(f'src:f32::blocked:{layout}:' in p[3] for p in prims), (layer, prims)
+
+    check(('conv', 24, 24), 'aBcd8b')
+    check(('conv', 32, 24), 'aBcd8b')
+    check(('deconv', 128, 128), 'aBcd16b')
