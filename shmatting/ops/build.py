@@ -75,6 +75,7 @@ DNNL_SYMBOLS = (
     (
         'shm_conv_same',
         'shm_dnnl_effective_isa',
+        'shm_dnnl_gemm_on_avx2',
         'shm_conv_same_grad',
         'shm_conv_same_biased',
         'shm_conv_same_biased_grad',
@@ -134,6 +135,27 @@ def kernel_isa() -> str:
     if value not in KERNEL_ISAS:
         raise KernelBuildError(
             f'SHMATTING_KERNEL_ISA must be one of {", ".join(KERNEL_ISAS)}, got {value!r}'
+        )
+    return value
+
+
+def kernel_gemm_isa() -> str:
+    """The instruction set of the BatchNorm + 1x1 training kernels' GEMMs, from
+    ``SHMATTING_KERNEL_GEMM_ISA`` (compiled into the ``dnnl`` library, like :func:`kernel_isa`).
+
+    Returns:
+        str: ``'AUTO'`` (the default: AVX2, on MindSpore's copy of oneDNN, where AVX-512 runs on
+        256-bit units, as on AMD Zen 4; otherwise the kernels' own), ``'AVX512_CORE'`` or
+        ``'AVX2'``.
+
+    Raises:
+        KernelBuildError: any other value.
+    """
+    value = os.environ.get('SHMATTING_KERNEL_GEMM_ISA', 'AUTO').upper()
+    if value not in ('AUTO',) + KERNEL_ISAS:
+        raise KernelBuildError(
+            f'SHMATTING_KERNEL_GEMM_ISA must be one of AUTO, {", ".join(KERNEL_ISAS)}, '
+            f'got {value!r}'
         )
     return value
 
@@ -304,13 +326,16 @@ def private_onednn(lib: str) -> str:
 def _dnnl_link_flags(lib):
     """Link flags: the private copy of MindSpore's oneDNN, or MindSpore's own file when no copy
     can be made (the kernels then keep MindSpore's AVX2 cap)."""
+    gemm = kernel_gemm_isa()
     try:
         cap = ['-DSHM_KERNEL_ISA_AVX2'] if kernel_isa() == 'AVX2' else []
+        cap += [] if gemm == 'AUTO' else [f'-DSHM_GEMM_ISA_{gemm}']
         lib, private = private_onednn(lib), ['-DSHM_PRIVATE_ONEDNN', *cap]
     except KernelBuildError as err:
         print(f'shmatting: {err}; the oneDNN kernels stay on AVX2', file=sys.stderr)
         private = []
-    return [*private, lib, f'-Wl,-rpath,{osp.dirname(lib)}']
+    # -ldl: the training GEMMs look up MindSpore's copy (dlopen; in libc since glibc 2.34)
+    return [*private, lib, f'-Wl,-rpath,{osp.dirname(lib)}', '-ldl']
 
 
 def _library_spec(kind):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from shmatting.ops import build as kernel_build
@@ -72,7 +73,7 @@ def test_a_library_whose_soname_cannot_be_replaced_links_as_before(tmp_path, mon
         kernel_build.private_onednn(str(lib))
     flags = kernel_build._dnnl_link_flags(str(lib))
     # MindSpore's own file, and no SHM_PRIVATE_ONEDNN: the kernels must not touch its ISA cap
-    assert flags == [str(lib), f'-Wl,-rpath,{tmp_path}']
+    assert flags == [str(lib), f'-Wl,-rpath,{tmp_path}', '-ldl']
     assert capsys.readouterr().err.count('\n') == 1
 
 
@@ -94,3 +95,74 @@ def test_a_misspelt_kernel_isa_is_refused_in_one_line(monkeypatch):
     monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'AVX-512')
     with pytest.raises(kernel_build.KernelBuildError, match="must be one of .*'AVX-512'"):
         kernel_build.compile_flags()
+
+
+GEMM_PROBE = """
+import sys
+import numpy as np
+import mindspore as ms
+from mindspore import ParameterTuple, nn, ops
+import shmatting
+from shmatting.models.layers import BatchNormAct2d, SameConv2d
+from shmatting.models.layers.norm_act_fused import NormActConv1x1
+from shmatting.ops.cpu_kernels import dnnl_gemm_isa
+
+class Projection(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.norm, self.conv = BatchNormAct2d(24, act='relu6'), SameConv2d(24, 8, 1)
+        self.fused = NormActConv1x1('relu6')
+
+    def construct(self, x):
+        return self.fused(x, self.norm, self.conv)
+
+ms.set_seed(0)
+net = Projection()
+net.set_train(True)
+assert net.fused.applies(net.norm, net.conv)
+grad = ops.GradOperation(get_all=True, get_by_list=True, sens_param=True)
+x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 24, 13, 11)).astype(np.float32))
+sens = ms.Tensor(np.random.default_rng(1).normal(size=(2, 8, 13, 11)).astype(np.float32))
+(dx,), dws = grad(net, ParameterTuple(net.trainable_params()))(x, sens)
+np.savez(sys.argv[1], y=net(x).asnumpy(), dx=dx.asnumpy(), *[d.asnumpy() for d in dws])
+print(dnnl_gemm_isa())
+"""
+
+
+def training_gemms(out, **env):
+    res = subprocess.run(
+        [sys.executable, '-c', GEMM_PROBE, str(out)],
+        cwd=ROOT,
+        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout.split()[-1], np.load(out)
+
+
+def avx512_on_256_bit_units():
+    info = open('/proc/cpuinfo', encoding='utf-8').read()
+    return 'AuthenticAMD' in info and '\ncpu family\t: 25\n' in info and ' avx512f' in info
+
+
+def test_the_training_gemms_run_where_kernel_gemm_isa_says_with_the_same_results(tmp_path):
+    kernel_build.build_kernel_library('dnnl')
+    own = 'avx512_core' if 'avx512f' in kernel_build._cpu_flags() else 'avx2'
+    isa2, on_avx2 = training_gemms(tmp_path / 'avx2.npz', SHMATTING_KERNEL_GEMM_ISA='AVX2')
+    isa512, on_own = training_gemms(tmp_path / 'own.npz', SHMATTING_KERNEL_GEMM_ISA='AVX512_CORE')
+    auto, _ = training_gemms(tmp_path / 'auto.npz')
+    assert (isa2, isa512) == ('avx2', own)
+    assert auto == ('avx2' if avx512_on_256_bit_units() else own)
+    assert sorted(on_avx2.files) == sorted(on_own.files) and len(on_own.files) == 5
+    for name in on_own.files:  # y, dx, and the gradients of gamma, beta and the weight
+        np.testing.assert_allclose(on_avx2[name], on_own[name], rtol=1e-5, atol=1e-5)
+
+
+def test_a_misspelt_gemm_isa_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setenv('SHMATTING_KERNEL_GEMM_ISA', 'avx2')
+    assert kernel_build.kernel_gemm_isa() == 'AVX2'
+    monkeypatch.setenv('SHMATTING_KERNEL_GEMM_ISA', 'AVX-512')
+    with pytest.raises(kernel_build.KernelBuildError, match="must be one of AUTO, .*'AVX-512'"):
+        kernel_build._dnnl_link_flags('/nonexistent/libdnnl.so.3')

@@ -35,6 +35,8 @@
 #include "oneapi/dnnl/dnnl_threadpool_iface.hpp"
 #include "oneapi/dnnl/dnnl_version.h"
 
+#include <cpuid.h>
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -219,6 +221,46 @@ Runtime& runtime() {
   return *rt;
 }
 
+// ---------------------------------------------------------------- the training GEMMs
+// The BatchNorm + 1x1 training kernels multiply matrices of few rows and columns by a whole image
+// (16 x 32 by 32 x 102400, and the weight gradient's 16 x 102400 by 102400 x 32). Where AVX-512
+// runs on 256-bit units (AMD Zen 4: family 19h with AVX-512), oneDNN's AVX-512 sgemm is 2-4x slower
+// at these shapes than its AVX2 one (the weight gradient's product, one thread: 10.7 against 2.5
+// ms), and these layers' forward and gradients are 25-40% faster on AVX2 (32->16 at 8x320x320: 146
+// -> 88 ms; docs/performance.md). This library's oneDNN runs on AVX-512 for the convolutions, so
+// these GEMMs then go to MindSpore's own copy, capped at AVX2 (shmatting/__init__.py). The
+// inference kernels' GEMMs (cache-sized tiles) stay on AVX-512, which is faster for them there.
+// SHMATTING_KERNEL_GEMM_ISA=AVX2|AVX512_CORE chooses explicitly (SHM_GEMM_ISA_*, shmatting/ops/build.py).
+using SgemmFn = decltype(&dnnl_threadpool_interop_sgemm);
+
+bool avx512_on_256_bit_units() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+  if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
+  return family == 0x19 && __builtin_cpu_supports("avx512f");
+}
+
+SgemmFn choose_sgemm() {
+#if defined(SHM_GEMM_ISA_AVX2)
+  const bool avx2 = true;
+#elif defined(SHM_GEMM_ISA_AVX512_CORE)
+  const bool avx2 = false;
+#else
+  const bool avx2 = avx512_on_256_bit_units();
+#endif
+  if (!avx2) return &dnnl_threadpool_interop_sgemm;
+  void* mindspore_onednn = dlopen("libdnnl.so.3", RTLD_NOW | RTLD_NOLOAD);
+  void* fn = mindspore_onednn ? dlsym(mindspore_onednn, "dnnl_threadpool_interop_sgemm") : nullptr;
+  return fn ? reinterpret_cast<SgemmFn>(fn) : &dnnl_threadpool_interop_sgemm;
+}
+
+SgemmFn training_sgemm() {
+  static const SgemmFn fn = choose_sgemm();
+  return fn;
+}
+
 memory::desc any(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, tag::any);
 }
@@ -393,10 +435,12 @@ void normalise_image(Runtime& rt, const float* x, const shm_bn::Affine* a, int64
   });
 }
 
-// One GEMM spread over the pool by oneDNN (the same partition on every call: deterministic).
+// One GEMM spread over the pool by oneDNN (the same partition on every call: deterministic), on
+// ``gemm`` (this library's sgemm by default).
 void sgemm_pool(Runtime& rt, char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (dnnl_threadpool_interop_sgemm(ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc, &rt.pool) != dnnl_success)
+                const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                SgemmFn gemm = &dnnl_threadpool_interop_sgemm) {
+  if (gemm(ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc, &rt.pool) != dnnl_success)
     throw std::runtime_error("oneDNN sgemm failed");
 }
 
@@ -416,7 +460,8 @@ void bn_act_conv1x1_train(const NormConvShape& s, void** params) {
   float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
   for (int64_t img = 0; img < s.n; ++img) {
     normalise_image<ACT>(rt, in(0), a.data(), s.c, s.hw, img, buf);
-    sgemm_pool(rt, 'N', 'N', s.o, s.hw, s.c, in(6), s.c, buf, s.hw, 0.f, out(7) + img * s.o * s.hw, s.hw);
+    sgemm_pool(rt, 'N', 'N', s.o, s.hw, s.c, in(6), s.c, buf, s.hw, 0.f, out(7) + img * s.o * s.hw, s.hw,
+               training_sgemm());
   }
 }
 
@@ -438,9 +483,9 @@ void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
   float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
   for (int64_t img = 0; img < s.n; ++img) {
     const float* dyi = dy + img * s.o * s.hw;
-    sgemm_pool(rt, 'T', 'N', s.c, s.hw, s.o, w, s.c, dyi, s.hw, 0.f, dx + img * s.c * s.hw, s.hw);
+    sgemm_pool(rt, 'T', 'N', s.c, s.hw, s.o, w, s.c, dyi, s.hw, 0.f, dx + img * s.c * s.hw, s.hw, training_sgemm());
     normalise_image<ACT>(rt, x, a.data(), s.c, s.hw, img, buf);
-    sgemm_pool(rt, 'N', 'T', s.o, s.c, s.hw, dyi, s.hw, buf, s.hw, img == 0 ? 0.f : 1.f, dw, s.c);
+    sgemm_pool(rt, 'N', 'T', s.o, s.c, s.hw, dyi, s.hw, buf, s.hw, img == 0 ? 0.f : 1.f, dw, s.c, training_sgemm());
   }
   rt.pool.parallel_for(static_cast<int>(s.c), [&](int c, int) {
     shm_bn::bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, s.n, s.c, s.hw);
@@ -779,6 +824,12 @@ extern "C" int64_t shm_dnnl_arena_bytes() {
 extern "C" int shm_dnnl_effective_isa() {
   runtime();
   return static_cast<int>(dnnl::get_effective_cpu_isa());
+}
+
+// Whether the training GEMMs run on MindSpore's AVX2 copy of oneDNN (1) or on this library's (0).
+extern "C" int shm_dnnl_gemm_on_avx2() {
+  runtime();
+  return training_sgemm() != &dnnl_threadpool_interop_sgemm;
 }
 
 extern "C" int shm_conv_same(SHM_AOT_ARGS) {
