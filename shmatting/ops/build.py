@@ -75,7 +75,7 @@ DNNL_SYMBOLS = (
     (
         'shm_conv_same',
         'shm_dnnl_effective_isa',
-        'shm_dnnl_gemm_on_avx2',
+        'shm_dnnl_gemm_isa',
         'shm_conv_same_grad',
         'shm_conv_same_biased',
         'shm_conv_same_biased_grad',

@@ -136,7 +136,11 @@ def dnnl_kernel_isa() -> str:
     fn = _dnnl_entry('shm_dnnl_effective_isa', ctypes.c_int, build=True)
     if fn is None:
         return 'unavailable'
-    isa = fn()
+    return _isa_name(fn())
+
+
+def _isa_name(isa: int) -> str:
+    """A ``dnnl_cpu_isa_t`` value's name (the two the kernels use) or its hex value."""
     return {0x7: 'avx2', 0x27: 'avx512_core'}.get(isa, hex(isa))
 
 
@@ -147,12 +151,10 @@ def dnnl_gemm_isa() -> str:
     25-40% faster there; ``SHMATTING_KERNEL_GEMM_ISA=AVX2|AVX512_CORE`` chooses explicitly.
 
     Returns:
-        str: ``'avx2'``, the kernels' own ISA (:func:`dnnl_kernel_isa`), or ``'unavailable'``.
+        str: ``'avx2'``, ``'avx512_core'``, another ISA's value in hex, or ``'unavailable'``.
     """
-    fn = _dnnl_entry('shm_dnnl_gemm_on_avx2', ctypes.c_int, build=True)
-    if fn is None:
-        return 'unavailable'
-    return 'avx2' if fn() else dnnl_kernel_isa()
+    fn = _dnnl_entry('shm_dnnl_gemm_isa', ctypes.c_int, build=True)
+    return 'unavailable' if fn is None else _isa_name(fn())
 
 
 def dnnl_arena_bytes() -> int:

@@ -242,7 +242,13 @@ bool avx512_on_256_bit_units() {
   return family == 0x19 && __builtin_cpu_supports("avx512f");
 }
 
-SgemmFn choose_sgemm() {
+struct TrainingGemm {
+  SgemmFn sgemm = &dnnl_threadpool_interop_sgemm;
+  int isa = 0;  // the dnnl_cpu_isa_t its library runs on
+};
+
+TrainingGemm choose_training_gemm() {
+  TrainingGemm own{&dnnl_threadpool_interop_sgemm, static_cast<int>(dnnl_get_effective_cpu_isa())};
 #if defined(SHM_GEMM_ISA_AVX2)
   const bool avx2 = true;
 #elif defined(SHM_GEMM_ISA_AVX512_CORE)
@@ -250,16 +256,20 @@ SgemmFn choose_sgemm() {
 #else
   const bool avx2 = avx512_on_256_bit_units();
 #endif
-  if (!avx2) return &dnnl_threadpool_interop_sgemm;
-  void* mindspore_onednn = dlopen("libdnnl.so.3", RTLD_NOW | RTLD_NOLOAD);
-  void* fn = mindspore_onednn ? dlsym(mindspore_onednn, "dnnl_threadpool_interop_sgemm") : nullptr;
-  return fn ? reinterpret_cast<SgemmFn>(fn) : &dnnl_threadpool_interop_sgemm;
+  void* mindspore_onednn = avx2 ? dlopen("libdnnl.so.3", RTLD_NOW | RTLD_NOLOAD) : nullptr;
+  if (mindspore_onednn == nullptr) return own;
+  void* fn = dlsym(mindspore_onednn, "dnnl_threadpool_interop_sgemm");
+  void* isa = dlsym(mindspore_onednn, "dnnl_get_effective_cpu_isa");
+  if (fn == nullptr || isa == nullptr) return own;
+  return {reinterpret_cast<SgemmFn>(fn), static_cast<int>(reinterpret_cast<dnnl_cpu_isa_t (*)()>(isa)())};
 }
 
-SgemmFn training_sgemm() {
-  static const SgemmFn fn = choose_sgemm();
-  return fn;
+const TrainingGemm& training_gemm() {
+  static const TrainingGemm chosen = choose_training_gemm();
+  return chosen;
 }
+
+SgemmFn training_sgemm() { return training_gemm().sgemm; }
 
 memory::desc any(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, tag::any);
@@ -826,10 +836,11 @@ extern "C" int shm_dnnl_effective_isa() {
   return static_cast<int>(dnnl::get_effective_cpu_isa());
 }
 
-// Whether the training GEMMs run on MindSpore's AVX2 copy of oneDNN (1) or on this library's (0).
-extern "C" int shm_dnnl_gemm_on_avx2() {
+// The instruction set (a dnnl_cpu_isa_t value) the training GEMMs run on: MindSpore's AVX2 copy of
+// oneDNN, or this library's.
+extern "C" int shm_dnnl_gemm_isa() {
   runtime();
-  return training_sgemm() != &dnnl_threadpool_interop_sgemm;
+  return training_gemm().isa;
 }
 
 extern "C" int shm_conv_same(SHM_AOT_ARGS) {
