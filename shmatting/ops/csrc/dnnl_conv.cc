@@ -2,10 +2,11 @@
 //
 // MindSpore 2.10's CPU Conv2D describes its tensors to oneDNN as plain NCHW, for which oneDNN
 // (capped at AVX2, see shmatting/__init__.py) only has im2col + GEMM. Given ``format_tag::any``
-// oneDNN picks its direct kernels on blocked layouts (nChw8c); reordering the activations there
-// and back costs less than the GEMM path saves on the network's k x k convolutions (measured per
-// shape in docs/performance.md). This library links MindSpore's own libdnnl.so.3 (oneDNN 3.10,
-// THREADPOOL CPU runtime) and hands it a thread pool of its own.
+// oneDNN picks its direct kernels on blocked layouts (nChw8c / nChw16c; a few shapes ask for one,
+// see Geometry::preferred_layout); reordering the activations there and back costs less than the
+// GEMM path saves on the network's k x k convolutions (measured per shape in docs/performance.md).
+// This library links a private copy of MindSpore's libdnnl.so.3 (oneDNN 3.10, THREADPOOL CPU
+// runtime; see lift_isa_cap) and hands it a thread pool of its own.
 //
 // Entry points (MindSpore's aot signature, inputs then outputs in ``params``; float32 NCHW):
 //   shm_conv_same        x (N,C,H,W), w (O,C,K,K)          -> y (N,O,H,W)  stride 1, pad K/2
