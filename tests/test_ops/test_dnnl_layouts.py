@@ -40,19 +40,10 @@ import sys
 import numpy as np
 import mindspore as ms
 import shmatting
-from mindspore import ParameterTuple, nn, ops
+from mindspore import ops
+from benchmarks.kernel_layers import forward_backward_cell
 from shmatting.models.layers import ConvTranspose2dK5S2, SameConv2d
 from shmatting.ops.cpu_kernels import dnnl_kernel_isa
-
-class Grads(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.weights = ParameterTuple(net.trainable_params())
-        self.grad = ops.GradOperation(get_all=True, get_by_list=True, sens_param=True)
-
-    def construct(self, x, sens):
-        return self.grad(self.net, self.weights)(x, sens)
 
 for kind, cin, cout, k, size in LAYERS:
     net = SameConv2d(cin, cout, k) if kind == 'conv' else ConvTranspose2dK5S2(cin, cout)
@@ -60,7 +51,7 @@ for kind, cin, cout, k, size in LAYERS:
     x = ms.Tensor(np.random.default_rng(0).normal(size=(2, cin, size, size)).astype(np.float32))
     print(f'layer {kind} {cin} {cout}', flush=True)
     y = net(x)
-    Grads(net)(x, ops.ones_like(y))[0][0].asnumpy()
+    forward_backward_cell(net)(x, ops.ones_like(y))[0][0].asnumpy()
 print('isa', dnnl_kernel_isa(), flush=True)
 """
 

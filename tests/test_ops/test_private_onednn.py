@@ -32,9 +32,10 @@ print(dnnl_kernel_isa(), ours, theirs.dnnl_get_effective_cpu_isa())
 """
 
 
-def effective_isas(**env):
+def run_probe(code, *args, **env):
+    """The stdout words of ``code`` run in a fresh process with the kernels required."""
     res = subprocess.run(
-        [sys.executable, '-c', PROBE],
+        [sys.executable, '-c', code, *args],
         cwd=ROOT,
         env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', **env},
         capture_output=True,
@@ -42,7 +43,11 @@ def effective_isas(**env):
         timeout=600,
     )
     assert res.returncode == 0, res.stderr[-2000:]
-    name, ours, theirs = res.stdout.split()[-3:]
+    return res.stdout.split()
+
+
+def effective_isas(**env):
+    name, ours, theirs = run_probe(PROBE, **env)[-3:]
     assert name == {AVX2: 'avx2', AVX512_CORE: 'avx512_core'}[int(ours)]  # collect_env's line
     return int(ours), int(theirs)
 
@@ -130,16 +135,7 @@ print(dnnl_gemm_isa())
 
 
 def training_gemms(out, **env):
-    res = subprocess.run(
-        [sys.executable, '-c', GEMM_PROBE, str(out)],
-        cwd=ROOT,
-        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout.split()[-1], np.load(out)
+    return run_probe(GEMM_PROBE, str(out), **env)[-1], np.load(out)
 
 
 def avx512_on_256_bit_units():
