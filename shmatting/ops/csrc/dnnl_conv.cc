@@ -714,8 +714,7 @@ Inference& inference(Runtime& rt, const Geometry& g, int act) {
           rt.eng, prop_kind::forward_inference, algorithm::convolution_direct, g.src_desc(t), any(g.wei()),
           plain({g.o}, tag::a), g.dst_desc(t), g.strides(), g.pad_l(), g.pad_r(), user_scratchpad(&ops));
     };
-    auto is_reference = [](const dnnl::convolution_forward::primitive_desc& pd) { return reference_kernel(pd); };
-    auto pd = in_preferred_layout(g, make, is_reference);
+    auto pd = in_preferred_layout(g, make, reference_kernel);
     it = cache.emplace(key, Inference{pd, dnnl::convolution_forward(pd)}).first;
   }
   return it->second;
