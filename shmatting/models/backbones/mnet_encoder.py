@@ -5,7 +5,7 @@ from typing import Sequence
 from mindspore import nn
 
 from ...registry import BACKBONES
-from ..layers.conv import conv_bn_act
+from ..layers.conv import conv_bn_act, set_block_input_grad
 from ..layers.pooling import MaxPool3x3S2
 
 __all__ = ['MNetEncoder']
@@ -47,6 +47,16 @@ class MNetEncoder(nn.Cell):
         self.max_pooling_4 = MaxPool3x3S2(pool_impl)
         self.out_channels = (c4,)
         self.out_strides = (16,)
+
+    def set_input_grad(self, enabled: bool) -> None:
+        """Declare whether the gradient with respect to the input is used (in SHM: only end to
+        end, where the trimap probabilities come from the T-Net); the first layer then skips
+        that pass. Optional for backbones.
+
+        Args:
+            enabled (bool): False when the input is data.
+        """
+        set_block_input_grad(self.en_conv_bn_relu_1, enabled)
 
     def construct(self, x):
         x = self.max_pooling_1(self.en_conv_bn_relu_1(x))

@@ -6,7 +6,7 @@ from mindspore import lazy_inline, nn
 
 from ...registry import BACKBONES
 from ..layers.activation import build_activation
-from ..layers.conv import batch_norm, conv_bn_act, make_divisible
+from ..layers.conv import batch_norm, conv_bn_act, make_divisible, set_block_input_grad
 from ..layers.depthwise import DepthwiseConv3x3
 from ..layers.fused_block import FusedInvertedResidual
 from ..layers.norm_act import BatchNormAct2d
@@ -222,6 +222,15 @@ class MobileNetV2(nn.Cell):
             stage_strides.append(stride)
         self.stage_names = tuple(names)
         return stage_channels, stage_strides
+
+    def set_input_grad(self, enabled: bool) -> None:
+        """Declare whether the gradient with respect to the input is used (the mattor says: not
+        for an image); the stem then skips that pass. Optional for backbones.
+
+        Args:
+            enabled (bool): False when the input is data.
+        """
+        set_block_input_grad(self.head_conv, enabled)
 
     def construct(self, x):
         x = self.head_conv(x)

@@ -6,7 +6,7 @@ from .activation import build_activation
 from .norm_act import BatchNormAct2d
 from .same_conv import same_conv2d
 
-__all__ = ['conv_bn_act', 'make_divisible', 'batch_norm']
+__all__ = ['conv_bn_act', 'make_divisible', 'batch_norm', 'set_block_input_grad']
 
 # torch BatchNorm2d(momentum=0.1) == MindSpore momentum=0.9 (moving = 0.9 * moving + 0.1 * batch)
 BN_MOMENTUM = 0.9
@@ -98,3 +98,16 @@ def conv_bn_act(
         activation = build_activation(act)
         layers += [activation] if activation is not None else []
     return nn.SequentialCell(layers)
+
+
+def set_block_input_grad(block: nn.SequentialCell, enabled: bool) -> None:
+    """Declare whether the gradient with respect to a :func:`conv_bn_act` block's input is used
+    (:meth:`SameConv2d.set_input_grad`; other convolutions drop an unused pass by themselves).
+
+    Args:
+        block (nn.SequentialCell): a block made by :func:`conv_bn_act`.
+        enabled (bool): False only when the block reads data (the image).
+    """
+    setter = getattr(block[0], 'set_input_grad', None)
+    if setter is not None:
+        setter(enabled)

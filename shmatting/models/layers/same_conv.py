@@ -82,6 +82,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
         has_bias (bool): add a bias.
         forward_dx (bool, optional): use the forward-convolution input gradient when the oneDNN
             kernels are off (default: on the CPU target where :func:`prefers_forward_dx`).
+        input_grad (bool): whether the input's gradient is used; see :meth:`set_input_grad`.
     """
 
     cpu_kernel_kind = 'conv'
@@ -93,6 +94,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
         kernel_size: int,
         has_bias: bool = False,
         forward_dx: Optional[bool] = None,
+        input_grad: bool = True,
     ):
         if kernel_size % 2 != 1:
             raise ValueError(f'SameConv2d needs an odd kernel size, got {kernel_size}')
@@ -110,6 +112,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
             )
         self.forward_dx = bool(forward_dx)
         self.kernel_min_size = KERNEL_MIN_SIZE  # benchmarks lower it to time 1x1 kernels
+        self.input_grad = bool(input_grad)
         if self.forward_dx:
             self.conv_forward_dx = _ConvForwardDx(
                 in_channels, out_channels, kernel_size, kernel_size // 2
@@ -120,7 +123,21 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
         return self.kernel_size[0] >= self.kernel_min_size
 
     def build_cpu_kernel(self) -> None:
-        self.conv_op = conv_same_op(bias=self.has_bias)
+        self.conv_op = conv_same_op(bias=self.has_bias, input_grad=self.input_grad)
+
+    def set_input_grad(self, enabled: bool) -> None:
+        """Declare whether anything uses the gradient with respect to this layer's input; call
+        before the first forward. A layer reading the image (no parameter before it) skips its
+        input gradient's pass with the oneDNN kernels, and gives zeros there instead.
+        MindSpore's own operators drop the unused pass by themselves, so this changes nothing
+        without the kernels.
+
+        Args:
+            enabled (bool): False only when the input is data.
+        """
+        self.input_grad = bool(enabled)
+        if getattr(self, 'cpu_kernel_built', False):
+            self.build_cpu_kernel()
 
     def construct(self, x: Tensor) -> Tensor:
         if self.use_cpu_kernel:

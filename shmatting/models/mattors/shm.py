@@ -58,6 +58,17 @@ class EncoderDecoder(nn.Cell):
             ),
         )
 
+    def set_input_grad(self, enabled: bool) -> None:
+        """Tell the backbone whether the gradient with respect to its input is used (backbones
+        that cannot skip it need not define ``set_input_grad``).
+
+        Args:
+            enabled (bool): False when the input is data.
+        """
+        setter = getattr(self.backbone, 'set_input_grad', None)
+        if setter is not None:
+            setter(enabled)
+
     def construct(self, x):
         return self.head(self.backbone(x))
 
@@ -122,6 +133,7 @@ class SHM(nn.Cell):
         _check_parts(tnet=tnet, mnet=mnet)
         self.tnet = EncoderDecoder(tnet['backbone'], tnet['head'], 3, 'tnet')
         self.mnet = EncoderDecoder(mnet['backbone'], mnet['head'], 6, 'mnet')
+        self.tnet.set_input_grad(False)  # it reads the image
         self.fusion = HEADS.build(fusion or dict(type='FusionHead'))
         self.softmax = ChannelSoftmax()
 
@@ -171,6 +183,8 @@ class SHM(nn.Cell):
         if phase not in PHASES:
             raise ValueError(f'SHM: phase must be one of {PHASES}, got {phase!r}')
         self.train_phase = phase
+        # the M-Net's input carries a gradient only from the T-Net's probabilities (end to end)
+        self.mnet.set_input_grad(phase == 'e2e')
         active = {'tnet': ('tnet',), 'mnet': ('mnet',), 'e2e': ('tnet', 'mnet')}[phase]
         for name, param in self.parameters_and_names():
             if 'moving_' in name:

@@ -13,6 +13,8 @@
 //   shm_conv_same_grad   x, w, dy                          -> dx, dw
 //   shm_conv_same_biased       x, w, b (O)                 -> y            training, bias inside
 //   shm_conv_same_biased_grad  x, w, dy                    -> dx, dw, db
+//   shm_conv_same{,_biased}_on_data  as shm_conv_same{,_biased}, for inputs that are data,
+//   shm_conv_same{,_biased}_wgrad    x, w, dy             -> dw[, db]     whose backward this is
 //   shm_conv_same_bias{,_relu,_relu6}  x, w, b (O)         -> y            inference, fused
 //   shm_deconv_s2        x (N,C,H,W), w (C,O,K,K)          -> y (N,O,2H,2W) torch ConvTranspose2d
 //                                                             (stride 2, pad K/2, output_padding 1)
@@ -521,15 +523,29 @@ void forward_direct(Runtime& rt, const Geometry& g, const void* x, const void* w
                       static_cast<const float*>(b), act, static_cast<float*>(y), on_pool(rt));
 }
 
-// params: x, w, dy, dx, dw[, db]
-void backward_direct(Runtime& rt, const Geometry& g, void** params) {
+// A backward call's tensors: dx is null when the caller needs no input gradient (the layer reads
+// the image), db when the layer has no bias.
+struct Grads {
+  void *x, *w, *dy, *dx, *dw, *db;
+};
+
+// params: x, w, dy, dx, dw[, db] (with_dx), or x, w, dy, dw[, db]
+Grads grads(const Geometry& g, void** params, bool with_dx) {
+  const int o = with_dx ? 1 : 0;  // the outputs after dx move up one slot without it
+  return {params[0], params[1], params[2], with_dx ? params[3] : nullptr, params[3 + o],
+          g.bias ? params[4 + o] : nullptr};
+}
+
+void backward_direct(Runtime& rt, const Geometry& g, const Grads& p) {
   static std::vector<float> part;  // the weight gradient's per-task sums (under rt.mutex)
-  auto in = [&](int i) { return static_cast<const float*>(params[i]); };
-  auto out = [&](int i) { return static_cast<float*>(params[i]); };
   const shm_direct::ConvShape s = direct_shape(g);
-  auto* wt = static_cast<float*>(rt.arena.get(kWei, sizeof(float) * g.o * g.c * g.k * g.k));
-  shm_direct::input_grad(s, in(2), in(1), wt, out(3), on_pool(rt));
-  shm_direct::weight_grad(s, in(0), in(2), out(4), g.bias ? out(5) : nullptr, part, on_pool(rt));
+  const auto* x = static_cast<const float*>(p.x);
+  const auto* dy = static_cast<const float*>(p.dy);
+  if (p.dx) {
+    auto* wt = static_cast<float*>(rt.arena.get(kWei, sizeof(float) * g.o * g.c * g.k * g.k));
+    shm_direct::input_grad(s, dy, static_cast<const float*>(p.w), wt, static_cast<float*>(p.dx), on_pool(rt));
+  }
+  shm_direct::weight_grad(s, x, dy, static_cast<float*>(p.dw), static_cast<float*>(p.db), part, on_pool(rt));
 }
 
 // params: x, w, [b,] y
@@ -555,36 +571,42 @@ void forward(const Geometry& g, void** params) {
   rt.strm.wait();
 }
 
-// params: x, w, dy, dx, dw[, db]
-void backward(const Geometry& g, void** params) {
+// The input gradient (skipped without p.dx) and the weight (and bias) gradient. dy is reordered
+// into the blocked layout once when both passes take the same one.
+void backward(const Geometry& g, const Grads& p) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  if (direct(g)) return backward_direct(rt, g, params);
+  if (direct(g)) return backward_direct(rt, g, p);
   Training& t = training(rt, g);
-  memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
-  memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
-  memory dy(plain(g.dst(), tag::nchw), rt.eng, params[2]);
-  memory dx(plain(g.src(), tag::nchw), rt.eng, params[3]);
-  memory dw(plain(g.wei(), g.wei_tag()), rt.eng, params[4]);
+  memory x(plain(g.src(), tag::nchw), rt.eng, p.x);
+  memory dy(plain(g.dst(), tag::nchw), rt.eng, p.dy);
+  memory dw(plain(g.wei(), g.wei_tag()), rt.eng, p.dw);
 
-  memory dyb = in_layout(rt, dy, t.bwd_data_pd.diff_dst_desc(0), kDst);
-  memory wb = in_layout(rt, w, t.bwd_data_pd.weights_desc(0), kWei);
-  memory dxb = out_layout(rt, dx, t.bwd_data_pd.diff_src_desc(0), kSrc);
-  t.bwd_data.execute(rt.strm, {{DNNL_ARG_DIFF_DST, dyb},
-                               {DNNL_ARG_WEIGHTS, wb},
-                               {DNNL_ARG_DIFF_SRC, dxb},
-                               {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_data_pd.scratchpad_desc())}});
-  copy_back(rt, dxb, dx);
+  memory dyb;
+  if (p.dx) {
+    memory w(plain(g.wei(), g.wei_tag()), rt.eng, p.w);
+    memory dx(plain(g.src(), tag::nchw), rt.eng, p.dx);
+    dyb = in_layout(rt, dy, t.bwd_data_pd.diff_dst_desc(0), kDst);
+    memory wb = in_layout(rt, w, t.bwd_data_pd.weights_desc(0), kWei);
+    memory dxb = out_layout(rt, dx, t.bwd_data_pd.diff_src_desc(0), kSrc);
+    t.bwd_data.execute(rt.strm, {{DNNL_ARG_DIFF_DST, dyb},
+                                 {DNNL_ARG_WEIGHTS, wb},
+                                 {DNNL_ARG_DIFF_SRC, dxb},
+                                 {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_data_pd.scratchpad_desc())}});
+    copy_back(rt, dxb, dx);
+  }
 
   const memory::desc want_dy = t.bwd_wei_pd.diff_dst_desc(0);
-  memory dyb2 = dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, kDiffDstWei);
+  memory dyb2 = !p.dx                        ? in_layout(rt, dy, want_dy, kDst)  // its slot is free
+                 : dyb.get_desc() == want_dy ? dyb
+                                             : in_layout(rt, dy, want_dy, kDiffDstWei);
   memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc);  // dx's slot: copied back
   memory dwb = out_layout(rt, dw, t.bwd_wei_pd.diff_weights_desc(0), kDiffWei);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb},
                                        {DNNL_ARG_DIFF_DST, dyb2},
                                        {DNNL_ARG_DIFF_WEIGHTS, dwb},
                                        {DNNL_ARG_SCRATCHPAD, scratchpad(rt, t.bwd_wei_pd.scratchpad_desc())}};
-  if (g.bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(g.bias_desc(), rt.eng, params[5]));
+  if (g.bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(g.bias_desc(), rt.eng, p.db));
   t.bwd_wei.execute(rt.strm, args);
   copy_back(rt, dwb, dw);
   rt.strm.wait();
@@ -850,7 +872,26 @@ extern "C" int shm_conv_same(SHM_AOT_ARGS) {
 
 extern "C" int shm_conv_same_grad(SHM_AOT_ARGS) {
   if (!all_f32(dtypes, 5)) return 1;
-  return guarded("shm_conv_same_grad", [&] { backward(geometry(false, shapes), params); });
+  return guarded("shm_conv_same_grad", [&] {
+    const Geometry g = geometry(false, shapes);
+    backward(g, grads(g, params, true));
+  });
+}
+
+// The forward again under another name, for layers whose input is data: MindSpore caches a custom
+// operator's backward by the operator's function, so those layers' weights-only backward needs a
+// function of its own.
+extern "C" int shm_conv_same_on_data(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 3)) return 1;
+  return guarded("shm_conv_same_on_data", [&] { forward(geometry(false, shapes), params); });
+}
+
+extern "C" int shm_conv_same_wgrad(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 4)) return 1;
+  return guarded("shm_conv_same_wgrad", [&] {
+    const Geometry g = geometry(false, shapes);
+    backward(g, grads(g, params, false));
+  });
 }
 
 extern "C" int shm_conv_same_biased(SHM_AOT_ARGS) {
@@ -860,7 +901,23 @@ extern "C" int shm_conv_same_biased(SHM_AOT_ARGS) {
 
 extern "C" int shm_conv_same_biased_grad(SHM_AOT_ARGS) {
   if (!all_f32(dtypes, 6)) return 1;
-  return guarded("shm_conv_same_biased_grad", [&] { backward(geometry(false, shapes, true), params); });
+  return guarded("shm_conv_same_biased_grad", [&] {
+    const Geometry g = geometry(false, shapes, true);
+    backward(g, grads(g, params, true));
+  });
+}
+
+extern "C" int shm_conv_same_biased_on_data(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 4)) return 1;
+  return guarded("shm_conv_same_biased_on_data", [&] { forward(geometry(false, shapes, true), params); });
+}
+
+extern "C" int shm_conv_same_biased_wgrad(SHM_AOT_ARGS) {
+  if (!all_f32(dtypes, 5)) return 1;
+  return guarded("shm_conv_same_biased_wgrad", [&] {
+    const Geometry g = geometry(false, shapes, true);
+    backward(g, grads(g, params, false));
+  });
 }
 
 extern "C" int shm_deconv_s2(SHM_AOT_ARGS) {
@@ -870,7 +927,10 @@ extern "C" int shm_deconv_s2(SHM_AOT_ARGS) {
 
 extern "C" int shm_deconv_s2_grad(SHM_AOT_ARGS) {
   if (!all_f32(dtypes, 5)) return 1;
-  return guarded("shm_deconv_s2_grad", [&] { backward(geometry(true, shapes), params); });
+  return guarded("shm_deconv_s2_grad", [&] {
+    const Geometry g = geometry(true, shapes);
+    backward(g, grads(g, params, true));
+  });
 }
 
 #define SHM_CONV_BIAS_ENTRY(suffix, ACT)                                                      \

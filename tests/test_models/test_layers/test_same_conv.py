@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from mindspore import nn
 
-from shmatting.models.layers.conv import conv_bn_act
+from shmatting.models.layers.conv import conv_bn_act, set_block_input_grad
 from shmatting.models.layers.same_conv import SameConv2d, prefers_forward_dx, same_conv2d
 from shmatting.ops import cpu_kernels_enabled
 from tests.helpers import squared_sum_loss
@@ -82,3 +82,43 @@ def test_selection_rule():
     assert type(conv_bn_act(16, 8, 3, stride=2)[0]) is nn.Conv2d  # strided: MindSpore's conv
     with pytest.raises(ValueError, match='odd kernel size'):
         SameConv2d(4, 4, 2)
+
+
+def data_then_hidden_layers(bias):
+    """Two layers of one kind: the first reads data (no input gradient), the second does not."""
+    first = SameConv2d(3, 8, 3, bias, input_grad=False)
+    second = SameConv2d(8, 8, 3, bias)
+    return nn.SequentialCell([first, second])
+
+
+@pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('bias', [False, True])
+def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_input_gradient(
+    mode, bias
+):
+    """The skipped input gradient must stay on the data layer alone: MindSpore keeps one backward
+    per custom-op function, so a shared function would give the hidden layer zeros too (and its
+    predecessor no weight gradient)."""
+    ms.set_context(mode=mode)
+    try:
+        fast = data_then_hidden_layers(bias)
+        plain = nn.SequentialCell(
+            [nn.Conv2d(c, 8, 3, pad_mode='pad', padding=1, has_bias=bias) for c in (3, 8)]
+        )
+        for a, b in zip(fast.get_parameters(), plain.get_parameters()):
+            b.set_data(a.data)
+        x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 3, 9, 7)).astype(np.float32))
+        got, want = outputs_and_grads(fast, x), outputs_and_grads(plain, x)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert not got[1].any()  # zeros for the data
+    for a, b in zip(got[2:], want[2:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_set_input_grad_reaches_the_stem_of_a_conv_bn_act_block():
+    block = conv_bn_act(3, 8, 3)
+    set_block_input_grad(block, False)
+    assert block[0].input_grad is False
+    set_block_input_grad(conv_bn_act(3, 8, 3, stride=2), False)  # nn.Conv2d: nothing to declare

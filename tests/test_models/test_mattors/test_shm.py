@@ -73,6 +73,15 @@ def test_phase_switching_freezes_inactive_parameters(phase, active):
     assert count(trainable) == expected
 
 
+@pytest.mark.parametrize('phase', ['tnet', 'mnet', 'e2e'])
+def test_only_end_to_end_takes_the_gradient_of_the_mnets_input(phase):
+    """The T-Net reads the image; the M-Net reads the image and the trimap probabilities, which
+    need a gradient only end to end (from the T-Net's softmax, not from a one-hot label)."""
+    model = build_model(zoo_config(train_cfg=dict(phase=phase)))
+    assert model.tnet.backbone.head_conv[0].input_grad is False
+    assert model.mnet.backbone.en_conv_bn_relu_1[0].input_grad is (phase == 'e2e')
+
+
 def test_losses_per_phase_and_gradients_only_reach_active_parts():
     rng = np.random.default_rng(0)
     img = ms.Tensor(rng.uniform(-0.5, 0.5, (2, 3, 32, 32)).astype(np.float32))
