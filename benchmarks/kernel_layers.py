@@ -1,13 +1,15 @@
 """Single layers on the CPU kernels against MindSpore's own operators (GRAPH mode).
 
 Usage:
-    python benchmarks/kernel_layers.py [--repeats 3] [--layers all|memory|conv]
+    python benchmarks/kernel_layers.py [--repeats 3] [--layers all|memory|conv|data]
 
 Times the forward and the gradients with respect to the input and the weights
 (``GradOperation``: the graph keeps the forward only where the backward needs its output) of each
 kernel-capable layer at the network's largest shapes (batch 8,
 320x320 maps), with the kernel and with ``set_cpu_kernel(False)``, and a NumPy copy of the
-largest tensor for scale (the kernels are memory-bound).
+largest tensor for scale (the kernels are memory-bound). ``--layers data``: the layers that
+read data (the T-Net's stem, the M-Net's first layer), on the kernels, with their input gradient
+and without it (``set_input_grad(False)``), weights' gradients only as in a training step.
 """
 
 import argparse
@@ -146,11 +148,49 @@ def time_layer(build, x, use_kernel, repeats):
     )
 
 
+def weights_grad_cell(net):
+    """A cell returning the weights' gradients of ``sum(net(x) ** 2)`` (what a training step
+    takes of a layer reading data)."""
+    import mindspore as ms
+    from mindspore import nn
+
+    class WeightsGrad(nn.Cell):
+        def __init__(self, inner):
+            super().__init__()
+            self.net = inner
+            self.weights = inner.trainable_params()
+
+        def construct(self, x):
+            return ms.grad(lambda v: (self.net(v) ** 2).sum(), None, self.weights)(x)
+
+    return WeightsGrad(net)
+
+
+def time_data_layers(repeats):
+    """Rows of (layer, input, ms with the input gradient, ms without) on the kernels."""
+    import mindspore as ms
+
+    from shmatting.models.layers import SameConv2d
+
+    rows = [['layer reading data', 'input', 'with input gradient (ms)', 'weights only (ms)']]
+    for cin, cout in ((3, 32), (6, 16)):
+        x = ms.Tensor(np.random.default_rng(0).random((8, cin, 320, 320), dtype=np.float32))
+        times = []
+        for input_grad in (True, False):
+            step = weights_grad_cell(SameConv2d(cin, cout, 3, input_grad=input_grad))
+            times.append(timed(lambda: step(x)[0].asnumpy(), repeats))
+        rows.append([f'conv 3x3 {cin}->{cout}', f'8x{cin}x320x320'] + [f'{t:.1f}' for t in times])
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=positive_int, default=3)
     parser.add_argument(
-        '--layers', choices=['all', 'memory', 'conv'], default='all', help='which layers to time'
+        '--layers',
+        choices=['all', 'memory', 'conv', 'data'],
+        default='all',
+        help='which layers to time',
     )
     args = parser.parse_args(argv)
     import mindspore as ms
@@ -161,6 +201,10 @@ def main(argv=None):
     if not cpu_kernels_enabled() or not cpu_kernels_enabled('conv'):
         sys.exit('error: the CPU kernels are unavailable here (see tools/misc/collect_env.py)')
     ms.set_context(mode=ms.GRAPH_MODE)
+    if args.layers == 'data':
+        table = AsciiTable(time_data_layers(args.repeats), title=' input gradient or not ')
+        print(table.table)
+        return
     rows = [['layer', 'input', 'fwd MS (ms)', 'fwd kernel', 'gradients MS', 'gradients kernel']]
     rng = np.random.default_rng(0)
     for name, build, shape in layer_cases(args.layers):
