@@ -81,6 +81,21 @@ def run_tool(*args, timeout=600, env=None):
     )
 
 
+def run_with_kernels(code, *args, timeout=600, **env):
+    """The stdout of ``code`` run in a fresh process with the CPU kernels required (and ``env``
+    added), asserting that it succeeded."""
+    res = subprocess.run(
+        [sys.executable, '-c', code, *args],
+        cwd=ROOT,
+        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res.stdout
+
+
 def squared_sum_loss(net):
     """A cell ``x -> sum(net(x) ** 2)`` for gradient checks of single layers."""
     from mindspore import nn

@@ -11,7 +11,7 @@ exported model runs wherever MindSpore runs.
 import ctypes
 import os
 import warnings
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import mindspore as ms
 from mindspore import Tensor, ops
@@ -548,7 +548,7 @@ def conv_same_op(bias: bool = False, input_grad: bool = True) -> ops.Custom:
     if not input_grad:
         return _conv_same_weights_only_grad(bias)
     if not bias:
-        return _differentiable('shm_conv_same', lambda x, w: [x[0], w[0], x[2], x[3]], 'dnnl')
+        return _differentiable('shm_conv_same', _conv_same_shape, 'dnnl')
     grad = _aot(
         'shm_conv_same_biased_grad',
         lambda x, w, dy: (x, w, [w[0]]),
@@ -560,51 +560,43 @@ def conv_same_op(bias: bool = False, input_grad: bool = True) -> ops.Custom:
         dx, dw, db = grad(x, w, dout)
         return dx, dw, db
 
-    return _aot(
-        'shm_conv_same_biased',
-        lambda x, w, b: [x[0], w[0], x[2], x[3]],
-        lambda x, w, b: x,
-        bprop,
-        lib='dnnl',
-    )
+    return _aot('shm_conv_same_biased', _conv_same_shape, _first, bprop, lib='dnnl')
+
+
+def _conv_same_shape(x: list, w: list, *bias: list) -> list:
+    """The output shape of a stride-1 'same' convolution: (N, O, H, W)."""
+    return [x[0], w[0], x[2], x[3]]
+
+
+def _first(x: Any, *rest: Any) -> Any:
+    """The first input's dtype (or shape): what most kernels' outputs take."""
+    return x
 
 
 def _conv_same_weights_only_grad(bias: bool) -> ops.Custom:
     """:func:`conv_same_op` whose backward skips the input gradient (zeros for ``x``). Its
     forward has a function name of its own: MindSpore keeps one backward per function."""
-    if bias:
-        grad = _aot(
-            'shm_conv_same_biased_wgrad',
-            lambda x, w, dy: (w, [w[0]]),
-            lambda x, w, dy: (w, w),
-            lib='dnnl',
-        )
+    if not bias:
+        grad = _aot('shm_conv_same_wgrad', lambda x, w, dy: w, lambda x, w, dy: w, lib='dnnl')
 
-        def bprop_biased(
-            x: Tensor, w: Tensor, b: Tensor, out: Tensor, dout: Tensor
-        ) -> Tuple[Tensor, ...]:
-            dw, db = grad(x, w, dout)
-            return ops.zeros_like(x), dw, db
+        def bprop(x: Tensor, w: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, Tensor]:
+            return ops.zeros_like(x), grad(x, w, dout)
 
-        return _aot(
-            'shm_conv_same_biased_on_data',
-            lambda x, w, b: [x[0], w[0], x[2], x[3]],
-            lambda x, w, b: x,
-            bprop_biased,
-            lib='dnnl',
-        )
-    grad = _aot('shm_conv_same_wgrad', lambda x, w, dy: w, lambda x, w, dy: w, lib='dnnl')
-
-    def bprop(x: Tensor, w: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, Tensor]:
-        return ops.zeros_like(x), grad(x, w, dout)
-
-    return _aot(
-        'shm_conv_same_on_data',
-        lambda x, w: [x[0], w[0], x[2], x[3]],
-        lambda x, w: x,
-        bprop,
+        return _aot('shm_conv_same_on_data', _conv_same_shape, _first, bprop, lib='dnnl')
+    grad_biased = _aot(
+        'shm_conv_same_biased_wgrad',
+        lambda x, w, dy: (w, [w[0]]),
+        lambda x, w, dy: (w, w),
         lib='dnnl',
     )
+
+    def bprop_biased(
+        x: Tensor, w: Tensor, b: Tensor, out: Tensor, dout: Tensor
+    ) -> Tuple[Tensor, ...]:
+        dw, db = grad_biased(x, w, dout)
+        return ops.zeros_like(x), dw, db
+
+    return _aot('shm_conv_same_biased_on_data', _conv_same_shape, _first, bprop_biased, lib='dnnl')
 
 
 def deconv_s2_op():

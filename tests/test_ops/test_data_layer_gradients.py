@@ -2,14 +2,10 @@
 in a GRAPH training step of two layers. That pass was 50 ms of each step for the zoo network's
 3->32 stem at batch 8 x 320 x 320, and its result was thrown away."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from shmatting.ops import cpu_kernels_enabled
-from tests.helpers import ROOT
+from tests.helpers import run_with_kernels
 
 pytestmark = pytest.mark.skipif(
     not cpu_kernels_enabled('conv'), reason='the oneDNN kernels do not build here'
@@ -32,19 +28,11 @@ print('grads', len(grads), [float(abs(g).sum()) > 0 for g in grads], flush=True)
 
 
 def test_the_data_layer_runs_no_backward_data_pass_and_still_gets_its_weight_gradient():
-    res = subprocess.run(
-        [sys.executable, '-c', PROBE],
-        cwd=ROOT,
-        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', 'ONEDNN_VERBOSE': '1'},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert 'grads 2 [True, True]' in res.stdout
+    stdout = run_with_kernels(PROBE, ONEDNN_VERBOSE='1', timeout=300)
+    assert 'grads 2 [True, True]' in stdout
     passes = {
         (fields[fields.index('exec') + 4], fields[-2].split('_')[1])
-        for line in res.stdout.splitlines()
+        for line in stdout.splitlines()
         if line.startswith('onednn_verbose') and ',exec,' in line and ',convolution,' in line
         for fields in [line.split(',')]
     }

@@ -6,14 +6,10 @@ own choice. On AVX-512 the measured preferences hold: maps of 24 channels on 8-c
 (padded 16-channel ones reorder on oneDNN's generic kernel), transposed convolutions on
 16-channel blocks (not NHWC)."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from shmatting.ops import cpu_kernels_enabled
-from tests.helpers import ROOT
+from tests.helpers import run_with_kernels
 
 pytestmark = pytest.mark.skipif(
     not cpu_kernels_enabled('conv'), reason='the oneDNN kernels do not build here'
@@ -60,17 +56,9 @@ def primitives_by_layer():
     """{(kind, in, out): [(primitive, implementation, propagation, layouts), ...]} and the
     kernels' ISA, from
     one process running every layer's forward and gradients with oneDNN's log on."""
-    res = subprocess.run(
-        [sys.executable, '-c', f'LAYERS = {LAYERS!r}\n' + PROBE],
-        cwd=ROOT,
-        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', 'ONEDNN_VERBOSE': '1'},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    stdout = run_with_kernels(f'LAYERS = {LAYERS!r}\n' + PROBE, ONEDNN_VERBOSE='1')
     layers, isa, current = {}, None, None
-    for line in res.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith('layer '):
             _, kind, cin, cout = line.split()
             current = (kind, int(cin), int(cout))

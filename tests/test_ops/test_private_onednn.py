@@ -3,14 +3,12 @@ convolutions stay capped at AVX2 (uncapped, its plain-layout k x k convolutions 
 reference kernel, 100x slower)."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from shmatting.ops import build as kernel_build
-from tests.helpers import ROOT
+from tests.helpers import run_with_kernels
 
 AVX2, AVX512_CORE = 0x7, 0x27
 
@@ -34,16 +32,7 @@ print(dnnl_kernel_isa(), ours, theirs.dnnl_get_effective_cpu_isa())
 
 def run_probe(code, *args, **env):
     """The stdout words of ``code`` run in a fresh process with the kernels required."""
-    res = subprocess.run(
-        [sys.executable, '-c', code, *args],
-        cwd=ROOT,
-        env={**os.environ, 'SHMATTING_CPU_KERNELS': '1', **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout.split()
+    return run_with_kernels(code, *args, **env).split()
 
 
 def effective_isas(**env):

@@ -865,73 +865,34 @@ extern "C" int shm_dnnl_gemm_isa() {
   return training_gemm().isa;
 }
 
-extern "C" int shm_conv_same(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 3)) return 1;
-  return guarded("shm_conv_same", [&] { forward(geometry(false, shapes), params); });
-}
+// The training entries: a forward and its backward per kind (NPARAMS: inputs and outputs).
+#define SHM_FORWARD_ENTRY(name, NPARAMS, DECONV, BIAS)                                     \
+  extern "C" int name(SHM_AOT_ARGS) {                                                      \
+    if (!all_f32(dtypes, NPARAMS)) return 1;                                               \
+    return guarded(#name, [&] { forward(geometry(DECONV, shapes, BIAS), params); });       \
+  }
+#define SHM_BACKWARD_ENTRY(name, NPARAMS, DECONV, BIAS, WITH_DX)                           \
+  extern "C" int name(SHM_AOT_ARGS) {                                                      \
+    if (!all_f32(dtypes, NPARAMS)) return 1;                                               \
+    return guarded(#name, [&] {                                                            \
+      const Geometry g = geometry(DECONV, shapes, BIAS);                                   \
+      backward(g, grads(g, params, WITH_DX));                                              \
+    });                                                                                    \
+  }
 
-extern "C" int shm_conv_same_grad(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 5)) return 1;
-  return guarded("shm_conv_same_grad", [&] {
-    const Geometry g = geometry(false, shapes);
-    backward(g, grads(g, params, true));
-  });
-}
-
+SHM_FORWARD_ENTRY(shm_conv_same, 3, false, false)
+SHM_BACKWARD_ENTRY(shm_conv_same_grad, 5, false, false, true)
+SHM_FORWARD_ENTRY(shm_conv_same_biased, 4, false, true)
+SHM_BACKWARD_ENTRY(shm_conv_same_biased_grad, 6, false, true, true)
+SHM_FORWARD_ENTRY(shm_deconv_s2, 3, true, false)
+SHM_BACKWARD_ENTRY(shm_deconv_s2_grad, 5, true, false, true)
 // The forward again under another name, for layers whose input is data: MindSpore caches a custom
 // operator's backward by the operator's function, so those layers' weights-only backward needs a
 // function of its own.
-extern "C" int shm_conv_same_on_data(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 3)) return 1;
-  return guarded("shm_conv_same_on_data", [&] { forward(geometry(false, shapes), params); });
-}
-
-extern "C" int shm_conv_same_wgrad(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 4)) return 1;
-  return guarded("shm_conv_same_wgrad", [&] {
-    const Geometry g = geometry(false, shapes);
-    backward(g, grads(g, params, false));
-  });
-}
-
-extern "C" int shm_conv_same_biased(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 4)) return 1;
-  return guarded("shm_conv_same_biased", [&] { forward(geometry(false, shapes, true), params); });
-}
-
-extern "C" int shm_conv_same_biased_grad(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 6)) return 1;
-  return guarded("shm_conv_same_biased_grad", [&] {
-    const Geometry g = geometry(false, shapes, true);
-    backward(g, grads(g, params, true));
-  });
-}
-
-extern "C" int shm_conv_same_biased_on_data(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 4)) return 1;
-  return guarded("shm_conv_same_biased_on_data", [&] { forward(geometry(false, shapes, true), params); });
-}
-
-extern "C" int shm_conv_same_biased_wgrad(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 5)) return 1;
-  return guarded("shm_conv_same_biased_wgrad", [&] {
-    const Geometry g = geometry(false, shapes, true);
-    backward(g, grads(g, params, false));
-  });
-}
-
-extern "C" int shm_deconv_s2(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 3)) return 1;
-  return guarded("shm_deconv_s2", [&] { forward(geometry(true, shapes), params); });
-}
-
-extern "C" int shm_deconv_s2_grad(SHM_AOT_ARGS) {
-  if (!all_f32(dtypes, 5)) return 1;
-  return guarded("shm_deconv_s2_grad", [&] {
-    const Geometry g = geometry(true, shapes);
-    backward(g, grads(g, params, true));
-  });
-}
+SHM_FORWARD_ENTRY(shm_conv_same_on_data, 3, false, false)
+SHM_BACKWARD_ENTRY(shm_conv_same_wgrad, 4, false, false, false)
+SHM_FORWARD_ENTRY(shm_conv_same_biased_on_data, 4, false, true)
+SHM_BACKWARD_ENTRY(shm_conv_same_biased_wgrad, 5, false, true, false)
 
 #define SHM_CONV_BIAS_ENTRY(suffix, ACT)                                                      \
   extern "C" int shm_conv_same_bias##suffix(SHM_AOT_ARGS) {                                  \
