@@ -569,7 +569,7 @@ def _conv_same_shape(x: list, w: list, *bias: list) -> list:
 
 
 def _first(x: Any, *rest: Any) -> Any:
-    """The first input's dtype (or shape): what most kernels' outputs take."""
+    """The first input's dtype: what most kernels' outputs take."""
     return x
 
 
@@ -583,20 +583,18 @@ def _conv_same_weights_only_grad(bias: bool) -> ops.Custom:
             return ops.zeros_like(x), grad(x, w, dout)
 
         return _aot('shm_conv_same_on_data', _conv_same_shape, _first, bprop, lib='dnnl')
-    grad_biased = _aot(
+    grad = _aot(
         'shm_conv_same_biased_wgrad',
         lambda x, w, dy: (w, [w[0]]),
         lambda x, w, dy: (w, w),
         lib='dnnl',
     )
 
-    def bprop_biased(
-        x: Tensor, w: Tensor, b: Tensor, out: Tensor, dout: Tensor
-    ) -> Tuple[Tensor, ...]:
-        dw, db = grad_biased(x, w, dout)
+    def bprop(x: Tensor, w: Tensor, b: Tensor, out: Tensor, dout: Tensor) -> Tuple[Tensor, ...]:
+        dw, db = grad(x, w, dout)
         return ops.zeros_like(x), dw, db
 
-    return _aot('shm_conv_same_biased_on_data', _conv_same_shape, _first, bprop_biased, lib='dnnl')
+    return _aot('shm_conv_same_biased_on_data', _conv_same_shape, _first, bprop, lib='dnnl')
 
 
 def deconv_s2_op():

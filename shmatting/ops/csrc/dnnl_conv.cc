@@ -597,9 +597,8 @@ void backward(const Geometry& g, const Grads& p) {
   }
 
   const memory::desc want_dy = t.bwd_wei_pd.diff_dst_desc(0);
-  memory dyb2 = !p.dx                        ? in_layout(rt, dy, want_dy, kDst)  // its slot is free
-                 : dyb.get_desc() == want_dy ? dyb
-                                             : in_layout(rt, dy, want_dy, kDiffDstWei);
+  // without the input gradient, kDst is free for dy
+  memory dyb2 = p.dx && dyb.get_desc() == want_dy ? dyb : in_layout(rt, dy, want_dy, p.dx ? kDiffDstWei : kDst);
   memory xb = in_layout(rt, x, t.bwd_wei_pd.src_desc(0), kSrc);  // dx's slot: copied back
   memory dwb = out_layout(rt, dw, t.bwd_wei_pd.diff_weights_desc(0), kDiffWei);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb},
@@ -865,34 +864,34 @@ extern "C" int shm_dnnl_gemm_isa() {
   return training_gemm().isa;
 }
 
-// The training entries: a forward and its backward per kind (NPARAMS: inputs and outputs).
-#define SHM_FORWARD_ENTRY(name, NPARAMS, DECONV, BIAS)                                     \
+// The training entries: a forward (x, w[, b] -> y) and its backward (x, w, dy -> [dx,] dw[, db]).
+#define SHM_FORWARD_ENTRY(name, DECONV, BIAS)                                              \
   extern "C" int name(SHM_AOT_ARGS) {                                                      \
-    if (!all_f32(dtypes, NPARAMS)) return 1;                                               \
+    if (!all_f32(dtypes, 3 + (BIAS))) return 1;                                            \
     return guarded(#name, [&] { forward(geometry(DECONV, shapes, BIAS), params); });       \
   }
-#define SHM_BACKWARD_ENTRY(name, NPARAMS, DECONV, BIAS, WITH_DX)                           \
+#define SHM_BACKWARD_ENTRY(name, DECONV, BIAS, WITH_DX)                                    \
   extern "C" int name(SHM_AOT_ARGS) {                                                      \
-    if (!all_f32(dtypes, NPARAMS)) return 1;                                               \
+    if (!all_f32(dtypes, 4 + (BIAS) + (WITH_DX))) return 1;                                \
     return guarded(#name, [&] {                                                            \
       const Geometry g = geometry(DECONV, shapes, BIAS);                                   \
       backward(g, grads(g, params, WITH_DX));                                              \
     });                                                                                    \
   }
 
-SHM_FORWARD_ENTRY(shm_conv_same, 3, false, false)
-SHM_BACKWARD_ENTRY(shm_conv_same_grad, 5, false, false, true)
-SHM_FORWARD_ENTRY(shm_conv_same_biased, 4, false, true)
-SHM_BACKWARD_ENTRY(shm_conv_same_biased_grad, 6, false, true, true)
-SHM_FORWARD_ENTRY(shm_deconv_s2, 3, true, false)
-SHM_BACKWARD_ENTRY(shm_deconv_s2_grad, 5, true, false, true)
+SHM_FORWARD_ENTRY(shm_conv_same, false, false)
+SHM_BACKWARD_ENTRY(shm_conv_same_grad, false, false, true)
+SHM_FORWARD_ENTRY(shm_conv_same_biased, false, true)
+SHM_BACKWARD_ENTRY(shm_conv_same_biased_grad, false, true, true)
+SHM_FORWARD_ENTRY(shm_deconv_s2, true, false)
+SHM_BACKWARD_ENTRY(shm_deconv_s2_grad, true, false, true)
 // The forward again under another name, for layers whose input is data: MindSpore caches a custom
 // operator's backward by the operator's function, so those layers' weights-only backward needs a
 // function of its own.
-SHM_FORWARD_ENTRY(shm_conv_same_on_data, 3, false, false)
-SHM_BACKWARD_ENTRY(shm_conv_same_wgrad, 4, false, false, false)
-SHM_FORWARD_ENTRY(shm_conv_same_biased_on_data, 4, false, true)
-SHM_BACKWARD_ENTRY(shm_conv_same_biased_wgrad, 5, false, true, false)
+SHM_FORWARD_ENTRY(shm_conv_same_on_data, false, false)
+SHM_BACKWARD_ENTRY(shm_conv_same_wgrad, false, false, false)
+SHM_FORWARD_ENTRY(shm_conv_same_biased_on_data, false, true)
+SHM_BACKWARD_ENTRY(shm_conv_same_biased_wgrad, false, true, false)
 
 #define SHM_CONV_BIAS_ENTRY(suffix, ACT)                                                      \
   extern "C" int shm_conv_same_bias##suffix(SHM_AOT_ARGS) {                                  \
