@@ -53,8 +53,8 @@ def timed(fn, repeats):
 
 
 def conv(cin, cout, k):
-    """A SameConv2d; 1x1 ones may take the oneDNN kernel too (the network keeps them on
-    MindSpore's GEMM, ``KERNEL_MIN_SIZE``), to show why."""
+    """A SameConv2d; 1x1 ones take the kernels here on any machine (the network only where
+    ``pointwise_convs_on_kernels()``: AVX-512 GEMMs), to show where it pays."""
     from shmatting.models.layers import SameConv2d
 
     def build():

@@ -157,6 +157,19 @@ def dnnl_gemm_isa() -> str:
     return 'unavailable' if fn is None else _isa_name(fn())
 
 
+def pointwise_convs_on_kernels() -> bool:
+    """Whether 1x1 convolutions without a bias should train on the kernels' GEMMs (one per image
+    on NCHW, no layout change) rather than MindSpore's ``Conv2D``: where those GEMMs run on
+    AVX-512. MindSpore's own oneDNN is capped at AVX2 (``ONEDNN_MAX_CPU_ISA``), so elsewhere,
+    as where AVX-512 runs on 256-bit units and the GEMMs take MindSpore's copy, both are the same
+    AVX2 GEMM (docs/performance.md has the measurements).
+
+    Returns:
+        bool: True where the ``conv`` kernels are enabled and their GEMMs run on AVX-512.
+    """
+    return cpu_kernels_enabled('conv') and dnnl_gemm_isa() == 'avx512_core'
+
+
 def dnnl_arena_bytes() -> int:
     """The bytes the oneDNN kernels' scratch buffers hold between calls (reorders into blocked
     layouts, per-image maps; they stay resident, so they add to a training step's peak memory).

@@ -4,9 +4,10 @@
    hands oneDNN plain NCHW tensors, for which oneDNN has only im2col + GEMM; given any layout it
    picks direct kernels on blocked ones. Reordering there and back costs less than the GEMM path
    loses on k x k kernels (a 24->16 3x3 layer at 8x320x320: forward 85 -> 60 ms, input gradient
-   205 -> 49 ms, weight gradient 239 -> 52 ms) but not on 1x1 kernels, whose GEMM is already
-   efficient and whose reorders dominate, so 1x1 layers stay on MindSpore's operator
-   (docs/performance.md has the table per shape).
+   205 -> 49 ms, weight gradient 239 -> 52 ms) but not on 1x1 kernels, whose reorders would
+   dominate: 1x1 layers without a bias run as one GEMM per image on NCHW instead, where the
+   kernels' GEMMs run on AVX-512 (MindSpore's are capped at AVX2), and on MindSpore's operator
+   elsewhere (``pointwise_convs_on_kernels``; docs/performance.md has the tables per shape).
 2. **Input gradient as a forward convolution** when the kernels are off on the CPU: MindSpore's
    ``Conv2DBackpropInput`` is several times slower than a forward convolution of the same size
    when the layer has few output channels (16->1 5x5 at 8x16x320x320: 339 vs 15 ms). For stride 1
@@ -22,12 +23,12 @@ import mindspore as ms
 from mindspore import Tensor, nn, ops
 from mindspore.ops.operations import _grad_ops
 
-from ...ops import conv_same_op
+from ...ops import conv_same_op, pointwise_convs_on_kernels
 from .cpu_kernel import CpuKernelMixin
 
 __all__ = ['SameConv2d', 'prefers_forward_dx', 'same_conv2d', 'KERNEL_MIN_SIZE']
 
-# the smallest kernel run on oneDNN's blocked kernels (1x1: MindSpore's GEMM is as fast)
+# the smallest kernel always run on the kernels (1x1: see pointwise_convs_on_kernels)
 KERNEL_MIN_SIZE = 3
 
 
@@ -111,7 +112,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
                 in_channels, out_channels, kernel_size
             )
         self.forward_dx = bool(forward_dx)
-        self.kernel_min_size = KERNEL_MIN_SIZE  # benchmarks lower it to time 1x1 kernels
+        self.kernel_min_size = None  # benchmarks set 1 to time 1x1 layers on the kernels
         self.input_grad = bool(input_grad)
         if self.forward_dx:
             self.conv_forward_dx = _ConvForwardDx(
@@ -120,7 +121,12 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
         self.set_cpu_kernel(True)
 
     def cpu_kernel_supported(self) -> bool:
-        return self.kernel_size[0] >= self.kernel_min_size
+        k = self.kernel_size[0]
+        if self.kernel_min_size is not None:
+            return k >= self.kernel_min_size
+        if k == 1:
+            return not self.has_bias and pointwise_convs_on_kernels()
+        return k >= KERNEL_MIN_SIZE
 
     def build_cpu_kernel(self) -> None:
         self.conv_op = conv_same_op(bias=self.has_bias, input_grad=self.input_grad)

@@ -329,16 +329,20 @@ struct Geometry {
   memory::desc bias_desc() const { return bias ? plain({o}, tag::a) : memory::desc(); }
   // The activations' layout to ask oneDNN for (any: its own choice), measured per shape on AVX-512
   // (docs/performance.md):
-  // * maps of 8 but not 16 channels per block (24): oneDNN pads them to 16-channel blocks and
-  //   reorders into and out of the padded layout on its generic kernel (8x24x320x320: 34.5 against
-  //   12.8 ms); on 8-channel blocks it takes its AVX2 kernels. Forward and gradients at batch 8:
-  //   24->16 at 320x320 316 -> 268 ms, 24->24 at 160x160 141 -> 97, 32->24 at 160x160 134 -> 112.
+  // * maps of 8 but not 16 channels per block (24), where AVX-512 runs on 256-bit units (AMD Zen
+  //   4): oneDNN pads them to 16-channel blocks and reorders into and out of the padded layout on
+  //   its generic kernel (8x24x320x320: 34.5 against 12.8 ms); on 8-channel blocks it takes its
+  //   AVX2 kernels. Forward and gradients at batch 8: 24->16 at 320x320 316 -> 268 ms, 24->24 at
+  //   160x160 141 -> 97, 32->24 at 160x160 134 -> 112. With full-width AVX-512 units (AMD Zen 5)
+  //   the padded 16-channel blocks are the faster: 24->16 68 -> 59 ms, 32->24 31 -> 24 ms.
   // * transposed convolutions: left to choose, oneDNN runs the forward on NHWC, and the reorder of
   //   the output back to NCHW is slow (8x16x320x320: 51 ms); on 16-channel blocks it is a blocked
   //   reorder.
   tag preferred_layout() const {
     if (deconv) return c % 16 == 0 && o % 16 == 0 ? tag::nChw16c : tag::any;
-    return (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0 ? tag::nChw8c : tag::any;
+    static const bool narrow_units = avx512_on_256_bit_units();
+    const bool eights = (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0;
+    return eights && narrow_units ? tag::nChw8c : tag::any;
   }
   memory::desc src_desc(tag t) const { return memory::desc(src(), memory::data_type::f32, t); }
   memory::desc dst_desc(tag t) const { return memory::desc(dst(), memory::data_type::f32, t); }
@@ -548,12 +552,43 @@ void backward_direct(Runtime& rt, const Geometry& g, const Grads& p) {
   shm_direct::weight_grad(s, x, dy, static_cast<float*>(p.dw), static_cast<float*>(p.db), part, on_pool(rt));
 }
 
+// ---------------------------------------------------------------- 1x1 without bias: GEMMs on NCHW
+// Per image Y (O x HW) = W (O x C) X (C x HW), dX = W^T dY, and dW the sum over the images of
+// dY X^T, each one GEMM spread over the pool, on the training GEMMs' oneDNN. No layout changes:
+// the blocked 1x1 kernels spend as long reordering as multiplying (docs/performance.md).
+bool plain_gemm(const Geometry& g) { return !g.deconv && g.k == 1 && !g.bias; }
+
+void forward_gemm(Runtime& rt, const Geometry& g, const float* x, const float* w, float* y) {
+  const int64_t hw = g.h * g.w;
+  for (int64_t img = 0; img < g.n; ++img)
+    sgemm_pool(rt, 'N', 'N', g.o, hw, g.c, w, g.c, x + img * g.c * hw, hw, 0.f, y + img * g.o * hw, hw,
+               training_sgemm());
+}
+
+void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
+  const int64_t hw = g.h * g.w;
+  const auto* x = static_cast<const float*>(p.x);
+  const auto* w = static_cast<const float*>(p.w);
+  const auto* dy = static_cast<const float*>(p.dy);
+  for (int64_t img = 0; img < g.n; ++img) {
+    const float* dyi = dy + img * g.o * hw;
+    if (p.dx)
+      sgemm_pool(rt, 'T', 'N', g.c, hw, g.o, w, g.c, dyi, hw, 0.f, static_cast<float*>(p.dx) + img * g.c * hw, hw,
+                 training_sgemm());
+    sgemm_pool(rt, 'N', 'T', g.o, g.c, hw, dyi, hw, x + img * g.c * hw, hw, img == 0 ? 0.f : 1.f,
+               static_cast<float*>(p.dw), g.c, training_sgemm());
+  }
+}
+
 // params: x, w, [b,] y
 void forward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   if (direct(g)) return forward_direct(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
                                        params[g.bias ? 3 : 2]);
+  if (plain_gemm(g))
+    return forward_gemm(rt, g, static_cast<const float*>(params[0]), static_cast<const float*>(params[1]),
+                        static_cast<float*>(params[2]));
   Training& t = training(rt, g);
   memory x(plain(g.src(), tag::nchw), rt.eng, params[0]);
   memory w(plain(g.wei(), g.wei_tag()), rt.eng, params[1]);
@@ -577,6 +612,7 @@ void backward(const Geometry& g, const Grads& p) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   if (direct(g)) return backward_direct(rt, g, p);
+  if (plain_gemm(g)) return backward_gemm(rt, g, p);
   Training& t = training(rt, g);
   memory x(plain(g.src(), tag::nchw), rt.eng, p.x);
   memory dy(plain(g.dst(), tag::nchw), rt.eng, p.dy);

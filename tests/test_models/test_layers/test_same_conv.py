@@ -8,7 +8,7 @@ from mindspore import nn
 
 from shmatting.models.layers.conv import conv_bn_act, set_block_input_grad
 from shmatting.models.layers.same_conv import SameConv2d, prefers_forward_dx, same_conv2d
-from shmatting.ops import cpu_kernels_enabled
+from shmatting.ops import cpu_kernels_enabled, pointwise_convs_on_kernels
 from tests.helpers import squared_sum_loss
 
 HAS_CONV_KERNEL = cpu_kernels_enabled('conv')
@@ -21,6 +21,7 @@ def outputs_and_grads(net, x):
 
 def layer(cin, cout, k, bias, path):
     conv = SameConv2d(cin, cout, k, bias, forward_dx=path == 'forward_dx')
+    conv.kernel_min_size = 1  # 1x1 layers too, on any machine
     conv.set_cpu_kernel(path == 'kernel')
     assert conv.use_cpu_kernel == (path == 'kernel')
     return conv
@@ -47,7 +48,10 @@ def check_against_conv2d(mode, path, cin, cout, k, bias, shape):
 
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
 @pytest.mark.parametrize('path', PATHS)
-@pytest.mark.parametrize('cin,cout,k,bias', [(5, 3, 3, True), (4, 1, 5, False), (6, 9, 3, True)])
+@pytest.mark.parametrize(
+    'cin,cout,k,bias',
+    [(5, 3, 3, True), (4, 1, 5, False), (6, 9, 3, True), (5, 30, 1, False), (24, 7, 1, False)],
+)
 def test_every_path_matches_conv2d(mode, path, cin, cout, k, bias):
     check_against_conv2d(mode, path, cin, cout, k, bias, (2, cin, 9, 7))
 
@@ -77,34 +81,39 @@ def test_selection_rule():
     assert not prefers_forward_dx(16, 16, 1)
     assert same_conv2d(16, 3, 3, True).forward_dx and not same_conv2d(3, 16, 3).forward_dx
     assert same_conv2d(16, 3, 3).use_cpu_kernel == HAS_CONV_KERNEL
-    assert not same_conv2d(16, 32, 1).use_cpu_kernel  # 1x1: MindSpore's GEMM is as fast
+    # 1x1: the kernels' GEMMs where they run on AVX-512, else MindSpore's GEMM (as fast)
+    assert same_conv2d(16, 32, 1).use_cpu_kernel == pointwise_convs_on_kernels()
+    assert not same_conv2d(16, 32, 1, has_bias=True).use_cpu_kernel
     assert isinstance(conv_bn_act(16, 8, 3)[0], SameConv2d)
     assert type(conv_bn_act(16, 8, 3, stride=2)[0]) is nn.Conv2d  # strided: MindSpore's conv
     with pytest.raises(ValueError, match='odd kernel size'):
         SameConv2d(4, 4, 2)
 
 
-def data_then_hidden_layers(bias):
+def data_then_hidden_layers(bias, k=3):
     """Two layers of one kind: the first reads data (no input gradient), the second does not."""
-    first = SameConv2d(3, 8, 3, bias, input_grad=False)
-    second = SameConv2d(8, 8, 3, bias)
+    first = SameConv2d(3, 8, k, bias, input_grad=False)
+    second = SameConv2d(8, 8, k, bias)
+    for conv in (first, second):
+        conv.kernel_min_size = 1
+        conv.set_cpu_kernel(True)
     return nn.SequentialCell([first, second])
 
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-@pytest.mark.parametrize('bias', [False, True])
+@pytest.mark.parametrize('bias,k', [(False, 3), (True, 3), (False, 1)])
 def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_input_gradient(
-    mode, bias
+    mode, bias, k
 ):
     """The skipped input gradient must stay on the data layer alone: MindSpore keeps one backward
     per custom-op function, so a shared function would give the hidden layer zeros too (and its
     predecessor no weight gradient)."""
     ms.set_context(mode=mode)
     try:
-        fast = data_then_hidden_layers(bias)
+        fast = data_then_hidden_layers(bias, k)
         plain = nn.SequentialCell(
-            [nn.Conv2d(c, 8, 3, pad_mode='pad', padding=1, has_bias=bias) for c in (3, 8)]
+            [nn.Conv2d(c, 8, k, pad_mode='pad', padding=k // 2, has_bias=bias) for c in (3, 8)]
         )
         for a, b in zip(fast.get_parameters(), plain.get_parameters()):
             b.set_data(a.data)
