@@ -64,3 +64,33 @@ def test_zero_pad_differs_on_negative_input_and_pad_does_not():
     assert np.any(zero == 0)  # windows touching the zero padding
     with pytest.raises(ValueError):
         MaxPool3x3S2('same')
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('shape', [(2, 3, 9, 7), (1, 4, 10, 12), (1, 2, 1, 1)])
+def test_inference_pooling_without_the_kernel_is_the_padded_pool_for_any_input(mode, shape):
+    """The exported form (a one-deep MaxPool3D) pads with -inf like the training form: negative
+    inputs, odd and one-pixel maps give the same values, and the gradient is the same."""
+    ms.set_context(mode=mode)
+    try:
+        layer = MaxPool3x3S2('pad')
+        layer.set_cpu_kernel(False)
+        x = ms.Tensor(np.random.default_rng(2).normal(size=shape).astype(np.float32) - 1)
+        layer.set_train(True)
+        trained = outputs_and_grads(layer, x)
+        layer.set_train(False)
+        inferred = outputs_and_grads(layer, x)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert np.array_equal(inferred[0], maxpool3s2p1(x.asnumpy()).astype(np.float32))
+    for a, b in zip(inferred, trained):
+        assert np.array_equal(a, b)
+
+
+def test_inference_without_the_kernel_never_runs_the_argmax_pool():
+    # MaxPool3DWithArgmax (nn.MaxPool2d's padded mode) was 11% of the exported network's time
+    layer = MaxPool3x3S2('pad')
+    layer.set_cpu_kernel(False)
+    layer.set_train(False)
+    layer.pool = None
+    assert layer(ms.Tensor(np.zeros((1, 2, 6, 6), np.float32))).shape == (1, 2, 3, 3)
