@@ -111,7 +111,11 @@ def cpu_kernel_status():
         path = _library(lib)
         parts.append(f'{lib} {path}' if path else f'{lib} unavailable ({_STATE[lib]["error"]})')
     if _STATE['dnnl']['path']:
-        parts[-1] += f' (oneDNN on {dnnl_kernel_isa()}, training GEMMs on {dnnl_gemm_isa()})'
+        pointwise = 'the kernels' if pointwise_convs_on_kernels() else "MindSpore's Conv2D"
+        parts[-1] += (
+            f' (oneDNN on {dnnl_kernel_isa()}, training GEMMs on {dnnl_gemm_isa()}, '
+            f'1x1 convolutions on {pointwise})'
+        )
     return f'{mode}: ' + '; '.join(parts)
 
 
