@@ -27,9 +27,17 @@ def reduce_loss(loss, reduction='mean', weight=None):
         Tensor: a scalar.
     """
     if weight is None:
-        return loss.mean() if reduction == 'mean' else loss.sum()
-    weighted = loss * weight
+        total = _flat_sum(loss)
+        return total / loss.size if reduction == 'mean' else total
+    weighted = _flat_sum(loss * weight)
     if reduction == 'sum':
-        return weighted.sum()
-    denom = ops.broadcast_to(weight, loss.shape).sum()
-    return weighted.sum() / ops.maximum(denom, 1e-8)
+        return weighted
+    denom = _flat_sum(ops.broadcast_to(weight, loss.shape))
+    return weighted / ops.maximum(denom, 1e-8)
+
+
+def _flat_sum(x):
+    # MindSpore's CPU reduction over every axis of a 4-D map is 3-4x slower than over the same
+    # values as one axis (8x3x320x320: 7.1 against 1.8 ms), and the gradient of a mean 20x slower
+    # than a sum's (docs/performance.md)
+    return x.reshape(-1).sum()
