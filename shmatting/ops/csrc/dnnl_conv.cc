@@ -565,19 +565,43 @@ void forward_gemm(Runtime& rt, const Geometry& g, const float* x, const float* w
                training_sgemm());
 }
 
+// The backward in one pass over dY: per tile of columns (dY's tile about 384 KB, in L2) the input
+// gradient's columns and the tile's share of the weight gradient, by sequential GEMMs. The tiles
+// are split into a fixed number of parts, each summing its own weight gradient in tile order, and
+// the parts are added in order: the same sums whichever thread runs a part.
+constexpr int64_t kTileFloats = 98304;
+
 void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
-  const int64_t hw = g.h * g.w;
+  static std::vector<float> partial;  // the parts' weight gradients (under rt.mutex)
+  const int64_t hw = g.h * g.w, ow = g.o * g.c;
+  const int64_t cols = std::min(hw, std::max<int64_t>(256, kTileFloats / g.o / 16 * 16));
+  const int64_t per_image = (hw + cols - 1) / cols, tiles = g.n * per_image;
+  const int64_t parts = std::min<int64_t>(tiles, 8);
+  partial.assign(static_cast<size_t>(parts * ow), 0.f);
   const auto* x = static_cast<const float*>(p.x);
   const auto* w = static_cast<const float*>(p.w);
   const auto* dy = static_cast<const float*>(p.dy);
-  for (int64_t img = 0; img < g.n; ++img) {
-    const float* dyi = dy + img * g.o * hw;
-    if (p.dx)
-      sgemm_pool(rt, 'T', 'N', g.c, hw, g.o, w, g.c, dyi, hw, 0.f, static_cast<float*>(p.dx) + img * g.c * hw, hw,
-                 training_sgemm());
-    sgemm_pool(rt, 'N', 'T', g.o, g.c, hw, dyi, hw, x + img * g.c * hw, hw, img == 0 ? 0.f : 1.f,
-               static_cast<float*>(p.dw), g.c, training_sgemm());
-  }
+  auto* dx = static_cast<float*>(p.dx);
+  const SgemmFn gemm = training_sgemm();
+  std::atomic<int> failed{0};
+  rt.pool.parallel_for(static_cast<int>(parts), [&](int part, int) {
+    for (int64_t t = part * tiles / parts; t < (part + 1) * tiles / parts; ++t) {
+      const int64_t img = t / per_image, j0 = t % per_image * cols, n = std::min(cols, hw - j0);
+      const float* dyt = dy + img * g.o * hw + j0;
+      const float* xt = x + img * g.c * hw + j0;
+      if (dx && gemm('T', 'N', g.c, n, g.o, 1.f, w, g.c, dyt, hw, 0.f, dx + img * g.c * hw + j0, hw, nullptr) !=
+                    dnnl_success)
+        failed = 1;
+      if (gemm('N', 'T', g.o, g.c, n, 1.f, dyt, hw, xt, hw, 1.f, partial.data() + part * ow, g.c, nullptr) !=
+          dnnl_success)
+        failed = 1;
+    }
+  });
+  if (failed) throw std::runtime_error("oneDNN sgemm failed");
+  auto* dw = static_cast<float*>(p.dw);
+  std::copy(partial.begin(), partial.begin() + ow, dw);
+  for (int64_t part = 1; part < parts; ++part)
+    for (int64_t i = 0; i < ow; ++i) dw[i] += partial[part * ow + i];
 }
 
 // params: x, w, [b,] y
