@@ -461,6 +461,40 @@ void sgemm_pool(Runtime& rt, char ta, char tb, int64_t m, int64_t n, int64_t k, 
     throw std::runtime_error("oneDNN sgemm failed");
 }
 
+// Column tiles of the images' (rows x HW) maps, all of a tile's maps together about 512 KB (in L2).
+constexpr int64_t kTileFloats = 131072;
+
+struct ColumnTiles {
+  int64_t hw, cols, per_image, count;
+  ColumnTiles(int64_t n, int64_t hw_, int64_t rows)
+      : hw(hw_),
+        cols(std::min(hw_, std::max<int64_t>(64, kTileFloats / rows / 16 * 16))),
+        per_image((hw_ + cols - 1) / cols),
+        count(n * per_image) {}
+  int64_t image(int64_t t) const { return t / per_image; }
+  int64_t first(int64_t t) const { return t % per_image * cols; }
+  int64_t width(int64_t t) const { return std::min(cols, hw - first(t)); }
+};
+
+// fn(tile, part's weight gradient) -> ok, over the tiles split into a fixed number of parts, each
+// summing its own weight gradient in tile order; then dw = the parts' sum in order: the same sums
+// whichever thread runs a part.
+template <typename Fn>
+void tiles_with_weight_grad(Runtime& rt, const ColumnTiles& tiles, int64_t wsize, float* dw, Fn fn) {
+  static std::vector<float> partial;  // under rt.mutex
+  const int64_t parts = std::min<int64_t>(tiles.count, 8);
+  partial.assign(static_cast<size_t>(parts * wsize), 0.f);
+  std::atomic<int> failed{0};
+  rt.pool.parallel_for(static_cast<int>(parts), [&](int part, int) {
+    for (int64_t t = part * tiles.count / parts; t < (part + 1) * tiles.count / parts; ++t)
+      if (!fn(t, partial.data() + part * wsize)) failed = 1;
+  });
+  if (failed) throw std::runtime_error("oneDNN sgemm failed");
+  std::copy(partial.begin(), partial.begin() + wsize, dw);
+  for (int64_t part = 1; part < parts; ++part)
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += partial[part * wsize + i];
+}
+
 // inputs x, gamma, beta, consts, moving mean, moving variance, w (O, C); outputs y (N, O, H, W),
 // mean, invstd, new moving mean and variance. The map is made one image at a time.
 template <int ACT>
@@ -482,9 +516,10 @@ void bn_act_conv1x1_train(const NormConvShape& s, void** params) {
   }
 }
 
-// inputs x, gamma, beta, mean, invstd, w, dy; outputs dx, dgamma, dbeta, dw. The gradient with
-// respect to the normalised map goes into dx, which the BatchNorm's backward then overwrites;
-// the weight gradient sums the images in order.
+// inputs x, gamma, beta, mean, invstd, w, dy; outputs dx, dgamma, dbeta, dw. One pass over the
+// column tiles: the gradient with respect to the normalised map goes into dx (which the
+// BatchNorm's backward then overwrites), and the tile's normalised map, made in a buffer in cache,
+// meets dy's tile for the weight gradient.
 template <int ACT>
 void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
   Runtime& rt = runtime();
@@ -497,13 +532,21 @@ void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
         *dbeta = static_cast<float*>(params[9]), *dw = static_cast<float*>(params[10]);
   std::vector<shm_bn::Affine> a(static_cast<size_t>(s.c));
   for (int64_t c = 0; c < s.c; ++c) a[c] = shm_bn::affine(gamma[c], beta[c], mean[c], invstd[c]);
-  float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
-  for (int64_t img = 0; img < s.n; ++img) {
-    const float* dyi = dy + img * s.o * s.hw;
-    sgemm_pool(rt, 'T', 'N', s.c, s.hw, s.o, w, s.c, dyi, s.hw, 0.f, dx + img * s.c * s.hw, s.hw, training_sgemm());
-    normalise_image<ACT>(rt, x, a.data(), s.c, s.hw, img, buf);
-    sgemm_pool(rt, 'N', 'T', s.o, s.c, s.hw, dyi, s.hw, buf, s.hw, img == 0 ? 0.f : 1.f, dw, s.c, training_sgemm());
-  }
+  const ColumnTiles tiles(s.n, s.hw, s.o + 3 * s.c);
+  const SgemmFn gemm = training_sgemm();
+  tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw) {
+    static thread_local std::vector<float> buf;
+    buf.resize(static_cast<size_t>(s.c * tiles.cols));
+    const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
+    const float* dyt = dy + img * s.o * s.hw + j0;
+    if (gemm('T', 'N', s.c, n, s.o, 1.f, w, s.c, dyt, s.hw, 0.f, dx + img * s.c * s.hw + j0, s.hw, nullptr) !=
+        dnnl_success)
+      return false;
+    for (int64_t c = 0; c < s.c; ++c)
+      shm_bn::normalise_plane<ACT>(x + (img * s.c + c) * s.hw + j0, a[c], buf.data() + c * tiles.cols, n);
+    return gemm('N', 'T', s.o, s.c, n, 1.f, dyt, s.hw, buf.data(), tiles.cols, 1.f, part_dw, s.c, nullptr) ==
+           dnnl_success;
+  });
   rt.pool.parallel_for(static_cast<int>(s.c), [&](int c, int) {
     shm_bn::bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, s.n, s.c, s.hw);
   });
@@ -565,43 +608,25 @@ void forward_gemm(Runtime& rt, const Geometry& g, const float* x, const float* w
                training_sgemm());
 }
 
-// The backward in one pass over dY: per tile of columns (dY's tile about 384 KB, in L2) the input
-// gradient's columns and the tile's share of the weight gradient, by sequential GEMMs. The tiles
-// are split into a fixed number of parts, each summing its own weight gradient in tile order, and
-// the parts are added in order: the same sums whichever thread runs a part.
-constexpr int64_t kTileFloats = 98304;
-
+// The backward in one pass over dY: per column tile the input gradient's columns and the tile's
+// share of the weight gradient, by sequential GEMMs while the tiles are in cache.
 void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
-  static std::vector<float> partial;  // the parts' weight gradients (under rt.mutex)
-  const int64_t hw = g.h * g.w, ow = g.o * g.c;
-  const int64_t cols = std::min(hw, std::max<int64_t>(256, kTileFloats / g.o / 16 * 16));
-  const int64_t per_image = (hw + cols - 1) / cols, tiles = g.n * per_image;
-  const int64_t parts = std::min<int64_t>(tiles, 8);
-  partial.assign(static_cast<size_t>(parts * ow), 0.f);
+  const int64_t hw = g.h * g.w;
+  const ColumnTiles tiles(g.n, hw, g.o + 2 * g.c);
   const auto* x = static_cast<const float*>(p.x);
   const auto* w = static_cast<const float*>(p.w);
   const auto* dy = static_cast<const float*>(p.dy);
   auto* dx = static_cast<float*>(p.dx);
   const SgemmFn gemm = training_sgemm();
-  std::atomic<int> failed{0};
-  rt.pool.parallel_for(static_cast<int>(parts), [&](int part, int) {
-    for (int64_t t = part * tiles / parts; t < (part + 1) * tiles / parts; ++t) {
-      const int64_t img = t / per_image, j0 = t % per_image * cols, n = std::min(cols, hw - j0);
-      const float* dyt = dy + img * g.o * hw + j0;
-      const float* xt = x + img * g.c * hw + j0;
-      if (dx && gemm('T', 'N', g.c, n, g.o, 1.f, w, g.c, dyt, hw, 0.f, dx + img * g.c * hw + j0, hw, nullptr) !=
-                    dnnl_success)
-        failed = 1;
-      if (gemm('N', 'T', g.o, g.c, n, 1.f, dyt, hw, xt, hw, 1.f, partial.data() + part * ow, g.c, nullptr) !=
-          dnnl_success)
-        failed = 1;
-    }
+  tiles_with_weight_grad(rt, tiles, g.o * g.c, static_cast<float*>(p.dw), [&](int64_t t, float* part_dw) {
+    const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
+    const float* dyt = dy + img * g.o * hw + j0;
+    if (dx && gemm('T', 'N', g.c, n, g.o, 1.f, w, g.c, dyt, hw, 0.f, dx + img * g.c * hw + j0, hw, nullptr) !=
+                  dnnl_success)
+      return false;
+    return gemm('N', 'T', g.o, g.c, n, 1.f, dyt, hw, x + img * g.c * hw + j0, hw, 1.f, part_dw, g.c, nullptr) ==
+           dnnl_success;
   });
-  if (failed) throw std::runtime_error("oneDNN sgemm failed");
-  auto* dw = static_cast<float*>(p.dw);
-  std::copy(partial.begin(), partial.begin() + ow, dw);
-  for (int64_t part = 1; part < parts; ++part)
-    for (int64_t i = 0; i < ow; ++i) dw[i] += partial[part * ow + i];
 }
 
 // params: x, w, [b,] y

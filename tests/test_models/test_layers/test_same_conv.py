@@ -67,6 +67,14 @@ def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, co
     check_against_conv2d(mode, 'kernel', cin, cout, k, bias, (2, cin, 19, 70))
 
 
+@pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+def test_1x1_layers_over_several_column_tiles_and_parts_match_conv2d(mode):
+    # 61 x 59 columns: two tiles per image (the second partial), each summing its share of the
+    # weight gradient in a part of its own
+    check_against_conv2d(mode, 'kernel', 5, 30, 1, False, (3, 5, 61, 59))
+
+
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels do not build here')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
 @pytest.mark.parametrize('cin,cout,bias', [(24, 16, True), (8, 24, False), (32, 24, True)])
