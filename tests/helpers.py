@@ -109,3 +109,10 @@ def squared_sum_loss(net):
             return (self.net(x) ** 2).sum()
 
     return SquaredSum(net)
+
+
+def avx512_on_256_bit_units():
+    """Whether this CPU is AMD family 19h (Zen 4) with AVX-512, read from /proc/cpuinfo (the
+    kernels ask cpuid): where the kernels' measured choices differ."""
+    info = open('/proc/cpuinfo', encoding='utf-8').read()
+    return 'AuthenticAMD' in info and '\ncpu family\t: 25\n' in info and ' avx512f' in info

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from shmatting.ops import cpu_kernels_enabled
-from tests.helpers import run_with_kernels
+from tests.helpers import avx512_on_256_bit_units, run_with_kernels
 
 pytestmark = pytest.mark.skipif(
     not cpu_kernels_enabled('conv'), reason='the oneDNN kernels do not build here'
@@ -105,16 +105,3 @@ def test_measured_layout_preferences_hold_on_avx512(logged):
     check(('conv', 24, 24), eights)
     check(('conv', 32, 24), eights)
     check(('deconv', 128, 128), 'aBcd16b')
-
-
-def avx512_on_256_bit_units():
-    """AMD family 19h (Zen 4) with AVX-512, read from /proc/cpuinfo (the kernels ask cpuid)."""
-    with open('/proc/cpuinfo') as f:
-        info = f.read()
-    family = re.search(r'^cpu family\s*:\s*(\d+)', info, re.M)
-    return (
-        'AuthenticAMD' in info
-        and family is not None
-        and int(family.group(1)) == 0x19
-        and re.search(r'^flags\s*:.*\bavx512f\b', info, re.M) is not None
-    )

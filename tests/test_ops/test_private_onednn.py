@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shmatting.ops import build as kernel_build
-from tests.helpers import run_with_kernels
+from tests.helpers import avx512_on_256_bit_units, run_with_kernels
 
 AVX2, AVX512_CORE = 0x7, 0x27
 
@@ -125,11 +125,6 @@ print(dnnl_gemm_isa())
 
 def training_gemms(out, **env):
     return run_probe(GEMM_PROBE, str(out), **env)[-1], np.load(out)
-
-
-def avx512_on_256_bit_units():
-    info = open('/proc/cpuinfo', encoding='utf-8').read()
-    return 'AuthenticAMD' in info and '\ncpu family\t: 25\n' in info and ' avx512f' in info
 
 
 def test_the_training_gemms_run_where_kernel_gemm_isa_says_with_the_same_results(tmp_path):

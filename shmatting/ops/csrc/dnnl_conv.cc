@@ -428,11 +428,13 @@ Training& training(Runtime& rt, const Geometry& g) {
 
 // ---------------------------------------------------------------- BatchNorm + act -> 1x1, training
 // A BatchNorm (+ ReLU/ReLU6) and the 1x1 convolution that reads it, as one operator: the
-// normalised map exists one image at a time (a reused buffer), in the forward and again for the
-// weight gradient, so the step holds the BatchNorm's input alone (which its gradient reads anyway)
-// and never the map (MobileNetV2's projection inputs, about 0.6 GB at batch 8, 320x320). One
-// GEMM per image spread over the pool: sequential GEMMs per column tile (as the folded inference
-// layers run) were 25% slower than MindSpore's own 1x1 convolution in a GRAPH training step.
+// normalised map exists one column tile (a buffer in cache per thread) or one image (a reused
+// buffer) at a time, in the forward and again for the weight gradient, so the step holds the
+// BatchNorm's input alone (which its gradient reads anyway) and never the map (MobileNetV2's
+// projection inputs, about 0.6 GB at batch 8, 320x320). Per tile, the backward is one pass; with
+// the GEMMs on AVX-512 (AMD Zen 5) it took 4% off the step. Where they run on MindSpore's AVX2 copy
+// it stays per image: sequential per-tile GEMMs had been slower than MindSpore's own 1x1
+// convolution in a GRAPH step there (docs/performance.md).
 
 struct NormConvShape {
   int64_t n, c, hw, o;
@@ -441,15 +443,6 @@ struct NormConvShape {
 NormConvShape norm_conv_shape(int64_t** shapes, int w_index) {
   const int64_t* x = shapes[0];
   return {x[0], x[1], x[2] * x[3], shapes[w_index][0]};
-}
-
-// One image's normalised map (C x HW) into buf, channels spread over the pool.
-template <int ACT>
-void normalise_image(Runtime& rt, const float* x, const shm_bn::Affine* a, int64_t c_count, int64_t hw,
-                     int64_t img, float* buf) {
-  rt.pool.parallel_for(static_cast<int>(c_count), [&](int c, int) {
-    shm_bn::normalise_plane<ACT>(x + (img * c_count + c) * hw, a[c], buf + c * hw, hw);
-  });
 }
 
 // One GEMM spread over the pool by oneDNN (the same partition on every call: deterministic), on
@@ -495,8 +488,90 @@ void tiles_with_weight_grad(Runtime& rt, const ColumnTiles& tiles, int64_t wsize
     for (int64_t i = 0; i < wsize; ++i) dw[i] += partial[part * wsize + i];
 }
 
+// Per column tile where the training GEMMs run on AVX-512 (measured on AMD Zen 5), one GEMM per
+// image over a whole-image buffer elsewhere (as measured where they run on MindSpore's AVX2 copy).
+bool gemms_per_tile() {
+  static const bool avx512 = (training_gemm().isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+  return avx512;
+}
+
+// One image's normalised map (C x HW) into buf, channels spread over the pool.
+template <int ACT>
+void normalise_image(Runtime& rt, const float* x, const shm_bn::Affine* a, int64_t c_count, int64_t hw,
+                     int64_t img, float* buf) {
+  rt.pool.parallel_for(static_cast<int>(c_count), [&](int c, int) {
+    shm_bn::normalise_plane<ACT>(x + (img * c_count + c) * hw, a[c], buf + c * hw, hw);
+  });
+}
+
+// A thread's buffer for one tile's normalised map (C x cols), made from x.
+template <int ACT>
+const float* normalised_tile(const NormConvShape& s, const float* x, const shm_bn::Affine* a,
+                             const ColumnTiles& tiles, int64_t t) {
+  static thread_local std::vector<float> buf;
+  buf.resize(static_cast<size_t>(s.c * tiles.cols));
+  const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
+  for (int64_t c = 0; c < s.c; ++c)
+    shm_bn::normalise_plane<ACT>(x + (img * s.c + c) * s.hw + j0, a[c], buf.data() + c * tiles.cols, n);
+  return buf.data();
+}
+
+// y = W act(norm(x)), the normalised map made per tile or per image (gemms_per_tile)
+template <int ACT>
+void project(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::Affine* a, const float* w,
+             float* y) {
+  const SgemmFn gemm = training_sgemm();
+  if (!gemms_per_tile()) {
+    float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
+    for (int64_t img = 0; img < s.n; ++img) {
+      normalise_image<ACT>(rt, x, a, s.c, s.hw, img, buf);
+      sgemm_pool(rt, 'N', 'N', s.o, s.hw, s.c, w, s.c, buf, s.hw, 0.f, y + img * s.o * s.hw, s.hw, gemm);
+    }
+    return;
+  }
+  const ColumnTiles tiles(s.n, s.hw, s.o + 2 * s.c);
+  std::atomic<int> failed{0};
+  rt.pool.parallel_for(static_cast<int>(tiles.count), [&](int t, int) {
+    const float* buf = normalised_tile<ACT>(s, x, a, tiles, t);
+    const int64_t j0 = tiles.first(t);
+    if (gemm('N', 'N', s.o, tiles.width(t), s.c, 1.f, w, s.c, buf, tiles.cols, 0.f,
+             y + tiles.image(t) * s.o * s.hw + j0, s.hw, nullptr) != dnnl_success)
+      failed = 1;
+  });
+  if (failed) throw std::runtime_error("oneDNN sgemm failed");
+}
+
+// dx = W^T dy (the gradient with respect to the normalised map) and dw = sum dy act(norm(x))^T,
+// per tile (one pass, the tile's map in cache) or per image (gemms_per_tile)
+template <int ACT>
+void project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::Affine* a, const float* w,
+                  const float* dy, float* dx, float* dw) {
+  const SgemmFn gemm = training_sgemm();
+  if (!gemms_per_tile()) {
+    float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
+    for (int64_t img = 0; img < s.n; ++img) {
+      const float* dyi = dy + img * s.o * s.hw;
+      sgemm_pool(rt, 'T', 'N', s.c, s.hw, s.o, w, s.c, dyi, s.hw, 0.f, dx + img * s.c * s.hw, s.hw, gemm);
+      normalise_image<ACT>(rt, x, a, s.c, s.hw, img, buf);
+      sgemm_pool(rt, 'N', 'T', s.o, s.c, s.hw, dyi, s.hw, buf, s.hw, img == 0 ? 0.f : 1.f, dw, s.c, gemm);
+    }
+    return;
+  }
+  const ColumnTiles tiles(s.n, s.hw, s.o + 3 * s.c);
+  tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw) {
+    const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
+    const float* dyt = dy + img * s.o * s.hw + j0;
+    if (gemm('T', 'N', s.c, n, s.o, 1.f, w, s.c, dyt, s.hw, 0.f, dx + img * s.c * s.hw + j0, s.hw, nullptr) !=
+        dnnl_success)
+      return false;
+    const float* buf = normalised_tile<ACT>(s, x, a, tiles, t);
+    return gemm('N', 'T', s.o, s.c, n, 1.f, dyt, s.hw, buf, tiles.cols, 1.f, part_dw, s.c, nullptr) ==
+           dnnl_success;
+  });
+}
+
 // inputs x, gamma, beta, consts, moving mean, moving variance, w (O, C); outputs y (N, O, H, W),
-// mean, invstd, new moving mean and variance. The map is made one image at a time.
+// mean, invstd, new moving mean and variance.
 template <int ACT>
 void bn_act_conv1x1_train(const NormConvShape& s, void** params) {
   Runtime& rt = runtime();
@@ -508,18 +583,11 @@ void bn_act_conv1x1_train(const NormConvShape& s, void** params) {
     a[c] = shm_bn::channel_statistics(in(0), c, s.n, s.c, s.hw, in(1), in(2), in(3), in(4), in(5), out(8), out(9),
                                       out(10), out(11));
   });
-  float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
-  for (int64_t img = 0; img < s.n; ++img) {
-    normalise_image<ACT>(rt, in(0), a.data(), s.c, s.hw, img, buf);
-    sgemm_pool(rt, 'N', 'N', s.o, s.hw, s.c, in(6), s.c, buf, s.hw, 0.f, out(7) + img * s.o * s.hw, s.hw,
-               training_sgemm());
-  }
+  project<ACT>(rt, s, in(0), a.data(), in(6), out(7));
 }
 
-// inputs x, gamma, beta, mean, invstd, w, dy; outputs dx, dgamma, dbeta, dw. One pass over the
-// column tiles: the gradient with respect to the normalised map goes into dx (which the
-// BatchNorm's backward then overwrites), and the tile's normalised map, made in a buffer in cache,
-// meets dy's tile for the weight gradient.
+// inputs x, gamma, beta, mean, invstd, w, dy; outputs dx, dgamma, dbeta, dw. The gradient with
+// respect to the normalised map goes into dx, which the BatchNorm's backward then overwrites.
 template <int ACT>
 void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
   Runtime& rt = runtime();
@@ -532,21 +600,7 @@ void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
         *dbeta = static_cast<float*>(params[9]), *dw = static_cast<float*>(params[10]);
   std::vector<shm_bn::Affine> a(static_cast<size_t>(s.c));
   for (int64_t c = 0; c < s.c; ++c) a[c] = shm_bn::affine(gamma[c], beta[c], mean[c], invstd[c]);
-  const ColumnTiles tiles(s.n, s.hw, s.o + 3 * s.c);
-  const SgemmFn gemm = training_sgemm();
-  tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw) {
-    static thread_local std::vector<float> buf;
-    buf.resize(static_cast<size_t>(s.c * tiles.cols));
-    const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
-    const float* dyt = dy + img * s.o * s.hw + j0;
-    if (gemm('T', 'N', s.c, n, s.o, 1.f, w, s.c, dyt, s.hw, 0.f, dx + img * s.c * s.hw + j0, s.hw, nullptr) !=
-        dnnl_success)
-      return false;
-    for (int64_t c = 0; c < s.c; ++c)
-      shm_bn::normalise_plane<ACT>(x + (img * s.c + c) * s.hw + j0, a[c], buf.data() + c * tiles.cols, n);
-    return gemm('N', 'T', s.o, s.c, n, 1.f, dyt, s.hw, buf.data(), tiles.cols, 1.f, part_dw, s.c, nullptr) ==
-           dnnl_success;
-  });
+  project_grad<ACT>(rt, s, x, a.data(), w, dy, dx, dw);
   rt.pool.parallel_for(static_cast<int>(s.c), [&](int c, int) {
     shm_bn::bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, s.n, s.c, s.hw);
   });
