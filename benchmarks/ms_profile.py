@@ -1,10 +1,13 @@
 """MindSpore's own profiler: time per operator type for a few training or inference steps.
 
 Usage: python benchmarks/ms_profile.py train|infer [--config C] [--batch 2] [--shape 320 320]
-           [--steps 2] [--out work_dirs/ms_profile]
+           [--steps 2] [--out work_dirs/ms_profile] [--by-layer]
 
 Uses ``mindspore.profiler.Profiler`` (CPU op timing) and prints the op types by total time from
-its ``cpu_op_type_info_*.csv``; the raw output stays under ``--out``.
+its ``cpu_op_type_info_*.csv``; with ``--by-layer``, the project's kernels (``Custom`` operators)
+by the layer class that runs them, forward and backward apart, from ``cpu_op_detail_info_*.csv``
+(a GRAPH backward's scope names can point at another layer of the same class, never at another
+class). The raw output stays under ``--out``.
 """
 
 import argparse
@@ -12,6 +15,7 @@ import csv
 import glob
 import os
 import os.path as osp
+import re
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -33,6 +37,9 @@ def parse_args(argv=None):
     parser.add_argument('--steps', type=positive_int, default=2)
     parser.add_argument('--out', default='work_dirs/ms_profile')
     parser.add_argument('--top', type=positive_int, default=15)
+    parser.add_argument(
+        '--by-layer', action='store_true', help='the kernels by layer class, forward / backward'
+    )
     parser.add_argument(
         '--no-fuse', action='store_true', help='infer: keep the BatchNorms (not folded)'
     )
@@ -66,17 +73,55 @@ def build_run(args):
     return lambda: model(x)[1].asnumpy(), 1
 
 
-def op_type_totals(out_dir):
-    """Total microseconds per op type from the profiler's cpu_op_type_info csv."""
-    files = glob.glob(osp.join(out_dir, '**', 'cpu_op_type_info_*.csv'), recursive=True)
+def newest_csv(out_dir: str, kind: str) -> str:
+    """The newest run's ``{kind}_*.csv`` under ``out_dir`` (exits with an error line if none)."""
+    files = glob.glob(osp.join(out_dir, '**', f'{kind}_*.csv'), recursive=True)
     if not files:
-        sys.exit(f'error: the profiler wrote no cpu_op_type_info csv under {out_dir}')
+        sys.exit(f'error: the profiler wrote no {kind} csv under {out_dir}')
+    return max(files, key=os.path.getmtime)
+
+
+def op_type_totals(out_dir):
+    """Total milliseconds per op type from the profiler's cpu_op_type_info csv."""
     totals = {}
-    with open(max(files, key=os.path.getmtime)) as f:  # the newest run
+    with open(newest_csv(out_dir, 'cpu_op_type_info')) as f:
         for row in csv.DictReader(f):
             name = row.get('op_type') or row.get('Op Type') or list(row.values())[0]
             time_key = next(k for k in row if 'total' in k.lower() and 'time' in k.lower())
             totals[name] = totals.get(name, 0.0) + float(row[time_key])
+    return totals
+
+
+def layer_kind(full_op_name: str) -> str:
+    """``'forward Cls'`` / ``'backward Cls'`` for a kernel, from its scope, e.g.
+    ``Gradients/Default/.../0-SameConv2d/Grad_Custom/Custom-op3`` -> ``'backward SameConv2d'``.
+
+    Args:
+        full_op_name: the profiler's ``full_op_name`` of a ``Custom`` operator.
+
+    Returns:
+        The direction and the innermost cell class of the scope.
+    """
+    classes = re.findall(r'/[^/-]+-([A-Za-z_][A-Za-z0-9_]*)(?=/)', full_op_name)
+    direction = 'backward' if full_op_name.startswith('Gradients/') else 'forward'
+    return f'{direction} {classes[-1] if classes else "(no layer)"}'
+
+
+def layer_totals(detail_csv: str) -> dict:
+    """Milliseconds per layer kind (``Custom`` operators) and per MindSpore op type (the rest).
+
+    Args:
+        detail_csv: the profiler's ``cpu_op_detail_info_*.csv``.
+
+    Returns:
+        ``{name: total ms}`` over the profiled steps.
+    """
+    totals = {}
+    with open(detail_csv) as f:
+        for row in csv.DictReader(f):
+            kind = row['op_type']
+            name = layer_kind(row['full_op_name']) if kind == 'Custom' else f'MindSpore {kind}'
+            totals[name] = totals.get(name, 0.0) + float(row['op_total_time(ms)'])
     return totals
 
 
@@ -96,9 +141,13 @@ def main(argv=None):
         run()
     profiler.stop()
     profiler.analyse()
-    totals = op_type_totals(args.out)
+    if args.by_layer:
+        totals = layer_totals(newest_csv(args.out, 'cpu_op_detail_info'))
+        label = 'layer kind'
+    else:
+        totals, label = op_type_totals(args.out), 'op type'
     grand = sum(totals.values())
-    rows = [['op type', 'ms per step', '%']]
+    rows = [[label, 'ms per step', '%']]
     for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[: args.top]:
         rows.append([name, f'{t / args.steps:.1f}', f'{100 * t / grand:.1f}'])
     title = f' {args.mode}, batch {batch}, {args.shape[0]}x{args.shape[1]} '
