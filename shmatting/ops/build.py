@@ -37,7 +37,14 @@ SOURCE = osp.join(_CSRC, 'cpu_kernels.cc')
 DNNL_SOURCE = osp.join(_CSRC, 'dnnl_conv.cc')
 HEADERS = tuple(
     osp.join(_CSRC, name)
-    for name in ('batch_norm.h', 'softmax.h', 'direct_conv.h', 'depthwise.h', 'inverted_residual.h')
+    for name in (
+        'batch_norm.h',
+        'softmax.h',
+        'direct_conv.h',
+        'depthwise.h',
+        'inverted_residual.h',
+        'tile_weight_grad.h',
+    )
 )
 SYMBOLS = (
     (

@@ -63,6 +63,7 @@
 #include "batch_norm.h"
 #include "direct_conv.h"
 #include "inverted_residual.h"
+#include "tile_weight_grad.h"
 
 namespace {
 
@@ -488,6 +489,19 @@ void tiles_with_weight_grad(Runtime& rt, const ColumnTiles& tiles, int64_t wsize
     for (int64_t i = 0; i < wsize; ++i) dw[i] += partial[part * wsize + i];
 }
 
+// part_dw (M x N) += A (M x n, lda) B (N x n, ldb)^T: a column tile's share of a weight gradient,
+// as dot products on long tiles (tile_weight_grad.h), on the training GEMM otherwise.
+bool tile_weight_grad(SgemmFn gemm, int64_t m, int64_t nn, int64_t n, const float* a, int64_t lda, const float* b,
+                      int64_t ldb, float* part_dw) {
+#ifdef __AVX512F__
+  if (n >= shm_twg::kMinColumns) {
+    shm_twg::accumulate(m, nn, n, a, lda, b, ldb, part_dw, nn);
+    return true;
+  }
+#endif
+  return gemm('N', 'T', m, nn, n, 1.f, a, lda, b, ldb, 1.f, part_dw, nn, nullptr) == dnnl_success;
+}
+
 // Per column tile where the training GEMMs run on AVX-512 (measured on AMD Zen 5), one GEMM per
 // image over a whole-image buffer elsewhere (as measured where they run on MindSpore's AVX2 copy).
 bool gemms_per_tile() {
@@ -565,8 +579,7 @@ void project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm
         dnnl_success)
       return false;
     const float* buf = normalised_tile<ACT>(s, x, a, tiles, t);
-    return gemm('N', 'T', s.o, s.c, n, 1.f, dyt, s.hw, buf, tiles.cols, 1.f, part_dw, s.c, nullptr) ==
-           dnnl_success;
+    return tile_weight_grad(gemm, s.o, s.c, n, dyt, s.hw, buf, tiles.cols, part_dw);
   });
 }
 
@@ -678,8 +691,7 @@ void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
     if (dx && gemm('T', 'N', g.c, n, g.o, 1.f, w, g.c, dyt, hw, 0.f, dx + img * g.c * hw + j0, hw, nullptr) !=
                   dnnl_success)
       return false;
-    return gemm('N', 'T', g.o, g.c, n, 1.f, dyt, hw, x + img * g.c * hw + j0, hw, 1.f, part_dw, g.c, nullptr) ==
-           dnnl_success;
+    return tile_weight_grad(gemm, g.o, g.c, n, dyt, hw, x + img * g.c * hw + j0, hw, part_dw);
   });
 }
 

@@ -89,6 +89,7 @@ def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(s
     [
         ('relu6', (2, 5, 7, 9), 3),
         ('relu6', (2, 24, 48, 48), 8),
+        ('relu6', (2, 13, 23, 29), 7),  # a tile of 667 columns: whole vectors and a partial one
         ('relu', (3, 4, 1, 1), 2),
         (None, (1, 3, 5, 2), 4),
     ],

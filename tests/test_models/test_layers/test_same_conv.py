@@ -69,10 +69,13 @@ def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, co
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-def test_1x1_layers_over_several_column_tiles_and_parts_match_conv2d(mode):
-    # 61 x 59 columns: two tiles per image (the second partial), each summing its share of the
-    # weight gradient in a part of its own
-    check_against_conv2d(mode, 'kernel', 5, 30, 1, False, (3, 5, 61, 59))
+@pytest.mark.parametrize('cin,cout,shape', [(5, 30, (3, 5, 61, 59)), (13, 7, (2, 13, 23, 29))])
+def test_1x1_layers_over_several_column_tiles_and_parts_match_conv2d(mode, cin, cout, shape):
+    # 61 x 59 columns: two tiles per image (the second partial and short: its weight gradient on
+    # the GEMM), each summing its share of the weight gradient in a part of its own; 23 x 29: one
+    # tile of 667 columns, its weight gradient as dot products over whole and partial vectors and
+    # output / input channels left over from blocks of four
+    check_against_conv2d(mode, 'kernel', cin, cout, 1, False, shape)
 
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels do not build here')
