@@ -3,10 +3,16 @@
 Usage (torch is a benchmark-only dependency: ``pip install torch==2.13.0``):
     python benchmarks/compare_torch.py [--config configs/shm/zoo/zoo_e2e_8x8.py] [--batch 8]
         [--shape 320 320] [--rounds 5] [--steps 3] [--infer-steps 10] [--skip-train]
+        [--fresh-rounds 3]
     python benchmarks/compare_torch.py --memory ms|torch      # peak RSS of one framework alone
 
 Timing alternates the frameworks round by round (A/B, then B/A) so slow drifts of a shared machine
 hit both; the table shows medians over all timed steps and the ratio to PyTorch.
+The training step is timed twice too: in this one process, and in fresh processes of one framework
+each (``--fresh-rounds`` of them per framework, alternated), as the original repository runs on
+its own: there PyTorch's glibc heap returns its large buffers to the system after every step and
+faults them in again on the next, which the shared process (where MindSpore has run) hides in part.
+The fresh PyTorch processes run without shmatting's AVX2 cap on oneDNN.
 Inference is timed twice: in the fresh process and again after the training rounds (PyTorch's
 speed differs between the two; see ``main``), each time for the network as the inference tools
 run it (GRAPH, BatchNorms folded), its exported MINDIR (``nn.GraphCell``) and, where onnx and
@@ -19,8 +25,10 @@ Adam lr 1e-4, weight decay 5e-4).
 import argparse
 import gc
 import importlib.util
+import json
 import os
 import os.path as osp
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +40,7 @@ import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
 from shmatting.ops import set_cpu_kernels  # noqa: E402
-from shmatting.utils.cli import positive_int  # noqa: E402
+from shmatting.utils.cli import non_negative_int, positive_int  # noqa: E402
 from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
 HAS_ORT = all(
@@ -205,19 +213,73 @@ def alternate(sides, fn_names, rounds, steps, warmup_rounds=1):
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def memory_only(framework, args):
+def training_side(framework, args):
+    """One framework's side, ready to train on random data (its step compiled)."""
     data = random_batch(args.batch, *args.shape)
     if framework == 'ms':
         side = MindSporeSide(args.config, args.threads)
     else:
         side = TorchSide(args.threads)
     side.prepare_train(data)
+    return side
+
+
+def memory_only(framework, args):
+    side = training_side(framework, args)
     for _ in range(3):
         side.train_step()
     print(
         f'{framework}: training batch {args.batch} {args.shape[0]}x{args.shape[1]}: '
         f'peak RSS {peak_rss_gb():.2f} GB'
     )
+
+
+CHILD_MARK = 'compare_torch train child:'
+
+
+def train_child(framework, args):
+    """In a fresh process: one warm-up step, then ``args.steps`` timed steps of one framework;
+    prints the times and the peak RSS on one line for :func:`fresh_process_training`."""
+    side = training_side(framework, args)
+    side.train_step()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        side.train_step()
+        times.append(time.perf_counter() - start)
+    print(f'{CHILD_MARK} {json.dumps({"times": times, "peak_gb": peak_rss_gb()})}', flush=True)
+
+
+def run_train_child(framework, args):
+    """One fresh process of :func:`train_child` -> ``{'times': [...], 'peak_gb': float}``."""
+    cmd = [sys.executable, osp.abspath(__file__), '--train-child', framework]
+    cmd += ['--config', args.config, '--batch', str(args.batch), '--steps', str(args.steps)]
+    cmd += ['--shape', *map(str, args.shape), '--threads', str(args.threads)]
+    env = dict(os.environ)
+    if framework == 'torch':
+        env['ONEDNN_MAX_CPU_ISA'] = 'ALL'  # as the original runs: without shmatting's cap
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in out.stdout.splitlines():
+        if line.startswith(CHILD_MARK):
+            return json.loads(line[len(CHILD_MARK) :])
+    tail = (out.stderr.strip().splitlines() or ['(no output)'])[-1]
+    raise SystemExit(f'error: the fresh {framework} training process failed: {tail}')
+
+
+def fresh_process_training(args):
+    """Each framework's training step in ``args.fresh_rounds`` fresh processes, the order
+    alternated per round -> (median step time, median peak RSS in GB) per framework."""
+    runs = {'ms': [], 'torch': []}
+    for r in range(args.fresh_rounds):
+        for framework in ('ms', 'torch') if r % 2 == 0 else ('torch', 'ms'):
+            runs[framework].append(run_train_child(framework, args))
+    return {
+        fw: (
+            float(np.median([t for run in fw_runs for t in run['times']])),
+            float(np.median([run['peak_gb'] for run in fw_runs])),
+        )
+        for fw, fw_runs in runs.items()
+    }
 
 
 def main(argv=None):
@@ -233,10 +295,21 @@ def main(argv=None):
     parser.add_argument('--threads', type=positive_int, default=2)
     parser.add_argument('--skip-train', action='store_true')
     parser.add_argument('--memory', choices=['ms', 'torch'])
+    parser.add_argument(
+        '--fresh-rounds',
+        type=non_negative_int,
+        default=3,
+        help='fresh processes per framework timing the training step (0: none)',
+    )
+    parser.add_argument('--train-child', choices=['ms', 'torch'], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault('OMP_NUM_THREADS', str(args.threads))
     if args.memory:
         return memory_only(args.memory, args)
+    if args.train_child:
+        return train_child(args.train_child, args)
+    # first, while this process holds neither framework's memory
+    fresh = fresh_process_training(args) if args.fresh_rounds and not args.skip_train else None
     ms_side = MindSporeSide(args.config, args.threads)
     pt_side = TorchSide(args.threads, ms_side.state_dict())
     rows = [['Measurement', 'MindSpore (s)', 'PyTorch (s)', 'MS / PT']]
@@ -247,23 +320,7 @@ def main(argv=None):
     # Both states are measured: first an inference-only process, then after the training rounds.
     rows += compare_inference(ms_side, pt_side, x, args, 'inference-only process')
     if not args.skip_train:
-        data = random_batch(args.batch, *args.shape)
-        compile_s = ms_side.prepare_train(data)
-        pt_side.prepare_train(data)
-        med = alternate(
-            [ms_side, pt_side],
-            {'ms': (ms_side, 'train_step'), 'pt': (pt_side, 'train_step')},
-            args.rounds,
-            args.steps,
-        )
-        rows.append(
-            [
-                f'train step, batch {args.batch}, {args.shape[0]}x{args.shape[1]}',
-                f'{med["ms"]:.3f}',
-                f'{med["pt"]:.3f}',
-                f'{med["ms"] / med["pt"]:.2f}',
-            ]
-        )
+        compile_s = compare_training(ms_side, pt_side, fresh, args, rows)
         print(f'MindSpore train-step compile: {compile_s:.1f}s', flush=True)
         gc.collect()
         rows += compare_inference(ms_side, pt_side, x, args, 'after training')
@@ -272,6 +329,35 @@ def main(argv=None):
         f'medians of {args.rounds} alternating rounds; {args.threads} threads each; '
         f'peak RSS of this process (both frameworks): {peak_rss_gb():.2f} GB'
     )
+    if fresh:
+        print(
+            f'fresh processes ({args.fresh_rounds} per framework, alternated): peak RSS while '
+            f'training MindSpore {fresh["ms"][1]:.2f} GB, PyTorch {fresh["torch"][1]:.2f} GB'
+        )
+
+
+def train_row(args, where, ms_s, pt_s):
+    """A table row of the training step's medians (seconds) and their ratio."""
+    label = f'train step, batch {args.batch}, {args.shape[0]}x{args.shape[1]}, {where}'
+    return [label, f'{ms_s:.3f}', f'{pt_s:.3f}', f'{ms_s / pt_s:.2f}']
+
+
+def compare_training(ms_side, pt_side, fresh, args, rows):
+    """Alternating training steps in this process; appends its row and, given the fresh
+    processes' results, theirs to ``rows``. Returns the MindSpore step's compile time (s)."""
+    data = random_batch(args.batch, *args.shape)
+    compile_s = ms_side.prepare_train(data)
+    pt_side.prepare_train(data)
+    med = alternate(
+        [ms_side, pt_side],
+        {'ms': (ms_side, 'train_step'), 'pt': (pt_side, 'train_step')},
+        args.rounds,
+        args.steps,
+    )
+    rows.append(train_row(args, 'one process', med['ms'], med['pt']))
+    if fresh:
+        rows.append(train_row(args, 'fresh processes', fresh['ms'][0], fresh['torch'][0]))
+    return compile_s
 
 
 def compare_inference(ms_side, pt_side, x, args, state):

@@ -1,6 +1,7 @@
 """benchmarks/compare_torch.py end to end on tiny shapes (where torch is installed)."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,9 @@ pytest.importorskip('torch')
 HAS_ORT = all(importlib.util.find_spec(m) is not None for m in ('onnx', 'onnxruntime'))
 
 
-def test_compare_torch_prints_both_inference_states_and_the_train_ratio(repo_root):
+def test_compare_torch_prints_inference_in_both_states_and_training_in_one_and_fresh_processes(
+    repo_root,
+):
     out = subprocess.run(
         [
             sys.executable,
@@ -25,6 +28,8 @@ def test_compare_torch_prints_both_inference_states_and_the_train_ratio(repo_roo
             '--steps',
             '1',
             '--infer-steps',
+            '1',
+            '--fresh-rounds',
             '1',
         ],
         cwd=repo_root,
@@ -45,7 +50,34 @@ def test_compare_torch_prints_both_inference_states_and_the_train_ratio(repo_roo
         expected += (
             [f'inference, batch 1, exported ONNX, ONNX Runtime, 64x64, {state}'] if ort else []
         )
-    expected.insert(len(expected) // 2, 'train step, batch 2, 64x64')
+    half = len(expected) // 2
+    expected[half:half] = [
+        'train step, batch 2, 64x64, one process',
+        'train step, batch 2, 64x64, fresh processes',
+    ]
     assert labels == expected
     for row in rows[1:]:
         assert float(row.split('|')[4]) > 0  # a ratio was computed
+    peaks = re.search(
+        r'peak RSS while training MindSpore ([\d.]+) GB, PyTorch ([\d.]+) GB', out.stdout
+    )
+    assert peaks and all(float(gb) > 0 for gb in peaks.groups()), out.stdout[-1000:]
+
+
+def test_a_failing_fresh_training_process_is_one_error_line(repo_root, tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            'benchmarks/compare_torch.py',
+            '--config',
+            str(tmp_path / 'no_such_config.py'),
+            '--fresh-rounds',
+            '1',
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1].startswith('error: the fresh ms training process')
