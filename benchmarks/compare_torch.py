@@ -39,7 +39,6 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
 import shmatting  # noqa: E402,F401
-from shmatting.ops import set_cpu_kernels  # noqa: E402
 from shmatting.utils.cli import non_negative_int, positive_int  # noqa: E402
 from shmatting.utils.profiling import peak_rss_gb, random_batch  # noqa: E402
 
@@ -95,6 +94,7 @@ class MindSporeSide:
         from shmatting.apis.export import exportable_config
         from shmatting.models import build_model
         from shmatting.models.layers import fuse_conv_bn
+        from shmatting.ops import set_cpu_kernels
 
         cfg = exportable_config(self.cfg, exportable) if exportable else self.cfg
         model = build_model(cfg.model)
@@ -213,24 +213,29 @@ def alternate(sides, fn_names, rounds, steps, warmup_rounds=1):
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def training_side(framework, args):
-    """One framework's side, ready to train on random data (its step compiled)."""
+def timed_training(framework, args):
+    """One framework alone in this process: its step compiled, one warm-up step, then
+    ``args.steps`` timed steps on random data -> (step times in s, peak RSS in GB)."""
     data = random_batch(args.batch, *args.shape)
     if framework == 'ms':
         side = MindSporeSide(args.config, args.threads)
     else:
         side = TorchSide(args.threads)
     side.prepare_train(data)
-    return side
+    side.train_step()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        side.train_step()
+        times.append(time.perf_counter() - start)
+    return times, peak_rss_gb()
 
 
 def memory_only(framework, args):
-    side = training_side(framework, args)
-    for _ in range(3):
-        side.train_step()
+    _, peak_gb = timed_training(framework, args)
     print(
         f'{framework}: training batch {args.batch} {args.shape[0]}x{args.shape[1]}: '
-        f'peak RSS {peak_rss_gb():.2f} GB'
+        f'peak RSS {peak_gb:.2f} GB'
     )
 
 
@@ -238,16 +243,11 @@ CHILD_MARK = 'compare_torch train child:'
 
 
 def train_child(framework, args):
-    """In a fresh process: one warm-up step, then ``args.steps`` timed steps of one framework;
-    prints the times and the peak RSS on one line for :func:`fresh_process_training`."""
-    side = training_side(framework, args)
-    side.train_step()
-    times = []
-    for _ in range(args.steps):
-        start = time.perf_counter()
-        side.train_step()
-        times.append(time.perf_counter() - start)
-    print(f'{CHILD_MARK} {json.dumps({"times": times, "peak_gb": peak_rss_gb()})}', flush=True)
+    """:func:`timed_training` in a fresh process, its result on one line for
+    :func:`run_train_child` (with whether MindSpore was loaded: not in PyTorch's process)."""
+    times, peak_gb = timed_training(framework, args)
+    result = {'times': times, 'peak_gb': peak_gb, 'mindspore_loaded': 'mindspore' in sys.modules}
+    print(f'{CHILD_MARK} {json.dumps(result)}', flush=True)
 
 
 def run_train_child(framework, args):

@@ -1,6 +1,7 @@
 """benchmarks/compare_torch.py end to end on tiny shapes (where torch is installed)."""
 
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -81,3 +82,19 @@ def test_a_failing_fresh_training_process_is_one_error_line(repo_root, tmp_path)
     )
     assert out.returncode != 0
     assert out.stderr.strip().splitlines()[-1].startswith('error: the fresh ms training process')
+
+
+def test_pytorchs_fresh_training_process_loads_no_mindspore(repo_root):
+    out = subprocess.run(
+        [sys.executable, 'benchmarks/compare_torch.py', '--train-child', 'torch']
+        + ['--shape', '32', '32', '--batch', '1', '--steps', '1'],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = next(x for x in out.stdout.splitlines() if x.startswith('compare_torch train child:'))
+    result = json.loads(line.split(':', 1)[1])
+    assert len(result['times']) == 1 and result['peak_gb'] > 0
+    assert result['mindspore_loaded'] is False
