@@ -1,11 +1,14 @@
 """The activations' layouts the oneDNN kernels ask for: every dense and transposed convolution
 shape of the zoo network, forward and both gradients, read off oneDNN's own log
 (``ONEDNN_VERBOSE``). A layout oneDNN has only its reference kernel for would be 100-1000x slower
-(a 6->16 3x3 layer forced onto 8-channel blocks took 13 s); the kernels then fall back to oneDNN's
-own choice. On AVX-512 the measured preferences hold: maps of 24 channels on 8-channel blocks
-where AVX-512 runs on 256-bit units (AMD Zen 4: padded 16-channel ones reorder on oneDNN's generic
-kernel) and on oneDNN's padded 16-channel blocks elsewhere (faster with full-width units),
-transposed convolutions on 16-channel blocks (not NHWC)."""
+(a 6->16 3x3 layer forced onto 8-channel blocks took 13 s; a transposed convolution forced onto
+16-channel blocks without AVX-512 ran as ``conv:any+ref:any``, a reference kernel inside a composed
+implementation); the kernels then fall back to oneDNN's own choice. Each test runs with the
+kernels on this CPU's instruction set and capped at AVX2 (``SHMATTING_KERNEL_ISA=AVX2``, what a
+CPU without AVX-512 runs). On AVX-512 the measured preferences hold: maps of 24 channels on
+8-channel blocks where AVX-512 runs on 256-bit units (AMD Zen 4: padded 16-channel ones reorder
+on oneDNN's generic kernel) and on oneDNN's padded 16-channel blocks elsewhere (faster with
+full-width units), transposed convolutions on 16-channel blocks (not NHWC)."""
 
 import re
 
@@ -55,11 +58,11 @@ print('isa', dnnl_kernel_isa(), flush=True)
 """
 
 
-def primitives_by_layer():
+def primitives_by_layer(isa_env):
     """{(kind, in, out): [(primitive, implementation, propagation, layouts), ...]} and the
-    kernels' ISA, from
-    one process running every layer's forward and gradients with oneDNN's log on."""
-    stdout = run_with_kernels(f'LAYERS = {LAYERS!r}\n' + PROBE, ONEDNN_VERBOSE='1')
+    kernels' ISA, from one process running every layer's forward and gradients with oneDNN's log
+    on (``isa_env`` added to its environment)."""
+    stdout = run_with_kernels(f'LAYERS = {LAYERS!r}\n' + PROBE, ONEDNN_VERBOSE='1', **isa_env)
     layers, isa, current = {}, None, None
     for line in stdout.splitlines():
         if line.startswith('layer '):
@@ -75,9 +78,23 @@ def primitives_by_layer():
     return layers, isa
 
 
-@pytest.fixture(scope='module')
-def logged():
-    return primitives_by_layer()
+@pytest.fixture(scope='module', params=['native', 'AVX2'])
+def logged(request):
+    env = {} if request.param == 'native' else {'SHMATTING_KERNEL_ISA': 'AVX2'}
+    return primitives_by_layer(env)
+
+
+def runs_a_reference_kernel(implementation):
+    """Whether oneDNN's implementation name has a reference kernel in it, alone (``ref:any``) or
+    as a part of a composed one (``conv:any+ref:any``)."""
+    return any(part.startswith('ref') for part in implementation.split('+'))
+
+
+def test_reference_kernels_are_recognised_inside_composed_implementations():
+    assert runs_a_reference_kernel('ref:any')
+    assert runs_a_reference_kernel('conv:any+ref:any')
+    assert not runs_a_reference_kernel('conv:any+jit:avx2')
+    assert not runs_a_reference_kernel('brg_deconv:avx2+brgconv_strided:avx2')
 
 
 def test_no_layer_runs_on_onednns_reference_kernel(logged):
@@ -85,7 +102,7 @@ def test_no_layer_runs_on_onednns_reference_kernel(logged):
     assert len(layers) == len(LAYERS)
     for layer, prims in layers.items():
         assert prims, f'{layer}: no oneDNN primitive ran'
-        slow = [p for p in prims if p[1].startswith('ref')]
+        slow = [p for p in prims if runs_a_reference_kernel(p[1])]
         assert not slow, f'{layer} runs on oneDNN reference kernels: {slow}'
 
 
@@ -105,3 +122,13 @@ def test_measured_layout_preferences_hold_on_avx512(logged):
     check(('conv', 24, 24), eights)
     check(('conv', 32, 24), eights)
     check(('deconv', 128, 128), 'aBcd16b')
+
+
+def test_transposed_convolutions_run_on_blocks_of_the_kernels_vector_width(logged):
+    # 16-channel blocks have only a reference kernel on AVX2; 8-channel ones keep every
+    # primitive of the layer on one blocked layout (no NHWC forward, no reorder between them)
+    layers, isa = logged
+    block = 'aBcd16b' if isa == 'avx512_core' else 'aBcd8b'
+    prims = [p for p in layers[('deconv', 128, 128)] if p[0] == 'deconvolution']
+    assert {p[2] for p in prims} == {'forward_training', 'backward_data', 'backward_weights'}
+    assert all(f'src:f32::blocked:{block}:' in p[3] for p in prims), prims

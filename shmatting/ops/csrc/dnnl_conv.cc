@@ -337,10 +337,17 @@ struct Geometry {
   //   160x160 141 -> 97, 32->24 at 160x160 134 -> 112. With full-width AVX-512 units (AMD Zen 5)
   //   the padded 16-channel blocks are the faster: 24->16 68 -> 59 ms, 32->24 31 -> 24 ms.
   // * transposed convolutions: left to choose, oneDNN runs the forward on NHWC, and the reorder of
-  //   the output back to NCHW is slow (8x16x320x320: 51 ms); on 16-channel blocks it is a blocked
-  //   reorder.
+  //   the output back to NCHW is slow (8x16x320x320: 51 ms); on the blocks of the kernels' vector
+  //   width (16 channels on AVX-512, 8 on AVX2, where 16-channel blocks have only a reference
+  //   kernel) it is a blocked reorder.
   tag preferred_layout() const {
-    if (deconv) return c % 16 == 0 && o % 16 == 0 ? tag::nChw16c : tag::any;
+    if (deconv) {
+      static const bool avx512 =
+          (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+      const memory::dim block = avx512 ? 16 : 8;
+      if (c % block != 0 || o % block != 0) return tag::any;
+      return avx512 ? tag::nChw16c : tag::nChw8c;
+    }
     static const bool narrow_units = avx512_on_256_bit_units();
     const bool eights = (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0;
     return eights && narrow_units ? tag::nChw8c : tag::any;
@@ -386,8 +393,10 @@ Training make_training_of(Runtime& rt, const Geometry& g, algorithm alg, tag t) 
   return tr;
 }
 
+// oneDNN's reference kernels, alone ("ref:any") or inside a composed implementation (a transposed
+// convolution on 16-channel blocks without AVX-512 runs as "conv:any+ref:any", about 100x slower)
 bool reference_kernel(const dnnl::primitive_desc& pd) {
-  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+  return ("+" + std::string(pd.impl_info_str())).find("+ref") != std::string::npos;
 }
 
 // ``make(t)`` in the layer's preferred layout, or in oneDNN's own choice where it has no kernel for
