@@ -171,10 +171,10 @@ def compile_flags():
     """Compiler flags: AVX-512 code when this CPU has it (unless ``kernel_isa()`` is AVX2), else
     AVX2 + FMA code when it has both, else portable code."""
     flags = ['-O3', '-std=c++14', '-fopenmp-simd', '-pthread', '-shared', '-fPIC']
-    cpu = _cpu_flags()
+    cpu, isa = _cpu_flags(), kernel_isa()  # the setting is checked on every CPU
     if {'avx2', 'fma'} <= cpu:
         flags += ['-mavx2', '-mfma']
-    if AVX512 <= cpu and kernel_isa() == 'AVX512_CORE':
+    if AVX512 <= cpu and isa == 'AVX512_CORE':
         flags += [f'-m{name}' for name in sorted(AVX512)] + ['-mprefer-vector-width=512']
     return flags
 

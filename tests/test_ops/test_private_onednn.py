@@ -83,7 +83,13 @@ def test_the_kernels_are_compiled_for_avx512_only_where_the_cpu_has_it(monkeypat
     assert not any(f.startswith('-mavx512') for f in kernel_build.compile_flags())
 
 
-def test_a_misspelt_kernel_isa_is_refused_in_one_line(monkeypatch):
+@pytest.mark.parametrize(
+    'cpu',
+    [{'avx2', 'fma', 'avx512f', 'avx512vl', 'avx512bw', 'avx512dq'}, {'avx2', 'fma'}],
+    ids=['avx512-cpu', 'avx2-cpu'],
+)
+def test_a_misspelt_kernel_isa_is_refused_in_one_line_on_any_cpu(monkeypatch, cpu):
+    monkeypatch.setattr(kernel_build, '_cpu_flags', lambda: cpu)
     monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'avx2')
     assert kernel_build.kernel_isa() == 'AVX2'
     monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'AVX-512')
