@@ -3,17 +3,18 @@ shape of the zoo network, forward and both gradients, read off oneDNN's own log
 (``ONEDNN_VERBOSE``). A layout oneDNN has only its reference kernel for would be 100-1000x slower
 (a 6->16 3x3 layer forced onto 8-channel blocks took 13 s; a transposed convolution forced onto
 16-channel blocks without AVX-512 ran as ``conv:any+ref:any``, a reference kernel inside a composed
-implementation); the kernels then fall back to oneDNN's own choice. Each test runs with the
-kernels on this CPU's instruction set and capped at AVX2 (``SHMATTING_KERNEL_ISA=AVX2``, what a
-CPU without AVX-512 runs). On AVX-512 the measured preferences hold: maps of 24 channels on
-8-channel blocks where AVX-512 runs on 256-bit units (AMD Zen 4: padded 16-channel ones reorder
-on oneDNN's generic kernel) and on oneDNN's padded 16-channel blocks elsewhere (faster with
-full-width units), transposed convolutions on 16-channel blocks (not NHWC)."""
+implementation); the kernels then fall back to oneDNN's own choice. On an AVX-512 CPU each test
+also runs with the kernels capped at AVX2 (``SHMATTING_KERNEL_ISA=AVX2``, what a CPU without
+AVX-512 runs). Transposed convolutions run on blocks of the kernels' vector width (not NHWC); on
+AVX-512 the measured preferences hold: maps of 24 channels on 8-channel blocks where AVX-512 runs
+on 256-bit units (AMD Zen 4: padded 16-channel ones reorder on oneDNN's generic kernel) and on
+oneDNN's padded 16-channel blocks elsewhere (faster with full-width units)."""
 
 import re
 
 import pytest
 
+from shmatting.ops import build as kernel_build
 from shmatting.ops import cpu_kernels_enabled
 from tests.helpers import avx512_on_256_bit_units, run_with_kernels
 
@@ -78,7 +79,11 @@ def primitives_by_layer(isa_env):
     return layers, isa
 
 
-@pytest.fixture(scope='module', params=['native', 'AVX2'])
+# without AVX-512 the kernels run AVX2 anyway: the capped run would repeat the native one
+ISA_RUNS = ['native', 'AVX2'] if 'avx512f' in kernel_build._cpu_flags() else ['native']
+
+
+@pytest.fixture(scope='module', params=ISA_RUNS)
 def logged(request):
     env = {} if request.param == 'native' else {'SHMATTING_KERNEL_ISA': 'AVX2'}
     return primitives_by_layer(env)
@@ -88,13 +93,6 @@ def runs_a_reference_kernel(implementation):
     """Whether oneDNN's implementation name has a reference kernel in it, alone (``ref:any``) or
     as a part of a composed one (``conv:any+ref:any``)."""
     return any(part.startswith('ref') for part in implementation.split('+'))
-
-
-def test_reference_kernels_are_recognised_inside_composed_implementations():
-    assert runs_a_reference_kernel('ref:any')
-    assert runs_a_reference_kernel('conv:any+ref:any')
-    assert not runs_a_reference_kernel('conv:any+jit:avx2')
-    assert not runs_a_reference_kernel('brg_deconv:avx2+brgconv_strided:avx2')
 
 
 def test_no_layer_runs_on_onednns_reference_kernel(logged):
@@ -121,7 +119,6 @@ def test_measured_layout_preferences_hold_on_avx512(logged):
     eights = 'aBcd8b' if avx512_on_256_bit_units() else 'aBcd16b'
     check(('conv', 24, 24), eights)
     check(('conv', 32, 24), eights)
-    check(('deconv', 128, 128), 'aBcd16b')
 
 
 def test_transposed_convolutions_run_on_blocks_of_the_kernels_vector_width(logged):

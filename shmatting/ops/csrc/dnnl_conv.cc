@@ -237,6 +237,9 @@ Runtime& runtime() {
 // SHMATTING_KERNEL_GEMM_ISA=AVX2|AVX512_CORE chooses explicitly (SHM_GEMM_ISA_*, shmatting/ops/build.py).
 using SgemmFn = decltype(&dnnl_threadpool_interop_sgemm);
 
+// Whether a library's effective ``dnnl_cpu_isa_t`` includes AVX-512.
+bool runs_avx512(int isa) { return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core; }
+
 bool avx512_on_256_bit_units() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
@@ -342,11 +345,9 @@ struct Geometry {
   //   kernel) it is a blocked reorder.
   tag preferred_layout() const {
     if (deconv) {
-      static const bool avx512 =
-          (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+      static const bool avx512 = runs_avx512(dnnl_get_effective_cpu_isa());
       const memory::dim block = avx512 ? 16 : 8;
-      if (c % block != 0 || o % block != 0) return tag::any;
-      return avx512 ? tag::nChw16c : tag::nChw8c;
+      return c % block == 0 && o % block == 0 ? (avx512 ? tag::nChw16c : tag::nChw8c) : tag::any;
     }
     static const bool narrow_units = avx512_on_256_bit_units();
     const bool eights = (c % 16 != 0 || o % 16 != 0) && c % 8 == 0 && o % 8 == 0;
@@ -514,7 +515,7 @@ bool tile_weight_grad(SgemmFn gemm, int64_t m, int64_t nn, int64_t n, const floa
 // Per column tile where the training GEMMs run on AVX-512 (measured on AMD Zen 5), one GEMM per
 // image over a whole-image buffer elsewhere (as measured where they run on MindSpore's AVX2 copy).
 bool gemms_per_tile() {
-  static const bool avx512 = (training_gemm().isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+  static const bool avx512 = runs_avx512(training_gemm().isa);
   return avx512;
 }
 
