@@ -17,7 +17,8 @@ os.environ['MS_COMPILER_CACHE_ENABLE'] = '0'
 
 
 def pytest_configure(config):
-    """Each pytest-xdist worker (and every process it starts) on cores of its own.
+    """Blocking operator launches, and each pytest-xdist worker (and every process it starts) on
+    cores of its own.
 
     Two workers whose processes all spread their threads over both cores ran a tiny PyNative
     training 50-65% slower than the same two pinned one core each (29-31 vs 18.7 s for two
@@ -25,6 +26,11 @@ def pytest_configure(config):
     kernels keep the thread count of the whole machine (``SHMATTING_KERNEL_THREADS``), so their
     multi-threaded paths are still what the tests run.
     """
+    import mindspore as ms
+
+    # the operators the tests run in this process launch as a PyNative run's do on CPU
+    # (``context.launch_blocking``; it must precede the first operator)
+    ms.runtime.launch_blocking()
     worker = os.environ.get('PYTEST_XDIST_WORKER', '')
     count = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0') or 0)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else []

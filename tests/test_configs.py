@@ -67,6 +67,7 @@ import sys
 import mindspore as ms
 import numpy as np
 from shmatting.config import Config
+from shmatting.engine.context import apply_context
 from shmatting.engine.optimizers import build_optimizer
 from shmatting.engine.train_step import MattorWithLoss, TrainStep
 from shmatting.models import build_model
@@ -74,7 +75,7 @@ from shmatting.models.layers import fuse_conv_bn
 from shmatting.ops import cpu_kernel_status
 from shmatting.utils.profiling import random_batch
 
-ms.set_context(mode=ms.PYNATIVE_MODE)
+apply_context(dict(mode='PYNATIVE', device_target='CPU'))
 seen = set()
 for path in sys.argv[1:]:
     cfg = Config.fromfile(path)

@@ -1,6 +1,7 @@
 # GRAPH mode, whichever device is present (Ascend / GPU / CPU), AMP off, a seed drawn on rank 0.
 context = dict(mode='GRAPH', device_target='auto', device_id=None, jit_level=None,
-               precision_mode=None, memory_pool=None, compile_cache=False)
+               precision_mode=None, memory_pool=None, compile_cache=False,
+               launch_blocking=None)  # None: blocking operator launches in PyNative on CPU
 amp = dict(enabled=False)
 seed = None
 work_dir = None

@@ -193,7 +193,7 @@ def test_two_rank_test_equals_one_rank_on_an_uneven_split(tiny_data, tmp_path):
     shutil.copytree(tiny_data, data)
     lines = open(data / 'test.txt').read().splitlines()[:5]  # 5 images on 2 ranks
     (data / 'test.txt').write_text('\n'.join(lines) + '\n')
-    cfg = tiny_config(tmp_path / 't.py', str(data), phase='e2e', mode='GRAPH')
+    cfg = tiny_config(tmp_path / 't.py', str(data), phase='e2e')
     import mindspore as ms
 
     from shmatting.config import Config

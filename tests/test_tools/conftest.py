@@ -16,7 +16,7 @@ def trained(tiny_data, tmp_path_factory):
     from shmatting.config import Config
 
     base = tmp_path_factory.mktemp('export')
-    cfg = tiny_config(base / 'exp.py', tiny_data, phase='e2e', mode='GRAPH')
+    cfg = tiny_config(base / 'exp.py', tiny_data, phase='e2e')
     ms.set_context(mode=ms.PYNATIVE_MODE)
     ms.set_seed(0)
     model = build_model(Config.fromfile(cfg).model)
