@@ -28,9 +28,11 @@ except RuntimeError as exc:
 """
 
 
-def test_a_malformed_or_second_different_memory_pool_is_refused_not_ignored():
+def fresh_process_lines(code):
+    """The stdout lines of ``code`` run in a fresh process (MindSpore's runtime settings are
+    once per process), asserting that it succeeded."""
     res = subprocess.run(
-        [sys.executable, '-c', PROBE],
+        [sys.executable, '-c', code],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,
@@ -38,7 +40,11 @@ def test_a_malformed_or_second_different_memory_pool_is_refused_not_ignored():
         timeout=300,
     )
     assert res.returncode == 0, res.stderr[-2000:]
-    lines = res.stdout.strip().splitlines()
+    return res.stdout.strip().splitlines()
+
+
+def test_a_malformed_or_second_different_memory_pool_is_refused_not_ignored():
+    lines = fresh_process_lines(PROBE)
     assert lines[-3].startswith('malformed: context.memory_pool: ') and 'illegal' in lines[-3]
     assert lines[-2] == 'True'
     assert lines[-1].startswith('refused: context.memory_pool is applied once per process')
@@ -68,16 +74,7 @@ for mode, setting in (('GRAPH', None), ('GRAPH', False), ('PYNATIVE', None)):
 def test_pynative_on_cpu_does_not_queue_operators_to_threads_that_compete_with_the_kernels():
     """Asynchronous launches made a PyNative training step 1.4-3.3x slower on CPU; GRAPH mode
     keeps MindSpore's default (the setting is one-way in a process, hence GRAPH first)."""
-    res = subprocess.run(
-        [sys.executable, '-c', LAUNCH_PROBE],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip().splitlines()[-3:] == [
+    assert fresh_process_lines(LAUNCH_PROBE)[-3:] == [
         'GRAPH None False False',
         'GRAPH False False False',
         'PYNATIVE None True True',
