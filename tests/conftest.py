@@ -26,11 +26,11 @@ def pytest_configure(config):
     kernels keep the thread count of the whole machine (``SHMATTING_KERNEL_THREADS``), so their
     multi-threaded paths are still what the tests run.
     """
-    import mindspore as ms
+    from shmatting.engine.context import apply_launch_blocking
 
-    # the operators the tests run in this process launch as a PyNative run's do on CPU
-    # (``context.launch_blocking``; it must precede the first operator)
-    ms.runtime.launch_blocking()
+    # the operators the tests run in this process launch as a PyNative run's do on CPU (it must
+    # precede the first operator)
+    apply_launch_blocking(None, 'CPU', 'PYNATIVE')
     worker = os.environ.get('PYTEST_XDIST_WORKER', '')
     count = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '0') or 0)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else []
