@@ -5,7 +5,9 @@ In eval mode a BatchNorm is an affine map per channel, ``y = s * (x - mean) + be
 + beta``: one convolution with a bias instead of a convolution and a full pass over its output.
 On the CPU the bias and a ReLU/ReLU6 are applied inside the convolution kernel (oneDNN post-ops
 for dense convolutions, the depthwise kernel's epilogue); elsewhere, and in exports, it is
-MindSpore's ``Conv2D`` + ``BiasAdd`` + the activation.
+MindSpore's ``Conv2D`` + ``BiasAdd`` + the activation (on the CPU target, a dense stride-1 layer
+with at most a fifth as many outputs as inputs runs as a transposed convolution there: see
+:mod:`.transposed_form`).
 """
 
 import numpy as np
@@ -15,6 +17,8 @@ from ...ops import conv_same_bias_act_op, depthwise3x3_bias_act_op
 from .activation import FUSED_ACTIVATIONS, build_activation
 from .cpu_kernel import CpuKernelMixin
 from .depthwise import DepthwiseConv3x3
+from .same_conv import on_cpu_target
+from .transposed_form import TransposedSameConv, prefers_transposed_form
 
 __all__ = ['FusedConvAct', 'fold_batch_norm', 'fuse_conv_bn', 'conv_geometry']
 
@@ -94,6 +98,19 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
         self.activation = build_activation(act) if self.act_name else None
         self.extra_activation = other
         self.cpu_kernel_kind = 'depthwise' if isinstance(conv, DepthwiseConv3x3) else 'conv'
+        g = self.geometry
+        self.transposed_form_supported = (
+            g['same']
+            and g['stride'] == 1
+            and g['group'] == 1
+            and prefers_transposed_form(conv.in_channels, conv.out_channels, g['k'])
+        )
+        self.transposed_form = self.transposed_form_supported and on_cpu_target()
+        if self.transposed_form_supported:
+            self.as_transposed = TransposedSameConv(conv.in_channels, conv.out_channels, g['k'])
+            # made once: flipping a 96x320x3x3 weight in the graph took 5 ms per call
+            w_t = np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+            self.weight_t = Parameter(Tensor(w_t), name='weight_t', requires_grad=False)
         self.set_cpu_kernel(True)
 
     def cpu_kernel_supported(self) -> bool:
@@ -113,7 +130,11 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
             # the depthwise kernel reads its (C, 1, 3, 3) weight as (C, 9): no Reshape in the graph
             y = self.kernel_op(x, self.weight, self.bias)
         else:
-            y = self.bias_add(self.conv2d(x, self.weight), self.bias)
+            if self.transposed_form:
+                y = self.as_transposed(x, self.weight_t)
+            else:
+                y = self.conv2d(x, self.weight)
+            y = self.bias_add(y, self.bias)
             if self.activation is not None:
                 y = self.activation(y)
         if self.extra_activation is not None:

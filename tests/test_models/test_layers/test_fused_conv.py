@@ -28,6 +28,8 @@ LAYERS = {
     # the 1x1 kernel runs per image in column tiles of 512 for 96 outputs: 3 tiles, a short last
     'dense 1x1 in column tiles': lambda: same_conv2d(16, 96, 1),
     'dense 5x5 with bias': lambda: same_conv2d(5, 3, 5, has_bias=True),
+    # a fifth of the inputs as outputs: MindSpore's operators run it as a transposed convolution
+    'dense 3x3 with few outputs': lambda: same_conv2d(15, 3, 3),
     # few inputs (3 x 3 x 3 <= 64): patches gathered per tile of 25 rows at width 80, a short last
     'dense 3x3 from 3 inputs in row tiles': lambda: same_conv2d(3, 8, 3),
     'depthwise stride 1': lambda: DepthwiseConv3x3(8, 1),
@@ -64,6 +66,7 @@ def test_folded_layer_equals_conv_then_batchnorm(name, act, kernels):
         kernels and fused.cpu_kernel_supported() and cpu_kernels_enabled(fused.cpu_kernel_kind)
     )
     assert fused.use_cpu_kernel == expect_kernel
+    assert fused.transposed_form == ('few outputs' in name)
     got = fused(x).asnumpy()
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -1,5 +1,6 @@
 """SameConv2d: the same function and gradients as nn.Conv2d on each of its paths (oneDNN kernels,
-forward-convolution input gradient, MindSpore's operator), in PyNative and GRAPH mode."""
+forward-convolution input gradient, MindSpore's operator, the transposed inference form), in
+PyNative and GRAPH mode."""
 
 import mindspore as ms
 import numpy as np
@@ -8,6 +9,7 @@ from mindspore import nn
 
 from shmatting.models.layers.conv import conv_bn_act, set_block_input_grad
 from shmatting.models.layers.same_conv import SameConv2d, prefers_forward_dx, same_conv2d
+from shmatting.models.layers.transposed_form import prefers_transposed_form
 from shmatting.ops import cpu_kernels_enabled, pointwise_convs_on_kernels
 from tests.helpers import squared_sum_loss
 
@@ -24,6 +26,7 @@ def layer(cin, cout, k, bias, path):
     conv.kernel_min_size = 1  # 1x1 layers too, on any machine
     conv.set_cpu_kernel(path == 'kernel')
     assert conv.use_cpu_kernel == (path == 'kernel')
+    conv.transposed_form = path == 'transposed'
     return conv
 
 
@@ -54,6 +57,33 @@ def check_against_conv2d(mode, path, cin, cout, k, bias, shape):
 )
 def test_every_path_matches_conv2d(mode, path, cin, cout, k, bias):
     check_against_conv2d(mode, path, cin, cout, k, bias, (2, cin, 9, 7))
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize(
+    'cin,cout,k,bias,shape',
+    [
+        (16, 1, 5, False, (2, 16, 9, 7)),
+        (15, 3, 3, True, (1, 15, 5, 12)),
+        (11, 2, 3, False, (3, 11, 1, 6)),
+    ],
+)
+def test_the_transposed_inference_form_computes_conv2d_and_its_gradients(
+    mode, cin, cout, k, bias, shape
+):
+    # odd sizes, one row, batch 1 and 3: the output shape is given to Conv2DBackpropInput
+    assert prefers_transposed_form(cin, cout, k)
+    check_against_conv2d(mode, 'transposed', cin, cout, k, bias, shape)
+
+
+def test_only_layers_with_five_inputs_per_output_take_the_transposed_form():
+    assert prefers_transposed_form(16, 1, 5) and prefers_transposed_form(16, 3, 3)
+    assert not prefers_transposed_form(96, 32, 3)  # measured no faster in the network
+    assert not prefers_transposed_form(24, 16, 3)
+    assert not prefers_transposed_form(16, 3, 1)  # 1x1: no im2col to save
+    conv = same_conv2d(16, 3, 3, True)
+    assert conv.transposed_form_supported and conv.transposed_form  # the tests run on the CPU
+    assert not same_conv2d(6, 16, 3).transposed_form_supported
 
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
