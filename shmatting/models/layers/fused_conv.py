@@ -17,8 +17,7 @@ from ...ops import conv_same_bias_act_op, depthwise3x3_bias_act_op
 from .activation import FUSED_ACTIVATIONS, build_activation
 from .cpu_kernel import CpuKernelMixin
 from .depthwise import DepthwiseConv3x3
-from .same_conv import on_cpu_target
-from .transposed_form import TransposedSameConv, prefers_transposed_form
+from .transposed_form import attach_transposed_form, flipped_transposed_weight
 
 __all__ = ['FusedConvAct', 'fold_batch_norm', 'fuse_conv_bn', 'conv_geometry']
 
@@ -99,18 +98,11 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
         self.extra_activation = other
         self.cpu_kernel_kind = 'depthwise' if isinstance(conv, DepthwiseConv3x3) else 'conv'
         g = self.geometry
-        self.transposed_form_supported = (
-            g['same']
-            and g['stride'] == 1
-            and g['group'] == 1
-            and prefers_transposed_form(conv.in_channels, conv.out_channels, g['k'])
-        )
-        self.transposed_form = self.transposed_form_supported and on_cpu_target()
-        if self.transposed_form_supported:
-            self.as_transposed = TransposedSameConv(conv.in_channels, conv.out_channels, g['k'])
+        dense_same = g['same'] and g['stride'] == 1 and g['group'] == 1
+        if attach_transposed_form(self, conv.in_channels, conv.out_channels, g['k'], dense_same):
             # made once: flipping a 96x320x3x3 weight in the graph took 5 ms per call
-            w_t = np.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-            self.weight_t = Parameter(Tensor(w_t), name='weight_t', requires_grad=False)
+            w_t = flipped_transposed_weight(Tensor(weight))
+            self.weight_t = Parameter(w_t, name='weight_t', requires_grad=False)
         self.set_cpu_kernel(True)
 
     def cpu_kernel_supported(self) -> bool:

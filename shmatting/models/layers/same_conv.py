@@ -24,13 +24,12 @@ All compute the same function as ``nn.Conv2d`` (different rounding) with the sam
 
 from typing import Optional, Tuple
 
-import mindspore as ms
 from mindspore import Tensor, nn, ops
 from mindspore.ops.operations import _grad_ops
 
 from ...ops import conv_same_op, pointwise_convs_on_kernels
 from .cpu_kernel import CpuKernelMixin
-from .transposed_form import TransposedSameConv, flipped_transposed_weight, prefers_transposed_form
+from .transposed_form import attach_transposed_form, flipped_transposed_weight, on_cpu_target
 
 __all__ = ['SameConv2d', 'prefers_forward_dx', 'same_conv2d', 'KERNEL_MIN_SIZE']
 
@@ -52,11 +51,6 @@ def prefers_forward_dx(in_channels: int, out_channels: int, kernel_size: int) ->
         bool: True where it is faster.
     """
     return kernel_size % 2 == 1 and kernel_size > 1 and out_channels <= in_channels
-
-
-def on_cpu_target() -> bool:
-    """Whether MindSpore's device target is the CPU (where the operator choices were measured)."""
-    return ms.get_context('device_target') == 'CPU'
 
 
 class _ConvForwardDx(nn.Cell):
@@ -132,12 +126,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
             self.conv_forward_dx = _ConvForwardDx(
                 in_channels, out_channels, kernel_size, kernel_size // 2
             )
-        self.transposed_form_supported = prefers_transposed_form(
-            in_channels, out_channels, kernel_size
-        )
-        self.transposed_form = self.transposed_form_supported and on_cpu_target()
-        if self.transposed_form_supported:
-            self.as_transposed = TransposedSameConv(in_channels, out_channels, kernel_size)
+        attach_transposed_form(self, in_channels, out_channels, kernel_size)
         self.set_cpu_kernel(True)
 
     def cpu_kernel_supported(self) -> bool:

@@ -15,14 +15,22 @@ rounding). The exported MINDIR keeps it (both are MindSpore's own operators); ON
 ``Conv`` (:func:`set_transposed_forms`).
 """
 
+import mindspore as ms
 from mindspore import Tensor, nn, ops
 
 __all__ = [
     'TransposedSameConv',
+    'attach_transposed_form',
     'flipped_transposed_weight',
     'prefers_transposed_form',
+    'on_cpu_target',
     'set_transposed_forms',
 ]
+
+
+def on_cpu_target() -> bool:
+    """Whether MindSpore's device target is the CPU (where the operator choices were measured)."""
+    return ms.get_context('device_target') == 'CPU'
 
 
 def prefers_transposed_form(in_channels: int, out_channels: int, kernel_size: int) -> bool:
@@ -73,6 +81,32 @@ class TransposedSameConv(nn.Cell):
     def construct(self, x: Tensor, w_t: Tensor) -> Tensor:
         n, _, h, w = x.shape
         return self.op(x, w_t, (n, self.out_channels, h, w))
+
+
+def attach_transposed_form(
+    cell: nn.Cell, in_channels: int, out_channels: int, kernel_size: int, eligible: bool = True
+) -> bool:
+    """Give a convolution layer its transposed form where :func:`prefers_transposed_form` holds:
+    ``transposed_form_supported``, ``transposed_form`` (on by default on the CPU target; the layer
+    branches on it in ``construct``) and the ``as_transposed`` cell.
+
+    Args:
+        cell (nn.Cell): the layer.
+        in_channels (int): its input channels.
+        out_channels (int): its output channels.
+        kernel_size (int): its square kernel size.
+        eligible (bool): False for geometries the form does not cover (a stride, groups, other
+            padding than ``k // 2``).
+
+    Returns:
+        bool: whether the layer has the form.
+    """
+    supported = eligible and prefers_transposed_form(in_channels, out_channels, kernel_size)
+    cell.transposed_form_supported = supported
+    cell.transposed_form = supported and on_cpu_target()
+    if supported:
+        cell.as_transposed = TransposedSameConv(in_channels, out_channels, kernel_size)
+    return supported
 
 
 def set_transposed_forms(model: nn.Cell, enabled: bool) -> int:
