@@ -68,12 +68,12 @@ def fix_onnx_conv_transpose(path: str) -> int:
 
 def export_network(model: Any, x: np.ndarray, stem: str, fmt: str = 'MINDIR') -> str:
     """``ms.export`` of ``model`` at the input ``x`` (ONNX: with the ConvTranspose fix, and every
-    stride-1 convolution kept as ``Conv``, which ONNX Runtime runs faster than the transposed form
-    MindSpore's CPU operators prefer for layers with few outputs).
+    layer in its plain form: the operator forms MindSpore's CPU operators run faster, such as a
+    few-output convolution as a transposed one, are switched off for ONNX Runtime's kernels).
 
     Args:
         model (nn.Cell): the network in eval mode, on MindSpore's own operators (for ONNX its
-            layers' transposed forms are switched off, in place).
+            layers' operator forms are switched off, in place).
         x (np.ndarray): an input of the exported shape.
         stem (str): the output path without extension.
         fmt (str): ``'MINDIR'``, ``'ONNX'`` or ``'AIR'``.
@@ -83,10 +83,10 @@ def export_network(model: Any, x: np.ndarray, stem: str, fmt: str = 'MINDIR') ->
     """
     import mindspore as ms
 
-    from ..models.layers import set_transposed_forms
+    from ..models.layers import set_operator_forms
 
     if fmt == 'ONNX':
-        set_transposed_forms(model, False)
+        set_operator_forms(model, False)
     ms.export(model, ms.Tensor(x), file_name=stem, file_format=fmt)
     out_file = stem + EXTENSIONS[fmt]
     if fmt == 'ONNX':

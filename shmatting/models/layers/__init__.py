@@ -12,10 +12,10 @@ from .depthwise import DepthwiseConv3x3
 from .fused_block import FusedInvertedResidual
 from .fused_conv import FusedConvAct, fold_batch_norm, fuse_conv_bn
 from .norm_act import BatchNormAct2d
+from .operator_forms import set_operator_forms
 from .pooling import MaxPool3x3S2
 from .same_conv import SameConv2d, same_conv2d
 from .softmax import ChannelSoftmax, SoftmaxNLL
-from .transposed_form import set_transposed_forms
 from .upsample import BilinearUpsample2x, InterpolateUpsample2x, build_upsample, upsample_chain
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     'make_divisible',
     'same_conv2d',
     'SameConv2d',
-    'set_transposed_forms',
+    'set_operator_forms',
     'CpuKernelMixin',
     'ConvTranspose2dK5S2',
     'DepthwiseConv3x3',

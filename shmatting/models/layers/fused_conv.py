@@ -6,8 +6,9 @@ In eval mode a BatchNorm is an affine map per channel, ``y = s * (x - mean) + be
 On the CPU the bias and a ReLU/ReLU6 are applied inside the convolution kernel (oneDNN post-ops
 for dense convolutions, the depthwise kernel's epilogue); elsewhere, and in exports, it is
 MindSpore's ``Conv2D`` + ``BiasAdd`` + the activation (on the CPU target, a dense stride-1 layer
-with at most a fifth as many outputs as inputs runs as a transposed convolution there: see
-:mod:`.transposed_form`).
+with at most a fifth as many outputs as inputs runs as a transposed convolution there, and a 1x1
+layer with at least four outputs per input takes its bias as an input channel of ones: see
+:mod:`.transposed_form`, :mod:`.bias_channel`).
 """
 
 import numpy as np
@@ -15,6 +16,7 @@ from mindspore import Parameter, Tensor, nn, ops
 
 from ...ops import conv_same_bias_act_op, depthwise3x3_bias_act_op
 from .activation import FUSED_ACTIVATIONS, build_activation
+from .bias_channel import attach_bias_channel_form
 from .cpu_kernel import CpuKernelMixin
 from .depthwise import DepthwiseConv3x3
 from .transposed_form import attach_transposed_form, flipped_transposed_weight
@@ -103,6 +105,7 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
             # made once: flipping a 96x320x3x3 weight in the graph took 5 ms per call
             w_t = flipped_transposed_weight(Tensor(weight))
             self.weight_t = Parameter(w_t, name='weight_t', requires_grad=False)
+        attach_bias_channel_form(self, weight, bias, dense_same)
         self.set_cpu_kernel(True)
 
     def cpu_kernel_supported(self) -> bool:
@@ -122,16 +125,21 @@ class FusedConvAct(CpuKernelMixin, nn.Cell):
             # the depthwise kernel reads its (C, 1, 3, 3) weight as (C, 9): no Reshape in the graph
             y = self.kernel_op(x, self.weight, self.bias)
         else:
-            if self.transposed_form:
-                y = self.as_transposed(x, self.weight_t)
-            else:
-                y = self.conv2d(x, self.weight)
-            y = self.bias_add(y, self.bias)
+            y = self.operators_forward(x)
             if self.activation is not None:
                 y = self.activation(y)
         if self.extra_activation is not None:
             y = self.extra_activation(y)
         return y
+
+    def operators_forward(self, x: Tensor) -> Tensor:
+        """The convolution and its bias on MindSpore's operators, in the layer's operator form
+        where it has one and it is on (:mod:`.operator_forms`)."""
+        if self.operator_form and self.transposed_form_supported:
+            return self.bias_add(self.as_transposed(x, self.weight_t), self.bias)
+        if self.operator_form and self.bias_channel_supported:
+            return self.as_bias_channel(x, self.weight_b)
+        return self.bias_add(self.conv2d(x, self.weight), self.bias)
 
     def extend_repr(self) -> str:
         g = self.geometry

@@ -29,7 +29,8 @@ from mindspore.ops.operations import _grad_ops
 
 from ...ops import conv_same_op, pointwise_convs_on_kernels
 from .cpu_kernel import CpuKernelMixin
-from .transposed_form import attach_transposed_form, flipped_transposed_weight, on_cpu_target
+from .operator_forms import on_cpu_target
+from .transposed_form import attach_transposed_form, flipped_transposed_weight
 
 __all__ = ['SameConv2d', 'prefers_forward_dx', 'same_conv2d', 'KERNEL_MIN_SIZE']
 
@@ -91,7 +92,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
         input_grad (bool): whether the input's gradient is used; see :meth:`set_input_grad`.
 
     In eval mode without the kernels, a layer where :func:`prefers_transposed_form` holds runs as
-    a transposed convolution on the CPU target (``transposed_form``; :func:`set_transposed_forms`).
+    a transposed convolution on the CPU target (its operator form: :mod:`.operator_forms`).
     """
 
     cpu_kernel_kind = 'conv'
@@ -159,7 +160,7 @@ class SameConv2d(CpuKernelMixin, nn.Conv2d):
             if self.has_bias:  # the bias and its gradient inside oneDNN's passes
                 return self.conv_op(x, self.weight, self.bias)
             out = self.conv_op(x, self.weight)
-        elif self.transposed_form and not self.training:
+        elif self.operator_form and not self.training:
             out = self.as_transposed(x, flipped_transposed_weight(self.weight))
         elif self.forward_dx:
             out = self.conv_forward_dx(x, self.weight)

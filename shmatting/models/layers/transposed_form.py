@@ -11,26 +11,20 @@ AMD Zen 5 machine (oneDNN's own timing, ``ONEDNN_VERBOSE=1``, 8 runs): 16->1 5x5
 -> 4.1 ms, 16->3 3x3 at 320x320 5.8 -> 3.4 ms; with three inputs per output it was no faster
 there (96->32 3x3 at 80x80 4.0 -> 3.5 ms, 320->96 3x3 at 40x40 6.0 -> 6.1 ms), and with fewer
 it is slower (32->24 3x3 at 160x160 9.1 -> 13.5 ms alone). It is the same function (different
-rounding). The exported MINDIR keeps it (both are MindSpore's own operators); ONNX exports keep
-``Conv`` (:func:`set_transposed_forms`).
+rounding). It is one of the layers' operator forms (:mod:`.operator_forms`): the exported MINDIR
+keeps it (both are MindSpore's own operators), ONNX exports keep ``Conv``.
 """
 
-import mindspore as ms
 from mindspore import Tensor, nn, ops
+
+from .operator_forms import declare_operator_form
 
 __all__ = [
     'TransposedSameConv',
     'attach_transposed_form',
     'flipped_transposed_weight',
     'prefers_transposed_form',
-    'on_cpu_target',
-    'set_transposed_forms',
 ]
-
-
-def on_cpu_target() -> bool:
-    """Whether MindSpore's device target is the CPU (where the operator choices were measured)."""
-    return ms.get_context('device_target') == 'CPU'
 
 
 def prefers_transposed_form(in_channels: int, out_channels: int, kernel_size: int) -> bool:
@@ -87,8 +81,8 @@ def attach_transposed_form(
     cell: nn.Cell, in_channels: int, out_channels: int, kernel_size: int, eligible: bool = True
 ) -> bool:
     """Give a convolution layer its transposed form where :func:`prefers_transposed_form` holds:
-    ``transposed_form_supported``, ``transposed_form`` (on by default on the CPU target; the layer
-    branches on it in ``construct``) and the ``as_transposed`` cell.
+    ``transposed_form_supported``, the ``as_transposed`` cell, and the operator-form switch
+    (:func:`.declare_operator_form`) the layer branches on in ``construct``.
 
     Args:
         cell (nn.Cell): the layer.
@@ -103,27 +97,7 @@ def attach_transposed_form(
     """
     supported = eligible and prefers_transposed_form(in_channels, out_channels, kernel_size)
     cell.transposed_form_supported = supported
-    cell.transposed_form = supported and on_cpu_target()
+    declare_operator_form(cell, supported)
     if supported:
         cell.as_transposed = TransposedSameConv(in_channels, out_channels, kernel_size)
     return supported
-
-
-def set_transposed_forms(model: nn.Cell, enabled: bool) -> int:
-    """Allow or forbid the transposed form in every layer of ``model`` that has one (those
-    where :func:`prefers_transposed_form` holds); call before the first forward.
-
-    Args:
-        model (nn.Cell): a network.
-        enabled (bool): False keeps ``Conv2D`` everywhere (ONNX exports: ONNX Runtime runs
-            ``Conv`` faster than ``ConvTranspose``).
-
-    Returns:
-        int: the number of layers set.
-    """
-    count = 0
-    for _, cell in model.cells_and_names():
-        if getattr(cell, 'transposed_form_supported', False):
-            cell.transposed_form = bool(enabled)
-            count += 1
-    return count

@@ -66,7 +66,10 @@ def test_folded_layer_equals_conv_then_batchnorm(name, act, kernels):
         kernels and fused.cpu_kernel_supported() and cpu_kernels_enabled(fused.cpu_kernel_kind)
     )
     assert fused.use_cpu_kernel == expect_kernel
-    assert fused.transposed_form == ('few outputs' in name)
+    # the operator forms MindSpore's operators run faster (on by default on the CPU)
+    assert fused.transposed_form_supported == ('few outputs' in name)
+    assert fused.bias_channel_supported == (name == 'dense 1x1 in column tiles')  # 16 -> 96
+    assert fused.operator_form == (fused.transposed_form_supported or fused.bias_channel_supported)
     got = fused(x).asnumpy()
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

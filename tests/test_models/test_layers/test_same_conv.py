@@ -26,7 +26,7 @@ def layer(cin, cout, k, bias, path):
     conv.kernel_min_size = 1  # 1x1 layers too, on any machine
     conv.set_cpu_kernel(path == 'kernel')
     assert conv.use_cpu_kernel == (path == 'kernel')
-    conv.transposed_form = path == 'transposed'
+    conv.operator_form = path == 'transposed'
     return conv
 
 
@@ -82,7 +82,7 @@ def test_only_layers_with_five_inputs_per_output_take_the_transposed_form():
     assert not prefers_transposed_form(24, 16, 3)
     assert not prefers_transposed_form(16, 3, 1)  # 1x1: no im2col to save
     conv = same_conv2d(16, 3, 3, True)
-    assert conv.transposed_form_supported and conv.transposed_form  # the tests run on the CPU
+    assert conv.transposed_form_supported and conv.operator_form  # the tests run on the CPU
     assert not same_conv2d(6, 16, 3).transposed_form_supported
 
 
