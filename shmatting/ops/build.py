@@ -151,9 +151,8 @@ def kernel_gemm_isa() -> str:
     ``SHMATTING_KERNEL_GEMM_ISA`` (compiled into the ``dnnl`` library, like :func:`kernel_isa`).
 
     Returns:
-        str: ``'AUTO'`` (the default: AVX2, on MindSpore's copy of oneDNN, where AVX-512 runs on
-        256-bit units, as on AMD Zen 4; otherwise the kernels' own), ``'AVX512_CORE'`` or
-        ``'AVX2'``.
+        str: ``'AUTO'`` (the default) or ``'AVX512_CORE'``: the kernels' own oneDNN (AVX-512
+        where the CPU has it); ``'AVX2'``: MindSpore's copy of oneDNN, capped at AVX2.
 
     Raises:
         KernelBuildError: any other value.

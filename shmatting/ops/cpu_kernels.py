@@ -151,8 +151,8 @@ def _isa_name(isa: int) -> str:
 def dnnl_gemm_isa() -> str:
     """The instruction set of the BatchNorm + 1x1 training kernels' GEMMs.
 
-    Where AVX-512 runs on 256-bit units (AMD Zen 4) they run on MindSpore's AVX2 copy of oneDNN,
-    25-40% faster there; ``SHMATTING_KERNEL_GEMM_ISA=AVX2|AVX512_CORE`` chooses explicitly.
+    They run on the kernels' own oneDNN (AVX-512 where the CPU has it, AMD Zen 4 included);
+    ``SHMATTING_KERNEL_GEMM_ISA=AVX2`` sends them to MindSpore's AVX2 copy instead.
 
     Returns:
         str: ``'avx2'``, ``'avx512_core'``, another ISA's value in hex, or ``'unavailable'``.
@@ -164,9 +164,9 @@ def dnnl_gemm_isa() -> str:
 def pointwise_convs_on_kernels() -> bool:
     """Whether 1x1 convolutions without a bias should train on the kernels' GEMMs (one per image
     on NCHW, no layout change) rather than MindSpore's ``Conv2D``: where those GEMMs run on
-    AVX-512. MindSpore's own oneDNN is capped at AVX2 (``ONEDNN_MAX_CPU_ISA``), so elsewhere,
-    as where AVX-512 runs on 256-bit units and the GEMMs take MindSpore's copy, both are the same
-    AVX2 GEMM (docs/performance.md has the measurements).
+    AVX-512. MindSpore's own oneDNN is capped at AVX2 (``ONEDNN_MAX_CPU_ISA``), so elsewhere
+    (a CPU without AVX-512, or ``SHMATTING_KERNEL_GEMM_ISA=AVX2``) both are the same AVX2 GEMM
+    (docs/performance.md has the measurements).
 
     Returns:
         bool: True where the ``conv`` kernels are enabled and their GEMMs run on AVX-512.

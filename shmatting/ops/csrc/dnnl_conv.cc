@@ -227,19 +227,18 @@ Runtime& runtime() {
 
 // ---------------------------------------------------------------- the training GEMMs
 // The BatchNorm + 1x1 training kernels multiply matrices of few rows and columns by a whole image
-// (16 x 32 by 32 x 102400, and the weight gradient's 16 x 102400 by 102400 x 32). Where AVX-512
-// runs on 256-bit units (AMD Zen 4: family 19h with AVX-512), oneDNN's AVX-512 sgemm is 2-4x slower
-// at these shapes than its AVX2 one (the weight gradient's product, one thread: 10.7 against 2.5
-// ms), and these layers' forward and gradients are 25-40% faster on AVX2 (32->16 at 8x320x320: 146
-// -> 88 ms; docs/performance.md). This library's oneDNN runs on AVX-512 for the convolutions, so
-// these GEMMs then go to MindSpore's own copy, capped at AVX2 (shmatting/__init__.py). The
-// inference kernels' GEMMs (cache-sized tiles) stay on AVX-512, which is faster for them there.
-// SHMATTING_KERNEL_GEMM_ISA=AVX2|AVX512_CORE chooses explicitly (SHM_GEMM_ISA_*, shmatting/ops/build.py).
+// (16 x 32 by 32 x 102400, and the weight gradient's 16 x 102400 by 102400 x 32). They run on this
+// library's oneDNN, per column tile with the weight gradient as AVX-512 dot products where that is
+// AVX-512 (gemms_per_tile). SHMATTING_KERNEL_GEMM_ISA=AVX2 sends them to MindSpore's own copy,
+// capped at AVX2 (shmatting/__init__.py), one GEMM per image: the default on AMD Zen 4 until the
+// per-tile path existed, which is faster there too (the step 3.25 -> 2.85 s, docs/performance.md).
+// SHM_GEMM_ISA_* is compiled in from that variable (shmatting/ops/build.py).
 using SgemmFn = decltype(&dnnl_threadpool_interop_sgemm);
 
 // Whether a library's effective ``dnnl_cpu_isa_t`` includes AVX-512.
 bool runs_avx512(int isa) { return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core; }
 
+// AMD family 19h with AVX-512 (Zen 4): AVX-512 on 256-bit units (Geometry::preferred_layout).
 bool avx512_on_256_bit_units() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
@@ -257,18 +256,15 @@ struct TrainingGemm {
 TrainingGemm choose_training_gemm() {
   TrainingGemm own{&dnnl_threadpool_interop_sgemm, static_cast<int>(dnnl_get_effective_cpu_isa())};
 #if defined(SHM_GEMM_ISA_AVX2)
-  const bool avx2 = true;
-#elif defined(SHM_GEMM_ISA_AVX512_CORE)
-  const bool avx2 = false;
-#else
-  const bool avx2 = avx512_on_256_bit_units();
-#endif
-  void* mindspore_onednn = avx2 ? dlopen("libdnnl.so.3", RTLD_NOW | RTLD_NOLOAD) : nullptr;
+  void* mindspore_onednn = dlopen("libdnnl.so.3", RTLD_NOW | RTLD_NOLOAD);
   if (mindspore_onednn == nullptr) return own;
   void* fn = dlsym(mindspore_onednn, "dnnl_threadpool_interop_sgemm");
   void* isa = dlsym(mindspore_onednn, "dnnl_get_effective_cpu_isa");
   if (fn == nullptr || isa == nullptr) return own;
   return {reinterpret_cast<SgemmFn>(fn), static_cast<int>(reinterpret_cast<dnnl_cpu_isa_t (*)()>(isa)())};
+#else
+  return own;
+#endif
 }
 
 const TrainingGemm& training_gemm() {
@@ -512,8 +508,9 @@ bool tile_weight_grad(SgemmFn gemm, int64_t m, int64_t nn, int64_t n, const floa
   return gemm('N', 'T', m, nn, n, 1.f, a, lda, b, ldb, 1.f, part_dw, nn, nullptr) == dnnl_success;
 }
 
-// Per column tile where the training GEMMs run on AVX-512 (measured on AMD Zen 5), one GEMM per
-// image over a whole-image buffer elsewhere (as measured where they run on MindSpore's AVX2 copy).
+// Per column tile where the training GEMMs run on AVX-512 (measured on AMD Zen 4 and 5), one GEMM
+// per image over a whole-image buffer on AVX2 (equal to per tile there on Zen 4, and no AVX-512
+// dot products for the weight gradient).
 bool gemms_per_tile() {
   static const bool avx512 = runs_avx512(training_gemm().isa);
   return avx512;
@@ -1018,8 +1015,8 @@ extern "C" int shm_dnnl_effective_isa() {
   return static_cast<int>(dnnl::get_effective_cpu_isa());
 }
 
-// The instruction set (a dnnl_cpu_isa_t value) the training GEMMs run on: MindSpore's AVX2 copy of
-// oneDNN, or this library's.
+// The instruction set (a dnnl_cpu_isa_t value) the training GEMMs run on: this library's oneDNN's,
+// or AVX2 on MindSpore's copy (SHMATTING_KERNEL_GEMM_ISA=AVX2).
 extern "C" int shm_dnnl_gemm_isa() {
   runtime();
   return training_gemm().isa;
