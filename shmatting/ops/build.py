@@ -151,8 +151,8 @@ def kernel_gemm_isa() -> str:
     ``SHMATTING_KERNEL_GEMM_ISA`` (compiled into the ``dnnl`` library, like :func:`kernel_isa`).
 
     Returns:
-        str: ``'AUTO'`` (the default) or ``'AVX512_CORE'``: the kernels' own oneDNN (AVX-512
-        where the CPU has it); ``'AVX2'``: MindSpore's copy of oneDNN, capped at AVX2.
+        str: ``'AUTO'`` (the default) or ``'AVX512_CORE'``, the same library: the kernels' own
+        oneDNN (AVX-512 where the CPU has it); ``'AVX2'``: MindSpore's copy, capped at AVX2.
 
     Raises:
         KernelBuildError: any other value.
@@ -335,7 +335,7 @@ def _dnnl_link_flags(lib):
     gemm = kernel_gemm_isa()
     try:
         cap = ['-DSHM_KERNEL_ISA_AVX2'] if kernel_isa() == 'AVX2' else []
-        cap += [] if gemm == 'AUTO' else [f'-DSHM_GEMM_ISA_{gemm}']
+        cap += ['-DSHM_GEMM_ISA_AVX2'] if gemm == 'AVX2' else []  # AVX512_CORE: as AUTO
         lib, private = private_onednn(lib), ['-DSHM_PRIVATE_ONEDNN', *cap]
     except KernelBuildError as err:
         print(f'shmatting: {err}; the oneDNN kernels stay on AVX2', file=sys.stderr)

@@ -151,3 +151,13 @@ def test_a_misspelt_gemm_isa_is_refused_in_one_line(monkeypatch):
     monkeypatch.setenv('SHMATTING_KERNEL_GEMM_ISA', 'AVX-512')
     with pytest.raises(kernel_build.KernelBuildError, match="must be one of AUTO, .*'AVX-512'"):
         kernel_build._dnnl_link_flags('/nonexistent/libdnnl.so.3')
+
+
+def test_avx512_core_gemms_do_not_build_a_second_copy_of_the_default_library(monkeypatch):
+    lib = kernel_build.onednn_paths()[1]
+    flags = {}
+    for choice in ('AUTO', 'AVX512_CORE', 'AVX2'):
+        monkeypatch.setenv('SHMATTING_KERNEL_GEMM_ISA', choice)
+        flags[choice] = kernel_build._dnnl_link_flags(lib)
+    assert flags['AVX512_CORE'] == flags['AUTO']
+    assert sorted(flags['AVX2']) == sorted([*flags['AUTO'], '-DSHM_GEMM_ISA_AVX2'])

@@ -229,10 +229,10 @@ Runtime& runtime() {
 // The BatchNorm + 1x1 training kernels multiply matrices of few rows and columns by a whole image
 // (16 x 32 by 32 x 102400, and the weight gradient's 16 x 102400 by 102400 x 32). They run on this
 // library's oneDNN, per column tile with the weight gradient as AVX-512 dot products where that is
-// AVX-512 (gemms_per_tile). SHMATTING_KERNEL_GEMM_ISA=AVX2 sends them to MindSpore's own copy,
-// capped at AVX2 (shmatting/__init__.py), one GEMM per image: the default on AMD Zen 4 until the
-// per-tile path existed, which is faster there too (the step 3.25 -> 2.85 s, docs/performance.md).
-// SHM_GEMM_ISA_* is compiled in from that variable (shmatting/ops/build.py).
+// AVX-512 (gemms_per_tile). SHMATTING_KERNEL_GEMM_ISA=AVX2 (compiled in as SHM_GEMM_ISA_AVX2,
+// shmatting/ops/build.py) sends them to MindSpore's own copy, capped at AVX2 (shmatting/__init__.py),
+// one GEMM per image: the default on AMD Zen 4 until 2026-12-03, where the per-tile path on
+// AVX-512 proved faster too (the step 3.25 -> 2.85 s, docs/performance.md).
 using SgemmFn = decltype(&dnnl_threadpool_interop_sgemm);
 
 // Whether a library's effective ``dnnl_cpu_isa_t`` includes AVX-512.
