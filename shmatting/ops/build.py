@@ -20,6 +20,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+from typing import Optional
 
 __all__ = [
     'KernelBuildError',
@@ -44,6 +45,7 @@ HEADERS = tuple(
         'depthwise.h',
         'inverted_residual.h',
         'tile_weight_grad.h',
+        'thread_pool.h',
     )
 )
 SYMBOLS = (
@@ -83,6 +85,8 @@ DNNL_SYMBOLS = (
         'shm_conv_same',
         'shm_dnnl_effective_isa',
         'shm_dnnl_gemm_isa',
+        'shm_dnnl_pool_spin_ns',
+        'shm_dnnl_spin_ns_for',
         'shm_conv_same_grad',
         'shm_conv_same_biased',
         'shm_conv_same_biased_grad',
@@ -164,6 +168,32 @@ def kernel_gemm_isa() -> str:
             f'got {value!r}'
         )
     return value
+
+
+def kernel_spin_us() -> Optional[float]:
+    """``SHMATTING_KERNEL_SPIN_US``: how long the ``dnnl`` library's idle pool threads poll for
+    work before sleeping (read by the library when its pool starts; not compiled in).
+
+    Returns:
+        float or None: the microseconds (0: never poll), or None when unset (the library's rule:
+        100 us, none when its threads outnumber the process's CPUs or beside other launcher
+        ranks; ``csrc/thread_pool.h``).
+
+    Raises:
+        KernelBuildError: a value that is not a finite number >= 0.
+    """
+    value = os.environ.get('SHMATTING_KERNEL_SPIN_US')
+    if value is None:
+        return None
+    try:
+        us = float(value)
+    except ValueError:
+        us = -1.0
+    if not 0 <= us < float('inf'):
+        raise KernelBuildError(
+            f'SHMATTING_KERNEL_SPIN_US must be a number of microseconds >= 0, got {value!r}'
+        )
+    return us
 
 
 def compile_flags():
@@ -353,6 +383,7 @@ def _library_spec(kind):
     include, lib, version = onednn_paths()
     with open(osp.join(include, 'oneapi', 'dnnl', 'dnnl_version.h'), 'rb') as f:
         headers = f.read()
+    kernel_spin_us()  # read by the library at run time: refused here, before it loads
     flags = ['-std=c++17', f'-I{include}', *_dnnl_link_flags(lib)]
     fingerprint = f'{lib} {version} ' + hashlib.sha256(headers).hexdigest()
     return DNNL_SOURCE, DNNL_SYMBOLS, flags, fingerprint

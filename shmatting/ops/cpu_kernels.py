@@ -114,7 +114,7 @@ def cpu_kernel_status():
         pointwise = 'the kernels' if pointwise_convs_on_kernels() else "MindSpore's Conv2D"
         parts[-1] += (
             f' (oneDNN on {dnnl_kernel_isa()}, training GEMMs on {dnnl_gemm_isa()}, '
-            f'1x1 convolutions on {pointwise})'
+            f'1x1 convolutions on {pointwise}, idle threads poll {dnnl_pool_spin_us():g} us)'
         )
     return f'{mode}: ' + '; '.join(parts)
 
@@ -172,6 +172,17 @@ def pointwise_convs_on_kernels() -> bool:
         bool: True where the ``conv`` kernels are enabled and their GEMMs run on AVX-512.
     """
     return cpu_kernels_enabled('conv') and dnnl_gemm_isa() == 'avx512_core'
+
+
+def dnnl_pool_spin_us() -> Optional[float]:
+    """How long the oneDNN kernels' idle threads poll for work before they sleep (the default
+    rule or ``SHMATTING_KERNEL_SPIN_US``; ``shmatting/ops/csrc/thread_pool.h``).
+
+    Returns:
+        float or None: microseconds (0: they sleep at once), None without the ``dnnl`` library.
+    """
+    fn = _dnnl_entry('shm_dnnl_pool_spin_ns', ctypes.c_int64, build=True)
+    return None if fn is None else fn() / 1000
 
 
 def dnnl_arena_bytes() -> int:

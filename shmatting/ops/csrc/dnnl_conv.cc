@@ -40,11 +40,9 @@
 
 #include <cpuid.h>
 #include <dlfcn.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -55,7 +53,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -63,6 +60,7 @@
 #include "batch_norm.h"
 #include "direct_conv.h"
 #include "inverted_residual.h"
+#include "thread_pool.h"
 #include "tile_weight_grad.h"
 
 namespace {
@@ -72,87 +70,21 @@ using dnnl::memory;
 using dnnl::prop_kind;
 using tag = dnnl::memory::format_tag;
 
-int num_threads() {
-  const char* env = std::getenv("SHMATTING_KERNEL_THREADS");
-  if (env != nullptr && std::atoi(env) > 0) return std::atoi(env);
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-thread_local bool tls_in_parallel = false;
-
-// A fixed pool of sleeping workers; the caller of parallel_for works too. Tasks are handed out
-// by an atomic counter, so uneven tasks balance themselves.
+// oneDNN's view of the pool (thread_pool.h): synchronous, so wait() has nothing to do.
 class ThreadPool : public dnnl::threadpool_interop::threadpool_iface {
  public:
-  explicit ThreadPool(int n) : size_(n) {
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
-  }
-  ~ThreadPool() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-      ++generation_;
-    }
-    wake_.notify_all();
-    for (auto& w : workers_) w.join();
-  }
-  int get_num_threads() const override { return size_; }
-  bool get_in_parallel() const override { return tls_in_parallel; }
-  uint64_t get_flags() const override { return 0; }  // synchronous
+  explicit ThreadPool(int n) : pool_(n) {}
+  int get_num_threads() const override { return pool_.size(); }
+  bool get_in_parallel() const override { return shm_pool::in_parallel(); }
+  uint64_t get_flags() const override { return 0; }
 #if DNNL_VERSION_MAJOR > 3 || DNNL_VERSION_MINOR >= 11
-  void wait() override {}  // 3.11 added it; synchronous pools have nothing to wait for
+  void wait() override {}  // 3.11 added it
 #endif
-  void parallel_for(int n, const std::function<void(int, int)>& fn) override {
-    if (n <= 1 || size_ == 1 || tls_in_parallel) {
-      for (int i = 0; i < n; ++i) fn(i, n);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      fn_ = &fn;
-      total_ = n;
-      next_.store(0);
-      pending_ = size_ - 1;
-      ++generation_;
-    }
-    wake_.notify_all();
-    tls_in_parallel = true;
-    run();
-    tls_in_parallel = false;
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-  }
+  void parallel_for(int n, const std::function<void(int, int)>& fn) override { pool_.parallel_for(n, fn); }
+  int64_t spin_ns() const { return pool_.spin_ns(); }
 
  private:
-  void run() {
-    for (int i = next_.fetch_add(1); i < total_; i = next_.fetch_add(1)) (*fn_)(i, total_);
-  }
-  void work() {
-    tls_in_parallel = true;
-    int64_t seen = 0;
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
-      }
-      run();
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
-    }
-  }
-  const int size_;
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  const std::function<void(int, int)>* fn_ = nullptr;
-  std::atomic<int> next_{0};
-  int total_ = 0, pending_ = 0;
-  int64_t generation_ = 0;
-  bool stop_ = false;
+  shm_pool::Pool pool_;
 };
 
 // Growable 64-byte aligned buffers reused by every call. They stay resident between calls, each
@@ -200,7 +132,7 @@ struct Runtime {
   dnnl::stream strm;
   Arena arena;
   Runtime()
-      : pool(num_threads()),
+      : pool(shm_pool::num_threads()),
         eng(dnnl::engine::kind::cpu, 0),
         strm(dnnl::threadpool_interop::make_stream(eng, &pool)) {}
 };
@@ -1007,6 +939,11 @@ extern "C" int64_t shm_dnnl_arena_bytes() {
   std::lock_guard<std::mutex> lock(rt.mutex);
   return static_cast<int64_t>(rt.arena.bytes());
 }
+
+// How long the pool's idle threads poll before sleeping, in nanoseconds (thread_pool.h), and what
+// the rule gives a pool of ``threads`` in this process's present environment and affinity.
+extern "C" int64_t shm_dnnl_pool_spin_ns() { return runtime().pool.spin_ns(); }
+extern "C" int64_t shm_dnnl_spin_ns_for(int threads) { return shm_pool::spin_ns_for(threads); }
 
 // The instruction set this library's oneDNN runs on (a dnnl_cpu_isa_t value), for tests and
 // benchmarks.
