@@ -151,6 +151,25 @@ def test_graph_mode_forward_at_64():
         ms.set_context(mode=ms.PYNATIVE_MODE)
 
 
+def test_repeated_graph_calls_do_not_walk_every_cell_to_set_an_unchanged_phase():
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        model = build_model(zoo_config())
+        model.set_train(False)
+        leaf = model.mnet.head.conv
+        small, large = (ms.Tensor(np.zeros((1, 3, s, s), np.float32)) for s in (32, 64))
+        model(small)
+        first = model.compile_phase
+        assert leaf.compile_phase == first  # the first call reaches every cell
+        object.__setattr__(leaf, '_compile_phase', 'untouched')
+        model(small)  # the same graph: MindSpore sets the same phase again
+        assert model.compile_phase == first and leaf.compile_phase == 'untouched'
+        model(large)  # another graph: a new phase, set on every cell again
+        assert model.compile_phase != first and leaf.compile_phase == model.compile_phase
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
 def test_torch_default_init_statistics():
     ms.set_seed(0)
     model = build_model(zoo_config())
