@@ -170,6 +170,9 @@ def kernel_gemm_isa() -> str:
     return value
 
 
+MAX_SPIN_US = 1e6  # one second; the library clamps to it as well (csrc/thread_pool.h)
+
+
 def kernel_spin_us() -> Optional[float]:
     """``SHMATTING_KERNEL_SPIN_US``: how long the ``dnnl`` library's idle pool threads poll for
     work before sleeping (read by the library when its pool starts; not compiled in).
@@ -180,7 +183,7 @@ def kernel_spin_us() -> Optional[float]:
         ranks; ``csrc/thread_pool.h``).
 
     Raises:
-        KernelBuildError: a value that is not a finite number >= 0.
+        KernelBuildError: a value that is not a number from 0 to :data:`MAX_SPIN_US`.
     """
     value = os.environ.get('SHMATTING_KERNEL_SPIN_US')
     if value is None:
@@ -189,9 +192,10 @@ def kernel_spin_us() -> Optional[float]:
         us = float(value)
     except ValueError:
         us = -1.0
-    if not 0 <= us < float('inf'):
+    if not 0 <= us <= MAX_SPIN_US:
         raise KernelBuildError(
-            f'SHMATTING_KERNEL_SPIN_US must be a number of microseconds >= 0, got {value!r}'
+            f'SHMATTING_KERNEL_SPIN_US must be a number of microseconds from 0 to '
+            f'{MAX_SPIN_US:g}, got {value!r}'
         )
     return us
 

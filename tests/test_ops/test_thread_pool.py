@@ -2,6 +2,7 @@
 work only where they have cores of their own, and polling never changes a result."""
 
 import ctypes
+import functools
 import os
 from contextlib import contextmanager
 
@@ -28,11 +29,17 @@ def on_cpus(cpus):
         os.sched_setaffinity(0, before)
 
 
-def spin_us_for(threads):
-    """The library's rule for a pool of ``threads`` in this environment, in microseconds."""
+@functools.lru_cache(maxsize=None)
+def rule():
+    """The library's C function of the rule (loaded once: a later environment may be refused)."""
     fn = ctypes.CDLL(kernel_build.build_kernel_library('dnnl')).shm_dnnl_spin_ns_for
     fn.restype = ctypes.c_int64
-    return fn(threads) / 1000
+    return fn
+
+
+def spin_us_for(threads):
+    """The library's rule for a pool of ``threads`` in this environment, in microseconds."""
+    return rule()(threads) / 1000
 
 
 @needs_two_cpus
@@ -50,6 +57,8 @@ def test_idle_threads_do_not_poll_on_cores_their_own_pool_or_other_ranks_need(mo
         assert spin_us_for(2) == 0
         monkeypatch.setenv('SHMATTING_KERNEL_SPIN_US', '12.5')  # the setting wins either way
         assert spin_us_for(2) == spin_us_for(3) == 12.5
+        monkeypatch.setenv('SHMATTING_KERNEL_SPIN_US', '1e30')  # C callers: clamped to a second
+        assert spin_us_for(2) == 1e6
     with on_cpus(ALL_CPUS[:1]):
         monkeypatch.setenv('SHMATTING_KERNEL_SPIN_US', '0')
         assert spin_us_for(2) == 0
@@ -58,13 +67,14 @@ def test_idle_threads_do_not_poll_on_cores_their_own_pool_or_other_ranks_need(mo
         assert spin_us_for(2) == 0  # a pytest-xdist worker's case: two threads, one core
 
 
-@pytest.mark.parametrize('value', ['abc', '-1', 'nan', 'inf', ''])
+@pytest.mark.parametrize('value', ['abc', '-1', 'nan', 'inf', '1e30', ''])
 def test_a_malformed_spin_time_is_refused_in_one_line(monkeypatch, value):
     monkeypatch.setenv('SHMATTING_KERNEL_SPIN_US', value)
     with pytest.raises(kernel_build.KernelBuildError, match='SHMATTING_KERNEL_SPIN_US must be'):
         kernel_build.kernel_spin_us()
-    monkeypatch.setenv('SHMATTING_KERNEL_SPIN_US', '250')
-    assert kernel_build.kernel_spin_us() == 250
+    for good in ('0', '250', '1e6'):
+        monkeypatch.setenv('SHMATTING_KERNEL_SPIN_US', good)
+        assert kernel_build.kernel_spin_us() == float(good)
 
 
 PROBE = """

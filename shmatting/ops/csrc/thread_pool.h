@@ -27,8 +27,9 @@
 
 namespace shm_pool {
 
-// How long an idle thread polls by default.
+// How long an idle thread polls by default, and at most (SHMATTING_KERNEL_SPIN_US).
 constexpr int64_t kDefaultSpinNs = 100000;
+constexpr double kMaxSpinUs = 1e6;
 
 // The CPUs this process may run on.
 inline int allowed_cpus() {
@@ -53,7 +54,8 @@ inline int64_t env_int(const char* name) {
 // SHMATTING_KERNEL_SPIN_US is validated where the library is loaded (shmatting/ops/build.py).
 inline int64_t spin_ns_for(int threads) {
   if (const char* env = std::getenv("SHMATTING_KERNEL_SPIN_US")) {
-    return std::max<int64_t>(0, static_cast<int64_t>(std::atof(env) * 1000));
+    const double us = std::atof(env);  // clamped: a cast of a huge double is undefined
+    return us > 0 ? static_cast<int64_t>(std::min(us, kMaxSpinUs) * 1000) : 0;
   }
   if (threads <= 1 || threads > allowed_cpus()) return 0;
   // msrun's workers and the rank-table launch's processes each run a pool over the same CPUs
