@@ -20,8 +20,6 @@
 // may run on (``SHMATTING_KERNEL_THREADS`` overrides). Not OpenMP: MindSpore links libgomp, and
 // its default spin-waiting workers took the cores from MindSpore's own pool between kernels
 // (inference at batch 1: 344 ms with OpenMP spinning vs 164 ms with sleeping workers).
-#include <sched.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -33,6 +31,7 @@
 #include "batch_norm.h"
 #include "depthwise.h"
 #include "softmax.h"
+#include "thread_pool.h"
 
 namespace {
 
@@ -40,14 +39,9 @@ using namespace shm_bn;  // NOLINT: the BatchNorm pieces are this file's own voc
 using shm_dw::bias_act_row;
 using shm_dw::depthwise_row;
 
+// as many as the dnnl library's pool (thread_pool.h), read once
 int num_threads() {
-  static const int n = [] {
-    const char* env = std::getenv("SHMATTING_KERNEL_THREADS");
-    if (env != nullptr && std::atoi(env) > 0) return std::atoi(env);
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  }();
+  static const int n = shm_pool::num_threads();
   return n;
 }
 

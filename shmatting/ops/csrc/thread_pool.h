@@ -1,5 +1,6 @@
-// The dnnl library's thread pool: a fixed set of workers, the caller of parallel_for working too.
-// Tasks are handed out by an atomic counter, so uneven tasks balance themselves.
+// The dnnl library's thread pool, and the thread count both kernel libraries use. The pool is a
+// fixed set of workers, the caller of parallel_for working too; tasks are handed out by an atomic
+// counter, so uneven tasks balance themselves.
 //
 // An idle thread (a worker waiting for the next parallel_for, the caller waiting for the workers
 // to finish) first polls for a while, yielding its core to any other runnable thread, and only
