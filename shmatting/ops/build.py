@@ -43,6 +43,7 @@ HEADERS = tuple(
         'softmax.h',
         'direct_conv.h',
         'depthwise.h',
+        'depthwise_grad.h',
         'inverted_residual.h',
         'tile_weight_grad.h',
         'thread_pool.h',

@@ -41,10 +41,14 @@ def assert_same_function(kernel_net, reference_net, shape, seed=0):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
 
+# rows of 67 and 70: the backward's vectorised loops over whole rows and their remainders, odd
+# and even widths (stride 2 splits them into even and odd columns)
+DEPTHWISE_SHAPES = [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)]
+DEPTHWISE_SHAPES += [(2, 2, 5, 70), (1, 3, 6, 67)]
+
+
 @pytest.mark.parametrize('stride', [1, 2])
-@pytest.mark.parametrize(
-    'shape', [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)]
-)
+@pytest.mark.parametrize('shape', DEPTHWISE_SHAPES)
 def test_depthwise_kernel_matches_conv2d(stride, shape):
     kernel = DepthwiseConv3x3(shape[1], stride)
     reference = DepthwiseConv3x3(shape[1], stride)

@@ -93,33 +93,34 @@ inline Affine channel_statistics(const float* x, int64_t c, int64_t N, int64_t C
   return affine(gamma[c], beta[c], mean[c], invstd[c]);
 }
 
-// Channel c's gradients from x and the output gradient dy: dgamma[c], dbeta[c] and dx. Reads x
-// and dy twice (the activation's mask comes from x: see Affine). dx may be dy itself: each
-// element is read before it is written.
+// The two sums of a channel's BatchNorm gradient, sum(g) and sum(g * (x - mean)) where g is the
+// output gradient passed by the activation, over elements [i0, i1) of one plane (at most kChunk):
+// float partial sums (vectorised), added in double. Every caller walks a channel's planes in
+// order and each plane in kChunk pieces from its start, so the sums are the same bits whoever
+// computes them.
 template <int ACT>
-inline void bn_act_channel_grad(const float* x, const float* gamma, const float* beta, const float* mean,
-                                const float* invstd, const float* dy, float* dx, float* dgamma, float* dbeta,
-                                int64_t c, int64_t N, int64_t C, int64_t HW) {
+inline void channel_grad_chunk(const float* __restrict xp, const float* __restrict gp, Affine a, float m,
+                               int64_t i0, int64_t i1, double* sum_g, double* sum_gx) {
+  float sg = 0.f, sgx = 0.f;
+#pragma omp simd reduction(+ : sg, sgx)
+  for (int64_t i = i0; i < i1; ++i) {
+    const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
+    sg += g;
+    sgx += g * (xp[i] - m);
+  }
+  *sum_g += sg;
+  *sum_gx += sgx;
+}
+
+// Channel c's dgamma[c], dbeta[c] and dx from its sums (channel_grad_chunk over every plane), x
+// and the output gradient dy. dx may be dy itself: each element is read before it is written.
+template <int ACT>
+inline void bn_act_channel_grad_apply(const float* x, const float* gamma, const float* beta, const float* mean,
+                                      const float* invstd, const float* dy, float* dx, float* dgamma,
+                                      float* dbeta, int64_t c, int64_t N, int64_t C, int64_t HW, double sum_g,
+                                      double sum_gx) {
   const float m = mean[c], is = invstd[c];
   const Affine a = affine(gamma[c], beta[c], m, is);
-  double sum_g = 0.0, sum_gx = 0.0;
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t off = (n * C + c) * HW;
-    const float* __restrict xp = x + off;
-    const float* __restrict gp = dy + off;
-    for (int64_t i0 = 0; i0 < HW; i0 += kChunk) {
-      const int64_t i1 = std::min(HW, i0 + kChunk);
-      float sg = 0.f, sgx = 0.f;
-#pragma omp simd reduction(+ : sg, sgx)
-      for (int64_t i = i0; i < i1; ++i) {
-        const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
-        sg += g;
-        sgx += g * (xp[i] - m);
-      }
-      sum_g += sg;
-      sum_gx += sgx;
-    }
-  }
   const double count = static_cast<double>(N * HW);
   dbeta[c] = static_cast<float>(sum_g);
   dgamma[c] = static_cast<float>(sum_gx * is);
@@ -137,6 +138,22 @@ inline void bn_act_channel_grad(const float* x, const float* gamma, const float*
       dxp[i] = k * (g - mean_g - (xp[i] - m) * coef);
     }
   }
+}
+
+// Channel c's gradients from x and the output gradient dy: dgamma[c], dbeta[c] and dx. Reads x
+// and dy twice (the activation's mask comes from x: see Affine). dx may be dy itself.
+template <int ACT>
+inline void bn_act_channel_grad(const float* x, const float* gamma, const float* beta, const float* mean,
+                                const float* invstd, const float* dy, float* dx, float* dgamma, float* dbeta,
+                                int64_t c, int64_t N, int64_t C, int64_t HW) {
+  const Affine a = affine(gamma[c], beta[c], mean[c], invstd[c]);
+  double sum_g = 0.0, sum_gx = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t off = (n * C + c) * HW;
+    for (int64_t i0 = 0; i0 < HW; i0 += kChunk)
+      channel_grad_chunk<ACT>(x + off, dy + off, a, mean[c], i0, std::min(HW, i0 + kChunk), &sum_g, &sum_gx);
+  }
+  bn_act_channel_grad_apply<ACT>(x, gamma, beta, mean, invstd, dy, dx, dgamma, dbeta, c, N, C, HW, sum_g, sum_gx);
 }
 
 // One plane of y = act(x * scale + shift) into buf.

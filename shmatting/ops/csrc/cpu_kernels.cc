@@ -30,6 +30,7 @@
 
 #include "batch_norm.h"
 #include "depthwise.h"
+#include "depthwise_grad.h"
 #include "softmax.h"
 #include "thread_pool.h"
 
@@ -37,6 +38,7 @@ namespace {
 
 using namespace shm_bn;  // NOLINT: the BatchNorm pieces are this file's own vocabulary
 using shm_dw::bias_act_row;
+using shm_dw::depthwise_plane_backward;
 using shm_dw::depthwise_row;
 
 // as many as the dnnl library's pool (thread_pool.h), read once
@@ -64,15 +66,6 @@ void parallel_for(int64_t n, int64_t min_per_thread, Fn fn) {
 }
 
 bool is_f32(const char* dtype) { return std::strcmp(dtype, "float32") == 0; }
-
-// Output columns [lo, hi) whose tap t (0..2) reads an input column ow * S - 1 + t inside [0, W).
-inline void tap_range(int64_t t, int64_t S, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
-  const int64_t first = 1 - t;  // ow * S >= first
-  const int64_t last = W - t;   // ow * S <= last
-  *lo = first <= 0 ? 0 : (first + S - 1) / S;
-  int64_t h = last < 0 ? 0 : last / S + 1;
-  *hi = h > OW ? OW : h;
-}
 
 // One plane of a depthwise 3x3 convolution; ACT < 0: no epilogue (training), otherwise the bias
 // and the activation. ``zeros``: W floats of zero; ``split``: as depthwise_row's.
@@ -113,49 +106,20 @@ void depthwise_forward(const float* x, const float* w, float* y, int64_t N, int6
   });
 }
 
-// One plane's input gradient (added into dxp, which the caller zeroes) and weight gradient
-// (added into acc) from its input xp and output gradient gp.
-template <int S>
-inline void depthwise_plane_backward(const float* xp, const float* k, const float* gp, float* dxp, double acc[9],
-                                     int64_t H, int64_t W, int64_t OH, const int64_t lo[3], const int64_t hi[3],
-                                     int64_t OW) {
-  for (int64_t oh = 0; oh < OH; ++oh) {
-    const float* __restrict gr = gp + oh * OW;
-    for (int kh = 0; kh < 3; ++kh) {
-      const int64_t ih = oh * S - 1 + kh;
-      if (ih < 0 || ih >= H) continue;
-      const float* __restrict xr = xp + ih * W - 1;
-      float* __restrict dxr = dxp + ih * W - 1;
-      for (int kw = 0; kw < 3; ++kw) {
-        const float kv = k[kh * 3 + kw];
-        float dot = 0.f;
-#pragma omp simd reduction(+ : dot)
-        for (int64_t ow = lo[kw]; ow < hi[kw]; ++ow) {
-          dot += gr[ow] * xr[ow * S + kw];
-          dxr[ow * S + kw] += kv * gr[ow];
-        }
-        acc[kh * 3 + kw] += dot;
-      }
-    }
-  }
-}
-
 // Input and weight gradients in one pass over x and dy; one channel per task so that the weight
 // gradient needs no reduction across threads (accumulated in double over the batch).
 template <int S>
 void depthwise_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
-  int64_t lo[3], hi[3];
-  for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
   const int64_t min_channels = std::max<int64_t>(1, 16384 / (N * OH * OW));
   parallel_for(C, min_channels, [=](int64_t begin, int64_t end) {
+    DepthwiseScratch scratch(S, W);
     for (int64_t c = begin; c < end; ++c) {
       double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
       for (int64_t n = 0; n < N; ++n) {
         const int64_t p = n * C + c;
-        std::memset(dx + p * H * W, 0, sizeof(float) * H * W);
-        depthwise_plane_backward<S>(x + p * H * W, w + c * 9, dy + p * OH * OW, dx + p * H * W, acc, H, W,
-                                    OH, lo, hi, OW);
+        depthwise_plane_backward<S>(x + p * H * W, w + c * 9, dy + p * OH * OW, dx + p * H * W, acc, H, W, OH, OW,
+                                    scratch.zeros.data(), scratch.split.data(), [](int64_t) {});
       }
       for (int i = 0; i < 9; ++i) dw[c * 9 + i] = static_cast<float>(acc[i]);
     }
@@ -325,29 +289,37 @@ void bn_act_depthwise_train(const float* x, const float* gamma, const float* bet
 }
 
 // inputs x, gamma, beta, mean, invstd, w, dout; outputs dx, dgamma, dbeta, dw. The gradient
-// with respect to y goes into dx's planes, which the BatchNorm's backward then overwrites.
+// with respect to y goes into dx's planes, and the BatchNorm's sums are taken from each row band
+// as it is finished (still in cache); the BatchNorm's backward then overwrites dx.
 template <int S, int ACT>
 void bn_act_depthwise_train_grad(const float* x, const float* gamma, const float* beta, const float* mean,
                                  const float* invstd, const float* w, const float* dout, float* dx, float* dgamma,
                                  float* dbeta, float* dw, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH,
                                  int64_t OW) {
   const int64_t HW = H * W;
-  int64_t lo[3], hi[3];
-  for (int t = 0; t < 3; ++t) tap_range(t, S, W, OW, &lo[t], &hi[t]);
   parallel_for(C, min_channels_per_thread(N, HW), [=](int64_t begin, int64_t end) {
+    DepthwiseScratch scratch(S, W);
     std::vector<float> buf(static_cast<size_t>(HW));
     for (int64_t c = begin; c < end; ++c) {
       const Affine a = affine(gamma[c], beta[c], mean[c], invstd[c]);
       double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+      double sum_g = 0.0, sum_gx = 0.0;
       for (int64_t n = 0; n < N; ++n) {
         const int64_t p = n * C + c;
-        normalise_plane<ACT>(x + p * HW, a, buf.data(), HW);
-        std::memset(dx + p * HW, 0, sizeof(float) * HW);
-        depthwise_plane_backward<S>(buf.data(), w + c * 9, dout + p * OH * OW, dx + p * HW, acc, H, W, OH, lo,
-                                    hi, OW);
+        const float* xp = x + p * HW;
+        float* gp = dx + p * HW;
+        normalise_plane<ACT>(xp, a, buf.data(), HW);
+        int64_t summed = 0;  // chunks of kChunk from the plane's start, as bn_act_channel_grad takes them
+        auto sum_rows = [&](int64_t ready) {
+          for (; summed < HW && (summed + kChunk <= ready || ready == HW); summed += kChunk)
+            channel_grad_chunk<ACT>(xp, gp, a, mean[c], summed, std::min(HW, summed + kChunk), &sum_g, &sum_gx);
+        };
+        depthwise_plane_backward<S>(buf.data(), w + c * 9, dout + p * OH * OW, gp, acc, H, W, OH, OW,
+                                    scratch.zeros.data(), scratch.split.data(), sum_rows);
       }
       for (int i = 0; i < 9; ++i) dw[c * 9 + i] = static_cast<float>(acc[i]);
-      bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, N, C, HW);
+      bn_act_channel_grad_apply<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, N, C, HW, sum_g,
+                                     sum_gx);
     }
   });
 }

@@ -74,6 +74,9 @@ def fused_and_apart(fused, act, consumer, a):
         (2, 'relu', (2, 3, 9, 6)),
         (1, None, (1, 3, 1, 1)),
         (2, None, (2, 2, 1, 2)),
+        # planes of 667: the BatchNorm's sums in 512-element pieces that end inside a row
+        (1, 'relu6', (2, 3, 23, 29)),
+        (2, 'relu6', (2, 3, 23, 29)),
     ],
 )
 def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(stride, act, shape):
