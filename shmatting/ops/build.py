@@ -45,6 +45,7 @@ HEADERS = tuple(
         'depthwise.h',
         'depthwise_grad.h',
         'inverted_residual.h',
+        'max_pool_grad.h',
         'tile_weight_grad.h',
         'thread_pool.h',
     )

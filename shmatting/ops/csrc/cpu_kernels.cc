@@ -31,6 +31,7 @@
 #include "batch_norm.h"
 #include "depthwise.h"
 #include "depthwise_grad.h"
+#include "max_pool_grad.h"
 #include "softmax.h"
 #include "thread_pool.h"
 
@@ -378,61 +379,14 @@ void maxpool_forward(const float* x, float* y, int64_t planes, int64_t H, int64_
   });
 }
 
-// Each output's gradient goes to the first element of its window (taps in row, then column
-// order) equal to its maximum (a NaN maximum: the first NaN). One output row at a time, the taps
-// are tested for all its outputs at once on the input row's even and odd columns (output ow reads
-// odd[ow - 1], even[ow], odd[ow]), so every loop reads and writes contiguously; ``found`` keeps
-// the first match.
-struct PoolRowScratch {
-  std::vector<float> even, odd, g_even, g_odd;
-  std::vector<unsigned char> found;
-  PoolRowScratch(int64_t W, int64_t OW)
-      : even(W / 2 + 1), odd(W / 2 + 1), g_even(W / 2 + 1), g_odd(W / 2 + 1), found(OW) {}
-};
-
-// The taps of input row ``xr`` for the outputs [lo, hi) of one output row: tap t of output ow is
-// ``col[ow + shift]``; a match adds the output's gradient to ``grad[ow + shift]``.
-inline void pool_tap(const float* __restrict col, float* __restrict grad, int64_t shift, const float* __restrict y,
-                     const float* __restrict dy, unsigned char* __restrict found, int64_t lo, int64_t hi) {
-  for (int64_t ow = lo; ow < hi; ++ow) {
-    const float v = col[ow + shift], m = y[ow];
-    const bool hit = !found[ow] && (v == m || (m != m && v != v));
-    grad[ow + shift] += hit ? dy[ow] : 0.f;
-    found[ow] |= hit;
-  }
-}
-
-// inputs x, y (the forward output), dy; output dx
+// inputs x, y (the forward output), dy; output dx (max_pool_grad.h)
 void maxpool_backward(const float* x, const float* y, const float* dy, float* dx, int64_t planes, int64_t H,
                       int64_t W, int64_t OH, int64_t OW) {
   parallel_for(planes, std::max<int64_t>(1, 16384 / (H * W)), [=](int64_t begin, int64_t end) {
-    PoolRowScratch r(W, OW);
-    const int64_t even_cols = (W + 1) / 2, odd_cols = W / 2;  // even[j], odd[j] hold x[2j], x[2j+1]
-    for (int64_t p = begin; p < end; ++p) {
-      const float* xp = x + p * H * W;
-      const float* yr = y + p * OH * OW;
-      const float* gr = dy + p * OH * OW;
-      float* dp = dx + p * H * W;
-      std::memset(dp, 0, sizeof(float) * H * W);
-      for (int64_t oh = 0; oh < OH; ++oh, yr += OW, gr += OW) {
-        std::fill(r.found.begin(), r.found.end(), 0);
-        for (int64_t ih = std::max<int64_t>(0, 2 * oh - 1); ih < std::min<int64_t>(H, 2 * oh + 2); ++ih) {
-          shm_dw::deinterleave(xp + ih * W, W, r.even.data(), r.odd.data());
-          std::fill(r.g_even.begin(), r.g_even.end(), 0.f);
-          std::fill(r.g_odd.begin(), r.g_odd.end(), 0.f);
-          // column 2 ow - 1 (ow >= 1), 2 ow, 2 ow + 1 (while < W)
-          pool_tap(r.odd.data(), r.g_odd.data(), -1, yr, gr, r.found.data(), 1, std::min(OW, odd_cols + 1));
-          pool_tap(r.even.data(), r.g_even.data(), 0, yr, gr, r.found.data(), 0, OW);
-          pool_tap(r.odd.data(), r.g_odd.data(), 0, yr, gr, r.found.data(), 0, std::min(OW, odd_cols));
-          float* d = dp + ih * W;
-          for (int64_t j = 0; j < even_cols; ++j) d[2 * j] += r.g_even[j];
-          for (int64_t j = 0; j < odd_cols; ++j) d[2 * j + 1] += r.g_odd[j];
-        }
-        for (int64_t ow = 0; ow < OW; ++ow)  // no element matched (only if y is not this x's): top-left
-          if (!r.found[ow])
-            dp[std::max<int64_t>(0, 2 * oh - 1) * W + std::max<int64_t>(0, 2 * ow - 1)] += gr[ow];
-      }
-    }
+    shm_maxpool::PoolGradScratch scratch(W, OW);
+    for (int64_t p = begin; p < end; ++p)
+      shm_maxpool::plane_backward(scratch, x + p * H * W, y + p * OH * OW, dy + p * OH * OW, dx + p * H * W, H, W,
+                                  OH, OW);
   });
 }
 
