@@ -408,18 +408,21 @@ struct ColumnTiles {
   int64_t width(int64_t t) const { return std::min(cols, hw - first(t)); }
 };
 
-// fn(tile, part's weight gradient) -> ok, over the tiles split into a fixed number of parts, each
-// summing its own weight gradient in tile order; then dw = the parts' sum in order: the same sums
-// whichever thread runs a part.
+// The number of parts tiles_with_weight_grad splits the tiles into.
+int64_t weight_grad_parts(const ColumnTiles& tiles) { return std::min<int64_t>(tiles.count, 8); }
+
+// fn(tile, part's weight gradient, part) -> ok, over the tiles split into a fixed number of parts,
+// each summing its own weight gradient in tile order; then dw = the parts' sum in order: the same
+// sums whichever thread runs a part.
 template <typename Fn>
 void tiles_with_weight_grad(Runtime& rt, const ColumnTiles& tiles, int64_t wsize, float* dw, Fn fn) {
   static std::vector<float> partial;  // under rt.mutex
-  const int64_t parts = std::min<int64_t>(tiles.count, 8);
+  const int64_t parts = weight_grad_parts(tiles);
   partial.assign(static_cast<size_t>(parts * wsize), 0.f);
   std::atomic<int> failed{0};
   rt.pool.parallel_for(static_cast<int>(parts), [&](int part, int) {
     for (int64_t t = part * tiles.count / parts; t < (part + 1) * tiles.count / parts; ++t)
-      if (!fn(t, partial.data() + part * wsize)) failed = 1;
+      if (!fn(t, partial.data() + part * wsize, part)) failed = 1;
   });
   if (failed) throw std::runtime_error("oneDNN sgemm failed");
   std::copy(partial.begin(), partial.begin() + wsize, dw);
@@ -494,11 +497,26 @@ void project(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::
   if (failed) throw std::runtime_error("oneDNN sgemm failed");
 }
 
-// dx = W^T dy (the gradient with respect to the normalised map) and dw = sum dy act(norm(x))^T,
-// per tile (one pass, the tile's map in cache) or per image (gemms_per_tile)
+// The BatchNorm's sums (shm_bn::channel_grad_chunk) of one tile's columns, channel by channel,
+// into sums (2 per channel), while the tile's x and dx are in cache.
 template <int ACT>
-void project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::Affine* a, const float* w,
-                  const float* dy, float* dx, float* dw) {
+void tile_channel_sums(const NormConvShape& s, const float* x, const float* dx, const shm_bn::Affine* a,
+                       const float* mean, int64_t img, int64_t j0, int64_t n, double* sums) {
+  for (int64_t c = 0; c < s.c; ++c) {
+    const int64_t off = (img * s.c + c) * s.hw + j0;
+    for (int64_t i0 = 0; i0 < n; i0 += shm_bn::kChunk)
+      shm_bn::channel_grad_chunk<ACT>(x + off, dx + off, a[c], mean[c], i0, std::min(n, i0 + shm_bn::kChunk),
+                                      &sums[2 * c], &sums[2 * c + 1]);
+  }
+}
+
+// dx = W^T dy (the gradient with respect to the normalised map) and dw = sum dy act(norm(x))^T,
+// per tile (one pass, the tile's map in cache) or per image (gemms_per_tile). Per tile, the
+// BatchNorm's sums (2 per channel) go into ``sums`` too (per part in tile order, the parts added in
+// order: the same bits on any thread) and it returns true; per image it returns false.
+template <int ACT>
+bool project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::Affine* a, const float* mean,
+                  const float* w, const float* dy, float* dx, float* dw, double* sums) {
   const SgemmFn gemm = training_sgemm();
   if (!gemms_per_tile()) {
     float* buf = static_cast<float*>(rt.arena.get(kSrc, sizeof(float) * s.c * s.hw));
@@ -508,18 +526,23 @@ void project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm
       normalise_image<ACT>(rt, x, a, s.c, s.hw, img, buf);
       sgemm_pool(rt, 'N', 'T', s.o, s.c, s.hw, dyi, s.hw, buf, s.hw, img == 0 ? 0.f : 1.f, dw, s.c, gemm);
     }
-    return;
+    return false;
   }
   const ColumnTiles tiles(s.n, s.hw, s.o + 3 * s.c);
-  tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw) {
+  std::vector<double> part_sums(static_cast<size_t>(weight_grad_parts(tiles) * 2 * s.c), 0.0);
+  tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw, int part) {
     const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
     const float* dyt = dy + img * s.o * s.hw + j0;
     if (gemm('T', 'N', s.c, n, s.o, 1.f, w, s.c, dyt, s.hw, 0.f, dx + img * s.c * s.hw + j0, s.hw, nullptr) !=
         dnnl_success)
       return false;
+    tile_channel_sums<ACT>(s, x, dx, a, mean, img, j0, n, part_sums.data() + part * 2 * s.c);
     const float* buf = normalised_tile<ACT>(s, x, a, tiles, t);
     return tile_weight_grad(gemm, s.o, s.c, n, dyt, s.hw, buf, tiles.cols, part_dw);
   });
+  std::fill(sums, sums + 2 * s.c, 0.0);
+  for (size_t i = 0; i < part_sums.size(); ++i) sums[i % (2 * s.c)] += part_sums[i];
+  return true;
 }
 
 // inputs x, gamma, beta, consts, moving mean, moving variance, w (O, C); outputs y (N, O, H, W),
@@ -552,9 +575,14 @@ void bn_act_conv1x1_train_grad(const NormConvShape& s, void** params) {
         *dbeta = static_cast<float*>(params[9]), *dw = static_cast<float*>(params[10]);
   std::vector<shm_bn::Affine> a(static_cast<size_t>(s.c));
   for (int64_t c = 0; c < s.c; ++c) a[c] = shm_bn::affine(gamma[c], beta[c], mean[c], invstd[c]);
-  project_grad<ACT>(rt, s, x, a.data(), w, dy, dx, dw);
+  std::vector<double> sums(static_cast<size_t>(2 * s.c));
+  const bool summed = project_grad<ACT>(rt, s, x, a.data(), mean, w, dy, dx, dw, sums.data());
   rt.pool.parallel_for(static_cast<int>(s.c), [&](int c, int) {
-    shm_bn::bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, s.n, s.c, s.hw);
+    if (summed)
+      shm_bn::bn_act_channel_grad_apply<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, s.n, s.c, s.hw,
+                                             sums[2 * c], sums[2 * c + 1]);
+    else
+      shm_bn::bn_act_channel_grad<ACT>(x, gamma, beta, mean, invstd, dx, dx, dgamma, dbeta, c, s.n, s.c, s.hw);
   });
 }
 
@@ -624,7 +652,7 @@ void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
   const auto* dy = static_cast<const float*>(p.dy);
   auto* dx = static_cast<float*>(p.dx);
   const SgemmFn gemm = training_sgemm();
-  tiles_with_weight_grad(rt, tiles, g.o * g.c, static_cast<float*>(p.dw), [&](int64_t t, float* part_dw) {
+  tiles_with_weight_grad(rt, tiles, g.o * g.c, static_cast<float*>(p.dw), [&](int64_t t, float* part_dw, int) {
     const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
     const float* dyt = dy + img * g.o * hw + j0;
     if (dx && gemm('T', 'N', g.c, n, g.o, 1.f, w, g.c, dyt, hw, 0.f, dx + img * g.c * hw + j0, hw, nullptr) !=
