@@ -46,6 +46,7 @@ HEADERS = tuple(
         'depthwise_grad.h',
         'inverted_residual.h',
         'max_pool_grad.h',
+        'small_k_gemm.h',
         'tile_weight_grad.h',
         'thread_pool.h',
     )

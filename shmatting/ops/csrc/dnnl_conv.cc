@@ -60,6 +60,7 @@
 #include "batch_norm.h"
 #include "direct_conv.h"
 #include "inverted_residual.h"
+#include "small_k_gemm.h"
 #include "thread_pool.h"
 #include "tile_weight_grad.h"
 
@@ -777,6 +778,17 @@ void gemm_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
   if (failed) throw std::runtime_error("oneDNN sgemm failed");
 }
 
+// C (m x n, ldc) = A (m x k, lda) B (k x n, ldb) on the calling thread, for inference: few inner
+// products (small_k_gemm.h: the early expansions, the stem's 27 taps) where it is built, oneDNN's
+// sgemm otherwise. Returns false when oneDNN fails.
+bool inference_sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                     float* c, int64_t ldc) {
+#ifdef __AVX512F__
+  if (shm_skg::multiply(m, n, k, a, lda, b, ldb, c, ldc)) return true;
+#endif
+  return dnnl_threadpool_interop_sgemm('N', 'N', m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc, nullptr) == dnnl_success;
+}
+
 // Inference, k x k with few inputs (K = C k k <= 64: the stem's 3 -> 32 3x3, the M-Net's first
 // 6 -> 16), plain layout: per tile of R output rows the patches (K x R W) are gathered into a
 // buffer in cache and one sequential GEMM writes the tile straight into the NCHW output, the bias
@@ -824,8 +836,7 @@ void im2col_bias_act(Runtime& rt, const Geometry& g, int act, void** params) {
     const int64_t img = task / per_image, oh0 = task % per_image * R, rows = std::min(R, g.h - oh0), n = rows * g.w;
     gather_patches(g, x + img * g.c * HW, oh0, rows, P.data());
     float* yt = y + img * g.o * HW + oh0 * g.w;
-    if (dnnl_threadpool_interop_sgemm('N', 'N', g.o, n, K, 1.f, w, K, P.data(), n, 0.f, yt, HW, nullptr) !=
-        dnnl_success) {
+    if (!inference_sgemm(g.o, n, K, w, K, P.data(), n, yt, HW)) {
       failed = 1;
       return;
     }
@@ -888,8 +899,7 @@ std::atomic<int> ir_gemm_failed{0};
 // One GEMM on the calling thread (inside a pool task: errors are flagged, not thrown)
 void sgemm_one_thread(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                       float* c, int64_t ldc) {
-  if (dnnl_threadpool_interop_sgemm('N', 'N', m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc, nullptr) != dnnl_success)
-    ir_gemm_failed = 1;
+  if (!inference_sgemm(m, n, k, a, lda, b, ldb, c, ldc)) ir_gemm_failed = 1;
 }
 
 int64_t elements(int ndim, const int64_t* shape) {
