@@ -60,6 +60,23 @@ inline void deinterleave(const float* __restrict x, int64_t W, float* __restrict
   if (W % 2) even[W / 2] = x[W - 1];
 }
 
+// The nine taps' rows of one output row from its input rows r[0..2]: tap (kh, kw) of output
+// column ow is t[kh * 3 + kw][ow]. Stride 2 first splits each row into even and odd columns in
+// ``split`` (6 * (W / 2 + 1) floats), so that output column ow reads odd[ow - 1], even[ow], odd[ow].
+template <int S>
+inline void tap_rows(const float* const r[3], int64_t W, float* split, const float* t[9]) {
+  for (int kh = 0; kh < 3; ++kh) {
+    if (S == 1) {
+      t[kh * 3] = r[kh] - 1, t[kh * 3 + 1] = r[kh], t[kh * 3 + 2] = r[kh] + 1;
+    } else {
+      float* even = split + kh * 2 * (W / 2 + 1);
+      float* odd = even + (W / 2 + 1);
+      deinterleave(r[kh], W, even, odd);
+      t[kh * 3] = odd - 1, t[kh * 3 + 1] = even, t[kh * 3 + 2] = odd;
+    }
+  }
+}
+
 // One output row of a depthwise 3x3 convolution from input rows r[0..2] (a zero row where the
 // padding is). Stride 2 first splits each row into even and odd columns (``split``: 6 * (W / 2 +
 // 1) floats) so that the interior reads contiguously; the one or two border columns go tap by tap.
@@ -80,16 +97,7 @@ inline void depthwise_row(const float* const r[3], const float* k, float* __rest
   };
   for (int64_t ow = 0; ow < lo; ++ow) border(ow);
   const float* taps[9];
-  for (int kh = 0; kh < 3; ++kh) {
-    if (S == 1) {
-      taps[kh * 3] = r[kh] - 1, taps[kh * 3 + 1] = r[kh], taps[kh * 3 + 2] = r[kh] + 1;
-    } else {
-      float* even = split + kh * 2 * (W / 2 + 1);
-      float* odd = even + (W / 2 + 1);
-      deinterleave(r[kh], W, even, odd);
-      taps[kh * 3] = odd - 1, taps[kh * 3 + 1] = even, taps[kh * 3 + 2] = odd;
-    }
-  }
+  tap_rows<S>(r, W, split, taps);
   depthwise_interior(taps, k, y, lo, hi);
   for (int64_t ow = hi; ow < OW; ++ow) border(ow);
 }

@@ -19,22 +19,6 @@ inline void tap_range(int t, int64_t S, int64_t W, int64_t OW, int64_t* lo, int6
   *hi = h > OW ? OW : h;
 }
 
-// The nine taps' rows of one output row: tap (kh, kw) of output column ow is t[kh * 3 + kw][ow].
-// Stride 2 splits each input row into even and odd columns in ``split`` (as depthwise_row).
-template <int S>
-inline void tap_rows(const float* const r[3], int64_t W, float* split, const float* t[9]) {
-  for (int kh = 0; kh < 3; ++kh) {
-    if (S == 1) {
-      t[kh * 3] = r[kh] - 1, t[kh * 3 + 1] = r[kh], t[kh * 3 + 2] = r[kh] + 1;
-    } else {
-      float* even = split + kh * 2 * (W / 2 + 1);
-      float* odd = even + (W / 2 + 1);
-      deinterleave(r[kh], W, even, odd);
-      t[kh * 3] = odd - 1, t[kh * 3 + 1] = even, t[kh * 3 + 2] = odd;
-    }
-  }
-}
-
 // acc[i] += sum over ow of g[ow] * t[i][ow] for the nine taps of an output row whose input rows
 // are r (a zero row where the padding is). One loop over the columns where every tap is inside
 // the row carries nine independent sums; the border columns go tap by tap.
