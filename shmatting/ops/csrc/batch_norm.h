@@ -94,25 +94,28 @@ inline Affine channel_statistics(const float* x, int64_t c, int64_t N, int64_t C
 }
 
 // The two sums of a channel's BatchNorm gradient, sum(g) and sum(g * (x - mean)) where g is the
-// output gradient passed by the activation, over elements [i0, i1) of one plane (at most kChunk):
-// float partial sums (vectorised), added in double. Every caller walks a channel's planes in
-// order and each plane in kChunk pieces from its start, so the sums are the same bits whoever
-// computes them.
+// output gradient passed by the activation, over elements [i0, i1) of one plane, added into
+// sum_g and sum_gx: float partial sums (vectorised) over kChunk pieces from i0, added in double.
+// Every caller walks a channel's planes in order and each plane in pieces from its start (i0 a
+// multiple of kChunk), so the sums are the same bits whoever computes them.
 template <int ACT>
-inline void channel_grad_chunk(const float* __restrict xp, const float* __restrict gp, Affine a, float m,
-                               int64_t i0, int64_t i1, double* sum_g, double* sum_gx) {
-  float sg = 0.f, sgx = 0.f;
+inline void channel_grad_sums(const float* __restrict xp, const float* __restrict gp, Affine a, float m, int64_t i0,
+                              int64_t i1, double* sum_g, double* sum_gx) {
+  for (int64_t c0 = i0; c0 < i1; c0 += kChunk) {
+    const int64_t c1 = std::min(i1, c0 + kChunk);
+    float sg = 0.f, sgx = 0.f;
 #pragma omp simd reduction(+ : sg, sgx)
-  for (int64_t i = i0; i < i1; ++i) {
-    const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
-    sg += g;
-    sgx += g * (xp[i] - m);
+    for (int64_t i = c0; i < c1; ++i) {
+      const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
+      sg += g;
+      sgx += g * (xp[i] - m);
+    }
+    *sum_g += sg;
+    *sum_gx += sgx;
   }
-  *sum_g += sg;
-  *sum_gx += sgx;
 }
 
-// Channel c's dgamma[c], dbeta[c] and dx from its sums (channel_grad_chunk over every plane), x
+// Channel c's dgamma[c], dbeta[c] and dx from its sums (channel_grad_sums over every plane), x
 // and the output gradient dy. dx may be dy itself: each element is read before it is written.
 template <int ACT>
 inline void bn_act_channel_grad_apply(const float* x, const float* gamma, const float* beta, const float* mean,
@@ -150,8 +153,7 @@ inline void bn_act_channel_grad(const float* x, const float* gamma, const float*
   double sum_g = 0.0, sum_gx = 0.0;
   for (int64_t n = 0; n < N; ++n) {
     const int64_t off = (n * C + c) * HW;
-    for (int64_t i0 = 0; i0 < HW; i0 += kChunk)
-      channel_grad_chunk<ACT>(x + off, dy + off, a, mean[c], i0, std::min(HW, i0 + kChunk), &sum_g, &sum_gx);
+    channel_grad_sums<ACT>(x + off, dy + off, a, mean[c], 0, HW, &sum_g, &sum_gx);
   }
   bn_act_channel_grad_apply<ACT>(x, gamma, beta, mean, invstd, dy, dx, dgamma, dbeta, c, N, C, HW, sum_g, sum_gx);
 }

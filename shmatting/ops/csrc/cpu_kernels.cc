@@ -310,10 +310,11 @@ void bn_act_depthwise_train_grad(const float* x, const float* gamma, const float
         const float* xp = x + p * HW;
         float* gp = dx + p * HW;
         normalise_plane<ACT>(xp, a, buf.data(), HW);
-        int64_t summed = 0;  // chunks of kChunk from the plane's start, as bn_act_channel_grad takes them
+        int64_t summed = 0;  // whole kChunk pieces from the plane's start, as bn_act_channel_grad takes them
         auto sum_rows = [&](int64_t ready) {
-          for (; summed < HW && (summed + kChunk <= ready || ready == HW); summed += kChunk)
-            channel_grad_chunk<ACT>(xp, gp, a, mean[c], summed, std::min(HW, summed + kChunk), &sum_g, &sum_gx);
+          const int64_t end = ready == HW ? HW : summed + (ready - summed) / kChunk * kChunk;
+          channel_grad_sums<ACT>(xp, gp, a, mean[c], summed, end, &sum_g, &sum_gx);
+          summed = end;
         };
         depthwise_plane_backward<S>(buf.data(), w + c * 9, dout + p * OH * OW, gp, acc, H, W, OH, OW,
                                     scratch.zeros.data(), scratch.split.data(), sum_rows);

@@ -498,16 +498,14 @@ void project(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::
   if (failed) throw std::runtime_error("oneDNN sgemm failed");
 }
 
-// The BatchNorm's sums (shm_bn::channel_grad_chunk) of one tile's columns, channel by channel,
+// The BatchNorm's sums (shm_bn::channel_grad_sums) of one tile's columns, channel by channel,
 // into sums (2 per channel), while the tile's x and dx are in cache.
 template <int ACT>
 void tile_channel_sums(const NormConvShape& s, const float* x, const float* dx, const shm_bn::Affine* a,
                        const float* mean, int64_t img, int64_t j0, int64_t n, double* sums) {
   for (int64_t c = 0; c < s.c; ++c) {
     const int64_t off = (img * s.c + c) * s.hw + j0;
-    for (int64_t i0 = 0; i0 < n; i0 += shm_bn::kChunk)
-      shm_bn::channel_grad_chunk<ACT>(x + off, dx + off, a[c], mean[c], i0, std::min(n, i0 + shm_bn::kChunk),
-                                      &sums[2 * c], &sums[2 * c + 1]);
+    shm_bn::channel_grad_sums<ACT>(x + off, dx + off, a[c], mean[c], 0, n, &sums[2 * c], &sums[2 * c + 1]);
   }
 }
 

@@ -9,14 +9,14 @@
 
 #include <cstdint>
 
+#include "tile_weight_grad.h"
+
 #ifdef __AVX512F__
 #include <immintrin.h>
 
 namespace shm_skg {
 
-inline __mmask16 lanes(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
-}
+using shm_twg::first_lanes;
 
 // R rows of C (16 columns, masked) from B's K vectors ``bv`` (C += when ACCUMULATE).
 template <int K, int R, bool ACCUMULATE>
@@ -32,7 +32,7 @@ template <int K, bool ACCUMULATE>
 void multiply_k(int64_t m, int64_t n, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
                 int64_t ldc) {
   for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 mask = lanes(n - j);
+    const __mmask16 mask = first_lanes(n - j);
     __m512 bv[K];
     for (int k = 0; k < K; ++k) bv[k] = _mm512_maskz_loadu_ps(mask, b + k * ldb + j);
     int64_t i = 0;
