@@ -129,3 +129,37 @@ def test_transposed_convolutions_run_on_blocks_of_the_kernels_vector_width(logge
     prims = [p for p in layers[('deconv', 128, 128)] if p[0] == 'deconvolution']
     assert {p[2] for p in prims} == {'forward_training', 'backward_data', 'backward_weights'}
     assert all(f'src:f32::blocked:{block}:' in p[3] for p in prims), prims
+
+
+ROUTING_PROBE = """
+import numpy as np
+import mindspore as ms
+from mindspore import ops
+from benchmarks.kernel_layers import forward_backward_cell
+from shmatting.models.layers import SameConv2d
+
+for size in (12, 160):
+    net = SameConv2d(24, 16, 3)
+    assert net.use_cpu_kernel
+    x = ms.Tensor(np.random.default_rng(0).normal(size=(1, 24, size, size)).astype(np.float32))
+    print(f'size {size}', flush=True)
+    y = net(x)
+    forward_backward_cell(net)(x, ops.ones_like(y))[0][0].asnumpy()
+"""
+
+
+@pytest.mark.parametrize('isa', ISA_RUNS)
+def test_few_channel_layers_on_large_maps_leave_onednn_only_where_avx512_is_built(isa):
+    # the direct 3x3 kernel (direct3x3.h) is AVX-512 code: a build without it must keep such a
+    # layer on oneDNN, and a small map stays there either way (oneDNN's weight gradient is faster)
+    env = {} if isa == 'native' else {'SHMATTING_KERNEL_ISA': 'AVX2'}
+    stdout = run_with_kernels(ROUTING_PROBE, ONEDNN_VERBOSE='1', **env)
+    convolutions, size = {12: 0, 160: 0}, None
+    for line in stdout.splitlines():
+        if line.startswith('size '):
+            size = int(line.split()[1])
+        elif line.startswith('onednn_verbose') and ',exec,' in line and ',convolution,' in line:
+            convolutions[size] += 1
+    avx512 = isa == 'native' and 'avx512f' in kernel_build._cpu_flags()
+    assert convolutions[12] >= 3  # forward, backward data, backward weights
+    assert (convolutions[160] == 0) == avx512, convolutions

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "batch_norm.h"
+#include "direct3x3.h"
 #include "direct_conv.h"
 #include "inverted_residual.h"
 #include "small_k_gemm.h"
@@ -603,6 +604,44 @@ void forward_direct(Runtime& rt, const Geometry& g, const void* x, const void* w
                       static_cast<const float*>(b), act, static_cast<float*>(y), on_pool(rt));
 }
 
+// ---------------------------------------------------------------- few-channel 3x3 on shm_d3
+// Where this build has AVX-512: 3x3 layers of at most 32 input and output channels on maps of at
+// least 160 x 160 (the T-Net's stem and its decoder's layers at 160 and 320, its logits, the
+// M-Net's outer layers), which ran faster on direct3x3.h than on oneDNN's blocked kernels with
+// their reorders; at 80 x 80 (32 -> 32) oneDNN's weight gradient was the faster
+// (docs/performance.md).
+constexpr int64_t kD3MaxChannels = 32;
+constexpr int64_t kD3MinPixels = 160 * 160;
+
+bool direct3x3(const Geometry& g) {
+#ifdef __AVX512F__
+  return !g.deconv && g.k == 3 && g.c <= kD3MaxChannels && g.o <= kD3MaxChannels && g.h * g.w >= kD3MinPixels;
+#else
+  return false;
+#endif
+}
+
+#ifdef __AVX512F__
+shm_d3::Shape d3_shape(const Geometry& g) { return {g.n, g.c, g.h, g.w, g.o}; }
+
+// the kernels' packed weights and weight-gradient parts (under rt.mutex)
+struct D3Scratch {
+  std::vector<float> packed, transposed, parts;
+};
+D3Scratch& d3_scratch() {
+  static D3Scratch s;
+  return s;
+}
+#endif
+
+// y = act(conv(x, w) + b) (b may be null) on direct3x3.h
+void forward_d3(Runtime& rt, const Geometry& g, const void* x, const void* w, const void* b, int act, void* y) {
+#ifdef __AVX512F__
+  shm_d3::forward(d3_shape(g), static_cast<const float*>(x), static_cast<const float*>(w),
+                  static_cast<const float*>(b), act, static_cast<float*>(y), d3_scratch().packed, on_pool(rt));
+#endif
+}
+
 // A backward call's tensors: dx is null when the caller needs no input gradient (the layer reads
 // the image), db when the layer has no bias.
 struct Grads {
@@ -626,6 +665,18 @@ void backward_direct(Runtime& rt, const Geometry& g, const Grads& p) {
     shm_direct::input_grad(s, dy, static_cast<const float*>(p.w), wt, static_cast<float*>(p.dx), on_pool(rt));
   }
   shm_direct::weight_grad(s, x, dy, static_cast<float*>(p.dw), static_cast<float*>(p.db), part, on_pool(rt));
+}
+
+void backward_d3(Runtime& rt, const Geometry& g, const Grads& p) {
+#ifdef __AVX512F__
+  const shm_d3::Shape s = d3_shape(g);
+  D3Scratch& scratch = d3_scratch();
+  if (p.dx)
+    shm_d3::input_grad(s, static_cast<const float*>(p.dy), static_cast<const float*>(p.w), static_cast<float*>(p.dx),
+                       scratch.transposed, scratch.packed, on_pool(rt));
+  shm_d3::weight_grad(s, static_cast<const float*>(p.x), static_cast<const float*>(p.dy), static_cast<float*>(p.dw),
+                      static_cast<float*>(p.db), scratch.parts, on_pool(rt));
+#endif
 }
 
 // ---------------------------------------------------------------- 1x1 without bias: GEMMs on NCHW
@@ -665,6 +716,8 @@ void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
 void forward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
+  if (direct3x3(g)) return forward_d3(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
+                                      params[g.bias ? 3 : 2]);
   if (direct(g)) return forward_direct(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
                                        params[g.bias ? 3 : 2]);
   if (plain_gemm(g))
@@ -692,6 +745,7 @@ void forward(const Geometry& g, void** params) {
 void backward(const Geometry& g, const Grads& p) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
+  if (direct3x3(g)) return backward_d3(rt, g, p);
   if (direct(g)) return backward_direct(rt, g, p);
   if (plain_gemm(g)) return backward_gemm(rt, g, p);
   Training& t = training(rt, g);
@@ -872,6 +926,7 @@ void forward_bias_act(const Geometry& g, int act, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   if (!blocked(g)) return gemm_bias_act(rt, g, act, params);
+  if (direct3x3(g) && !im2col(g)) return forward_d3(rt, g, params[0], params[1], params[2], act, params[3]);
   if (direct(g)) return forward_direct(rt, g, params[0], params[1], params[2], act, params[3]);
   if (im2col(g)) return im2col_bias_act(rt, g, act, params);
   Inference& f = inference(rt, g, act);

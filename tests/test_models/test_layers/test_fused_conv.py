@@ -32,6 +32,8 @@ LAYERS = {
     'dense 3x3 with few outputs': lambda: same_conv2d(15, 3, 3),
     # few inputs (3 x 3 x 3 <= 64): patches gathered per tile of 25 rows at width 80, a short last
     'dense 3x3 from 3 inputs in row tiles': lambda: same_conv2d(3, 8, 3),
+    # few channels on a map of at least 160 x 160: the direct 3x3 kernel where AVX-512 is built
+    'dense 3x3 of few channels on a large map': lambda: same_conv2d(12, 7, 3),
     'depthwise stride 1': lambda: DepthwiseConv3x3(8, 1),
     'depthwise stride 2': lambda: DepthwiseConv3x3(8, 2),
     'strided dense (no kernel)': lambda: nn.Conv2d(6, 8, 3, stride=2, pad_mode='pad', padding=1),
@@ -57,7 +59,8 @@ def test_folded_layer_equals_conv_then_batchnorm(name, act, kernels):
     block = conv_then_bn(LAYERS[name], act)
     set_cpu_kernels(block, False)  # the reference: MindSpore's convolution and BatchNorm
     cin = block[0].in_channels
-    size = (37, 41) if 'column tiles' in name else (70, 80) if 'row tiles' in name else (11, 9)
+    sizes = {'column tiles': (37, 41), 'row tiles': (70, 80), 'large map': (161, 163)}
+    size = next((v for k, v in sizes.items() if k in name), (11, 9))
     x = ms.Tensor(np.random.default_rng(2).normal(size=(2, cin, *size)).astype(np.float32) * 3)
     want = block(x).asnumpy()
     fused = FusedConvAct(block[0], block[1])

@@ -116,6 +116,17 @@ def test_layers_on_eight_channel_blocks_match_conv2d(mode, cin, cout, bias):
     check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 9, 7))
 
 
+@pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels do not build here')
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('cin,cout,bias', [(5, 7, True), (16, 3, False)])
+def test_few_channel_3x3_layers_on_large_maps_match_conv2d(mode, cin, cout, bias):
+    # at least 160 x 160 with at most 32 channels: the direct 3x3 kernel where AVX-512 is built.
+    # 161 x 163: 11 bands of 15 rows (a partial last), two blocks of 64 columns and one of 35 (a
+    # masked last vector); 7 outputs: a block of 6 and one of 1 forward, 3 + 2 + 2 in the weight
+    # gradient; the input gradient has 5 (or 16) outputs
+    check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 161, 163))
+
+
 def test_selection_rule():
     assert prefers_forward_dx(16, 1, 5) and prefers_forward_dx(32, 16, 3)
     assert not prefers_forward_dx(6, 16, 3)  # more outputs: MindSpore's is faster
@@ -143,13 +154,17 @@ def data_then_hidden_layers(bias, k=3):
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-@pytest.mark.parametrize('bias,k', [(False, 3), (True, 3), (False, 1)])
+@pytest.mark.parametrize(
+    'bias,k,size',
+    [(False, 3, (9, 7)), (True, 3, (9, 7)), (False, 1, (9, 7)), (True, 3, (160, 161))],
+)
 def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_input_gradient(
-    mode, bias, k
+    mode, bias, k, size
 ):
     """The skipped input gradient must stay on the data layer alone: MindSpore keeps one backward
     per custom-op function, so a shared function would give the hidden layer zeros too (and its
-    predecessor no weight gradient)."""
+    predecessor no weight gradient). At 160 x 161 both layers run on the direct 3x3 kernel where
+    AVX-512 is built."""
     ms.set_context(mode=mode)
     try:
         fast = data_then_hidden_layers(bias, k)
@@ -158,7 +173,7 @@ def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_
         )
         for a, b in zip(fast.get_parameters(), plain.get_parameters()):
             b.set_data(a.data)
-        x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 3, 9, 7)).astype(np.float32))
+        x = ms.Tensor(np.random.default_rng(0).normal(size=(2, 3, *size)).astype(np.float32))
         got, want = outputs_and_grads(fast, x), outputs_and_grads(plain, x)
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
