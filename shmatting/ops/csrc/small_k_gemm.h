@@ -2,11 +2,13 @@
 // MobileNetV2's early blocks (16-32 input channels) and the stem's 27-tap columns. oneDNN's sgemm
 // packs B and A for each call and then does only k multiply-adds per output: at k = 16-32 it ran
 // at 56-84 GFLOP/s per core on AMD Zen 4 (docs/performance.md). Here the k vectors of a 16-column
-// block of B stay in registers while A's rows stream past, four rows of C at a time (four
-// independent chains of multiply-adds, A's elements broadcast from memory). Each output is summed
-// over k in order: the result does not depend on threads or on the partition of n.
+// block of B stay in registers (half of them on the stack at k = 32) while A's rows stream past,
+// four rows of C at a time (four independent chains of multiply-adds, A's elements broadcast from
+// memory). Each output is summed over k in order: the result does not depend on threads or on the
+// partition of n.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "tile_weight_grad.h"
@@ -18,45 +20,64 @@ namespace shm_skg {
 
 using shm_twg::first_lanes;
 
-// R rows of C (16 columns, masked) from B's K vectors ``bv`` (C += when ACCUMULATE).
-template <int K, int R, bool ACCUMULATE>
+// R rows of C (16 columns, masked) from B's K vectors ``bv`` (C += when ACCUMULATE). STREAM: whole
+// rows of 16 (64-byte aligned: multiply blocks the columns so) go to memory past the caches, for
+// outputs far larger than the caches: no read of the line before it is written.
+template <int K, int R, bool ACCUMULATE, bool STREAM>
 inline void rows(const float* a, int64_t lda, const __m512* bv, float* c, int64_t ldc, __mmask16 mask) {
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = ACCUMULATE ? _mm512_maskz_loadu_ps(mask, c + r * ldc) : _mm512_setzero_ps();
   for (int k = 0; k < K; ++k)
     for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + k]), bv[k], acc[r]);
-  for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(c + r * ldc, mask, acc[r]);
-}
-
-template <int K, bool ACCUMULATE>
-void multiply_k(int64_t m, int64_t n, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                int64_t ldc) {
-  for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 mask = first_lanes(n - j);
-    __m512 bv[K];
-    for (int k = 0; k < K; ++k) bv[k] = _mm512_maskz_loadu_ps(mask, b + k * ldb + j);
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4) rows<K, 4, ACCUMULATE>(a + i * lda, lda, bv, c + i * ldc + j, ldc, mask);
-    switch (m - i) {
-      case 3: rows<K, 3, ACCUMULATE>(a + i * lda, lda, bv, c + i * ldc + j, ldc, mask); break;
-      case 2: rows<K, 2, ACCUMULATE>(a + i * lda, lda, bv, c + i * ldc + j, ldc, mask); break;
-      case 1: rows<K, 1, ACCUMULATE>(a + i * lda, lda, bv, c + i * ldc + j, ldc, mask); break;
-      default: break;
-    }
+  for (int r = 0; r < R; ++r) {
+    if (STREAM && mask == 0xFFFF) _mm512_stream_ps(c + r * ldc, acc[r]);
+    else _mm512_mask_storeu_ps(c + r * ldc, mask, acc[r]);
   }
 }
 
+// C's columns in blocks of 16, the first of `lead` (1..16) columns.
+template <int K, bool ACCUMULATE, bool STREAM = false>
+void multiply_k(int64_t m, int64_t n, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                int64_t ldc, int64_t lead = 16) {
+  for (int64_t j = 0, len; j < n; j += len) {
+    len = std::min<int64_t>(j == 0 ? lead : 16, n - j);
+    const __mmask16 mask = first_lanes(len);
+    __m512 bv[K];
+    for (int k = 0; k < K; ++k) bv[k] = _mm512_maskz_loadu_ps(mask, b + k * ldb + j);
+    int64_t i = 0;
+    float* cj = c + j;
+    for (; i + 4 <= m; i += 4) rows<K, 4, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask);
+    switch (m - i) {
+      case 3: rows<K, 3, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
+      case 2: rows<K, 2, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
+      case 1: rows<K, 1, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
+      default: break;
+    }
+  }
+  if (STREAM) _mm_sfence();  // the streamed rows visible before the caller reports the task done
+}
+
 // C (m x n, row stride ldc) = A (m x k, lda) B (k x n, ldb), row-major, on this thread. Returns
-// false, leaving C alone, for a k it has no kernel for.
+// false, leaving C alone, for a k it has no kernel for. stream (k = 16, 24, 32: an output no later
+// kernel reads while in cache; rows of whole vectors): C's 64-byte lines are written past the
+// caches, its columns blocked from the first aligned one.
 inline bool multiply(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                     float* c, int64_t ldc) {
+                     float* c, int64_t ldc, bool stream = false) {
+  stream = stream && ldc % 16 == 0 && reinterpret_cast<uintptr_t>(c) % 4 == 0;
+  const int64_t lead = 16 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(c) % 64 / 4);  // 1..16
   switch (k) {
-    case 16: multiply_k<16, false>(m, n, a, lda, b, ldb, c, ldc); return true;
-    case 24: multiply_k<24, false>(m, n, a, lda, b, ldb, c, ldc); return true;
+    case 16:
+      if (stream) multiply_k<16, false, true>(m, n, a, lda, b, ldb, c, ldc, lead);
+      else multiply_k<16, false>(m, n, a, lda, b, ldb, c, ldc);
+      return true;
+    case 24:
+      if (stream) multiply_k<24, false, true>(m, n, a, lda, b, ldb, c, ldc, lead);
+      else multiply_k<24, false>(m, n, a, lda, b, ldb, c, ldc);
+      return true;
     case 27: multiply_k<27, false>(m, n, a, lda, b, ldb, c, ldc); return true;
-    case 32:  // two halves: 32 vectors of B and the accumulators would not fit in the registers
-      multiply_k<16, false>(m, n, a, lda, b, ldb, c, ldc);
-      multiply_k<16, true>(m, n, a + 16, lda, b + 16 * ldb, ldb, c, ldc);
+    case 32:  // half of B's 32 vectors spill to the stack: still faster than two passes over C
+      if (stream) multiply_k<32, false, true>(m, n, a, lda, b, ldb, c, ldc, lead);
+      else multiply_k<32, false>(m, n, a, lda, b, ldb, c, ldc);
       return true;
     default: return false;
   }

@@ -33,7 +33,7 @@ def layer(cin, cout, k, bias, path):
 PATHS = ['forward_dx', 'operator'] + (['kernel'] if HAS_CONV_KERNEL else [])
 
 
-def check_against_conv2d(mode, path, cin, cout, k, bias, shape):
+def check_against_conv2d(mode, path, cin, cout, k, bias, shape, rtol=1e-5):
     ms.set_context(mode=mode)
     try:
         fast = layer(cin, cout, k, bias, path)
@@ -46,7 +46,7 @@ def check_against_conv2d(mode, path, cin, cout, k, bias, shape):
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert [p.name for p in fast.get_parameters()] == [p.name for p in plain.get_parameters()]
     for a, b in zip(got, want):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-4)
 
 
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
@@ -99,12 +99,24 @@ def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, co
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels are unavailable')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-@pytest.mark.parametrize('cin,cout,shape', [(5, 30, (3, 5, 61, 59)), (13, 7, (2, 13, 23, 29))])
+@pytest.mark.parametrize(
+    'cin,cout,shape',
+    [
+        (5, 30, (3, 5, 61, 59)),
+        (13, 7, (2, 13, 23, 29)),
+        (16, 38, (2, 16, 32, 49)),
+        (24, 7, (2, 24, 32, 48)),
+        (32, 5, (2, 32, 16, 40)),
+    ],
+)
 def test_1x1_layers_over_several_column_tiles_and_parts_match_conv2d(mode, cin, cout, shape):
     # 61 x 59 columns: two tiles per image (the second partial and short: its weight gradient on
     # the GEMM), each summing its share of the weight gradient in a part of its own; 23 x 29: one
     # tile of 667 columns, its weight gradient as dot products over whole and partial vectors and
-    # output / input channels left over from blocks of four
+    # output / input channels left over from blocks of four. 16, 24 and 32 inputs: the forward's
+    # few-input kernel in tiles of 512 columns (with AVX-512), rows of 1568 columns (not whole
+    # vectors: stored in place) and of 1536 and 640 (streamed past the caches from the first
+    # 64-byte aligned column)
     check_against_conv2d(mode, 'kernel', cin, cout, 1, False, shape)
 
 
@@ -124,7 +136,9 @@ def test_few_channel_3x3_layers_on_large_maps_match_conv2d(mode, cin, cout, bias
     # 161 x 163: 11 bands of 15 rows (a partial last), two blocks of 64 columns and one of 35 (a
     # masked last vector); 7 outputs: a block of 6 and one of 1 forward, 3 + 2 + 2 in the weight
     # gradient; the input gradient has 5 (or 16) outputs
-    check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 161, 163))
+    # (the weight gradients sum 52,486 products: both MindSpore's and the kernel's differ from
+    # float64 by up to 4e-5 and 7e-5 of an element's size)
+    check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 161, 163), rtol=1e-4)
 
 
 def test_selection_rule():
@@ -178,8 +192,9 @@ def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert not got[1].any()  # zeros for the data
+    rtol = 1e-5 if size[0] < 100 else 1e-4  # sums of 51,520 products at 160 x 161
     for a, b in zip(got[2:], want[2:]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-4)
 
 
 def test_set_input_grad_reaches_the_stem_of_a_conv_bn_act_block():
