@@ -410,6 +410,16 @@ struct ColumnTiles {
   int64_t width(int64_t t) const { return std::min(cols, hw - first(t)); }
 };
 
+// Rows [0, rows) of n columns (row stride `stride`) fetched into cache, one row after the other:
+// a tile's rows are far apart in memory, and read all at once, as a GEMM reads them, they came
+// from memory at a third of its speed.
+void fetch_rows(const float* p, int64_t rows, int64_t stride, int64_t n) {
+#ifdef __AVX512F__
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; j += 16) _mm_prefetch(reinterpret_cast<const char*>(p + r * stride + j), _MM_HINT_T1);
+#endif
+}
+
 // The number of parts tiles_with_weight_grad splits the tiles into.
 int64_t weight_grad_parts(const ColumnTiles& tiles) { return std::min<int64_t>(tiles.count, 8); }
 
@@ -490,6 +500,7 @@ void project(Runtime& rt, const NormConvShape& s, const float* x, const shm_bn::
   const ColumnTiles tiles(s.n, s.hw, s.o + 2 * s.c);
   std::atomic<int> failed{0};
   rt.pool.parallel_for(static_cast<int>(tiles.count), [&](int t, int) {
+    fetch_rows(x + tiles.image(t) * s.c * s.hw + tiles.first(t), s.c, s.hw, tiles.width(t));
     const float* buf = normalised_tile<ACT>(s, x, a, tiles, t);
     const int64_t j0 = tiles.first(t);
     if (gemm('N', 'N', s.o, tiles.width(t), s.c, 1.f, w, s.c, buf, tiles.cols, 0.f,
@@ -533,6 +544,8 @@ bool project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm
   tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw, int part) {
     const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
     const float* dyt = dy + img * s.o * s.hw + j0;
+    fetch_rows(dyt, s.o, s.hw, n);
+    fetch_rows(x + img * s.c * s.hw + j0, s.c, s.hw, n);
     if (gemm('T', 'N', s.c, n, s.o, 1.f, w, s.c, dyt, s.hw, 0.f, dx + img * s.c * s.hw + j0, s.hw, nullptr) !=
         dnnl_success)
       return false;
@@ -694,16 +707,6 @@ bool plain_gemm(const Geometry& g) { return !g.deconv && g.k == 1 && !g.bias; }
 // map by map, long after). oneDNN's sgemm ran these at 68-97 GFLOP/s on AMD Zen 4, this at 115-164
 // (docs/performance.md).
 constexpr int64_t kSmallKColumns = 512;
-
-// Rows [0, rows) of n columns (row stride `stride`) fetched into cache, one row after the other:
-// a tile's rows are far apart in memory, and read all at once, as a GEMM reads them, they came
-// from memory at a third of its speed.
-void fetch_rows(const float* p, int64_t rows, int64_t stride, int64_t n) {
-#ifdef __AVX512F__
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < n; j += 16) _mm_prefetch(reinterpret_cast<const char*>(p + r * stride + j), _MM_HINT_T1);
-#endif
-}
 
 bool forward_small_k(Runtime& rt, const Geometry& g, const float* x, const float* w, float* y) {
 #ifdef __AVX512F__
