@@ -412,7 +412,7 @@ struct ColumnTiles {
 
 // Rows [0, rows) of n columns (row stride `stride`) fetched into cache, one row after the other:
 // a tile's rows are far apart in memory, and read all at once, as a GEMM reads them, they came
-// from memory at a third of its speed.
+// from memory at a third of its speed. AVX-512 builds (the ones with per-tile GEMMs) only.
 void fetch_rows(const float* p, int64_t rows, int64_t stride, int64_t n) {
 #ifdef __AVX512F__
   for (int64_t r = 0; r < rows; ++r)
