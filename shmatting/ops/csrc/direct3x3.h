@@ -52,7 +52,8 @@ inline int64_t padded_row(const Shape& s) { return (s.w + 15) / 16 * 16 + 16; }
 
 // Input rows [h0 - 1, h1 + 1) of every channel of image xi into buf (zeros outside the image).
 inline Band pad_band(const Shape& s, const float* xi, int64_t h0, int64_t h1, std::vector<float>& buf) {
-  const int64_t row = padded_row(s), rows = h1 - h0 + 2, channel = rows * row + 16;
+  const int64_t row = padded_row(s), rows = h1 - h0 + 2;
+  const int64_t channel = rows * row + ((rows * row + 16) % 1024 == 0 ? 32 : 16);  // 4 KB = 1024 floats
   buf.resize(static_cast<size_t>(s.c * channel));
   for (int64_t c = 0; c < s.c; ++c)
     for (int64_t r = 0; r < rows; ++r) {
