@@ -1,8 +1,8 @@
 """Two builds of the convolution kernels compared layer by layer in one process.
 
 Usage:
-    python benchmarks/kernel_builds_ab.py --against PATH [--kinds dense3x3 data pointwise projection
-        inference] [--batch 8] [--scale 1] [--repeats 6]
+    python benchmarks/kernel_builds_ab.py --against PATH [--kinds dense3x3 dense5x5 data pointwise
+        projection inference] [--batch 8] [--scale 1] [--repeats 6]
 
 Builds the ``dnnl`` kernel library of this checkout (B) and of the checkout at ``PATH`` (A: e.g.
 ``git worktree add /tmp/base HEAD~1``), loads both into this process and calls their entry points
@@ -34,6 +34,7 @@ DENSE3X3 = {
     (64, 32, 80): 1, (320, 96, 40): 1, (96, 96, 40): 1, (64, 128, 40): 1, (128, 64, 40): 1,
     (128, 128, 20): 1,
 }  # fmt: skip
+DENSE5X5 = {(16, 1, 320): 1}  # the M-Net's last layer
 DATA = {(3, 32, 320): 1, (6, 16, 320): 1}  # layers reading the images: no input gradient
 POINTWISE = {
     (32, 32, 320): 1, (16, 96, 320): 1, (24, 144, 160): 2, (32, 192, 80): 3, (64, 384, 40): 4,
@@ -44,7 +45,7 @@ PROJECTION = {
     (192, 64, 40): 1, (384, 64, 40): 3, (384, 96, 40): 1, (576, 96, 40): 2, (576, 160, 20): 1,
     (960, 160, 20): 2, (960, 320, 20): 1,
 }  # fmt: skip
-KINDS = ('dense3x3', 'data', 'pointwise', 'projection', 'inference')
+KINDS = ('dense3x3', 'dense5x5', 'data', 'pointwise', 'projection', 'inference')
 
 
 def parse_args(argv=None):
@@ -116,7 +117,7 @@ def conv_case(kind, cin, cout, side, batch, rng):
     """(entry-point calls per library index, output arrays per library) of one dense layer."""
     n = 1 if kind == 'inference' else batch
     x = rng.standard_normal((n, cin, side, side), dtype=np.float32)
-    k = 1 if kind == 'pointwise' else 3
+    k = {'pointwise': 1, 'dense5x5': 5}.get(kind, 3)
     w = rng.standard_normal((cout, cin, k, k), dtype=np.float32) * 0.1
     dy = rng.standard_normal((n, cout, side, side), dtype=np.float32)
     written = {'inference': ('y',), 'data': ('y', 'dw')}.get(kind, ('y', 'dx', 'dw'))
@@ -180,7 +181,8 @@ def equal(outs):
 
 def compare_kind(kind, libs, args):
     """Rows (layer, A ms..., B ms..., equal) of one kind and the network's sums per library."""
-    table = {'dense3x3': DENSE3X3, 'data': DATA, 'pointwise': POINTWISE, 'projection': PROJECTION}
+    table = {'dense3x3': DENSE3X3, 'dense5x5': DENSE5X5, 'data': DATA, 'pointwise': POINTWISE}
+    table['projection'] = PROJECTION
     shapes = {k: 1 for k in list(DENSE3X3) + list(DATA)} if kind == 'inference' else table[kind]
     rng = np.random.default_rng(0)
     rows, sums = [], [0.0, 0.0]

@@ -42,7 +42,7 @@ HEADERS = tuple(
         'batch_norm.h',
         'softmax.h',
         'direct_conv.h',
-        'direct3x3.h',
+        'few_channel_conv.h',
         'depthwise.h',
         'depthwise_grad.h',
         'inverted_residual.h',

@@ -150,7 +150,7 @@ for size in (12, 160):
 
 @pytest.mark.parametrize('isa', ISA_RUNS)
 def test_few_channel_layers_on_large_maps_leave_onednn_only_where_avx512_is_built(isa):
-    # the direct 3x3 kernel (direct3x3.h) is AVX-512 code: a build without it must keep such a
+    # the few-channel kernel (few_channel_conv.h) is AVX-512 code: a build without it must keep a
     # layer on oneDNN, and a small map stays there either way (oneDNN's weight gradient is faster)
     env = {} if isa == 'native' else {'SHMATTING_KERNEL_ISA': 'AVX2'}
     stdout = run_with_kernels(ROUTING_PROBE, ONEDNN_VERBOSE='1', **env)

@@ -58,8 +58,8 @@
 #include <vector>
 
 #include "batch_norm.h"
-#include "direct3x3.h"
 #include "direct_conv.h"
+#include "few_channel_conv.h"
 #include "inverted_residual.h"
 #include "small_k_gemm.h"
 #include "thread_pool.h"
@@ -622,40 +622,45 @@ void forward_direct(Runtime& rt, const Geometry& g, const void* x, const void* w
 // last-level cache (32 MB on the AMD Zen 4 machine).
 bool large_map(const Geometry& g) { return g.h * g.w >= 160 * 160; }
 
-// ---------------------------------------------------------------- few-channel 3x3 on shm_d3
-// Where this build has AVX-512: 3x3 layers of at most 32 input and output channels on maps of at
-// least 160 x 160 (the T-Net's stem and its decoder's layers at 160 and 320, its logits, the
-// M-Net's outer layers), which ran faster on direct3x3.h than on oneDNN's blocked kernels with
-// their reorders; at 80 x 80 (32 -> 32) oneDNN's weight gradient was the faster
-// (docs/performance.md).
-constexpr int64_t kD3MaxChannels = 32;
+// ---------------------------------------------------------------- few channels on shm_fcc
+// Where this build has AVX-512: 3x3 and 5x5 layers of at most 32 input and output channels on maps
+// of at least 160 x 160 (the T-Net's stem and its decoder's layers at 160 and 320, its logits, the
+// M-Net's outer layers and its last 5x5), which ran faster on few_channel_conv.h than on oneDNN's
+// blocked kernels with their reorders or on the few-output direct kernel; at 80 x 80 (32 -> 32)
+// oneDNN's weight gradient was the faster (docs/performance.md).
+constexpr int64_t kFewChannels = 32;
 
-bool direct3x3(const Geometry& g) {
+bool few_channels(const Geometry& g) {
 #ifdef __AVX512F__
-  return !g.deconv && g.k == 3 && g.c <= kD3MaxChannels && g.o <= kD3MaxChannels && large_map(g);
+  return !g.deconv && (g.k == 3 || g.k == 5) && g.c <= kFewChannels && g.o <= kFewChannels && large_map(g);
 #else
   return false;
 #endif
 }
 
 #ifdef __AVX512F__
-shm_d3::Shape d3_shape(const Geometry& g) { return {g.n, g.c, g.h, g.w, g.o}; }
+shm_fcc::Shape fcc_shape(const Geometry& g) { return {g.n, g.c, g.h, g.w, g.o}; }
 
 // the kernels' packed weights and weight-gradient parts (under rt.mutex)
-struct D3Scratch {
+struct FewChannelScratch {
   std::vector<float> packed, transposed, parts;
 };
-D3Scratch& d3_scratch() {
-  static D3Scratch s;
+FewChannelScratch& few_channel_scratch() {
+  static FewChannelScratch s;
   return s;
 }
 #endif
 
-// y = act(conv(x, w) + b) (b may be null) on direct3x3.h
-void forward_d3(Runtime& rt, const Geometry& g, const void* x, const void* w, const void* b, int act, void* y) {
+// y = act(conv(x, w) + b) (b may be null) on few_channel_conv.h
+void forward_few_channels(Runtime& rt, const Geometry& g, const void* x, const void* w, const void* b, int act,
+                          void* y) {
 #ifdef __AVX512F__
-  shm_d3::forward(d3_shape(g), static_cast<const float*>(x), static_cast<const float*>(w),
-                  static_cast<const float*>(b), act, static_cast<float*>(y), d3_scratch().packed, on_pool(rt));
+  const auto* xf = static_cast<const float*>(x);
+  const auto* wf = static_cast<const float*>(w);
+  const auto* bf = static_cast<const float*>(b);
+  auto& packed = few_channel_scratch().packed;
+  if (g.k == 3) shm_fcc::forward<3>(fcc_shape(g), xf, wf, bf, act, static_cast<float*>(y), packed, on_pool(rt));
+  else shm_fcc::forward<5>(fcc_shape(g), xf, wf, bf, act, static_cast<float*>(y), packed, on_pool(rt));
 #endif
 }
 
@@ -684,15 +689,17 @@ void backward_direct(Runtime& rt, const Geometry& g, const Grads& p) {
   shm_direct::weight_grad(s, x, dy, static_cast<float*>(p.dw), static_cast<float*>(p.db), part, on_pool(rt));
 }
 
-void backward_d3(Runtime& rt, const Geometry& g, const Grads& p) {
+template <int K>
+void backward_few_channels(Runtime& rt, const Geometry& g, const Grads& p) {
 #ifdef __AVX512F__
-  const shm_d3::Shape s = d3_shape(g);
-  D3Scratch& scratch = d3_scratch();
+  const shm_fcc::Shape s = fcc_shape(g);
+  FewChannelScratch& scratch = few_channel_scratch();
+  const auto* dy = static_cast<const float*>(p.dy);
   if (p.dx)
-    shm_d3::input_grad(s, static_cast<const float*>(p.dy), static_cast<const float*>(p.w), static_cast<float*>(p.dx),
-                       scratch.transposed, scratch.packed, on_pool(rt));
-  shm_d3::weight_grad(s, static_cast<const float*>(p.x), static_cast<const float*>(p.dy), static_cast<float*>(p.dw),
-                      static_cast<float*>(p.db), scratch.parts, on_pool(rt));
+    shm_fcc::input_grad<K>(s, dy, static_cast<const float*>(p.w), static_cast<float*>(p.dx), scratch.transposed,
+                           scratch.packed, on_pool(rt));
+  shm_fcc::weight_grad<K>(s, static_cast<const float*>(p.x), dy, static_cast<float*>(p.dw), static_cast<float*>(p.db),
+                          scratch.parts, on_pool(rt));
 #endif
 }
 
@@ -763,8 +770,8 @@ void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
 void forward(const Geometry& g, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  if (direct3x3(g)) return forward_d3(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
-                                      params[g.bias ? 3 : 2]);
+  if (few_channels(g)) return forward_few_channels(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
+                                                   params[g.bias ? 3 : 2]);
   if (direct(g)) return forward_direct(rt, g, params[0], params[1], g.bias ? params[2] : nullptr, 0,
                                        params[g.bias ? 3 : 2]);
   if (plain_gemm(g))
@@ -792,7 +799,7 @@ void forward(const Geometry& g, void** params) {
 void backward(const Geometry& g, const Grads& p) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  if (direct3x3(g)) return backward_d3(rt, g, p);
+  if (few_channels(g)) return g.k == 3 ? backward_few_channels<3>(rt, g, p) : backward_few_channels<5>(rt, g, p);
   if (direct(g)) return backward_direct(rt, g, p);
   if (plain_gemm(g)) return backward_gemm(rt, g, p);
   Training& t = training(rt, g);
@@ -973,7 +980,8 @@ void forward_bias_act(const Geometry& g, int act, void** params) {
   Runtime& rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
   if (!blocked(g)) return gemm_bias_act(rt, g, act, params);
-  if (direct3x3(g) && !im2col(g)) return forward_d3(rt, g, params[0], params[1], params[2], act, params[3]);
+  if (few_channels(g) && !im2col(g))
+    return forward_few_channels(rt, g, params[0], params[1], params[2], act, params[3]);
   if (direct(g)) return forward_direct(rt, g, params[0], params[1], params[2], act, params[3]);
   if (im2col(g)) return im2col_bias_act(rt, g, act, params);
   Inference& f = inference(rt, g, act);

@@ -32,8 +32,9 @@ LAYERS = {
     'dense 3x3 with few outputs': lambda: same_conv2d(15, 3, 3),
     # few inputs (3 x 3 x 3 <= 64): patches gathered per tile of 25 rows at width 80, a short last
     'dense 3x3 from 3 inputs in row tiles': lambda: same_conv2d(3, 8, 3),
-    # few channels on a map of at least 160 x 160: the direct 3x3 kernel where AVX-512 is built
+    # few channels on a map of at least 160 x 160: the direct kernel where AVX-512 is built
     'dense 3x3 of few channels on a large map': lambda: same_conv2d(12, 7, 3),
+    'dense 5x5 of few channels on a large map': lambda: same_conv2d(12, 7, 5),
     'depthwise stride 1': lambda: DepthwiseConv3x3(8, 1),
     'depthwise stride 2': lambda: DepthwiseConv3x3(8, 2),
     'strided dense (no kernel)': lambda: nn.Conv2d(6, 8, 3, stride=2, pad_mode='pad', padding=1),

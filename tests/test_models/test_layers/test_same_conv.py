@@ -130,15 +130,17 @@ def test_layers_on_eight_channel_blocks_match_conv2d(mode, cin, cout, bias):
 
 @pytest.mark.skipif(not HAS_CONV_KERNEL, reason='the oneDNN kernels do not build here')
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-@pytest.mark.parametrize('cin,cout,bias', [(5, 7, True), (16, 3, False)])
-def test_few_channel_3x3_layers_on_large_maps_match_conv2d(mode, cin, cout, bias):
-    # at least 160 x 160 with at most 32 channels: the direct 3x3 kernel where AVX-512 is built.
-    # 161 x 163: 11 bands of 15 rows (a partial last), two blocks of 64 columns and one of 35 (a
-    # masked last vector); 7 outputs: a block of 6 and one of 1 forward, 3 + 2 + 2 in the weight
-    # gradient; the input gradient has 5 (or 16) outputs
+@pytest.mark.parametrize(
+    'cin,cout,k,bias', [(5, 7, 3, True), (16, 3, 3, False), (16, 1, 5, True), (6, 9, 5, False)]
+)
+def test_few_channel_layers_on_large_maps_match_conv2d(mode, cin, cout, k, bias):
+    # at least 160 x 160 with at most 32 channels: the direct few-channel kernel where AVX-512 is
+    # built (3x3 and 5x5). 161 x 163: 11 bands of 15 rows (a partial last), two blocks of 64
+    # columns and one of 35 (a masked last vector); 7 outputs: a block of 6 and one of 1 forward,
+    # 3 + 2 + 2 in the 3x3 weight gradient; the input gradient has 5 (or 16, 6) outputs
     # (the weight gradients sum 52,486 products: both MindSpore's and the kernel's differ from
     # float64 by up to 4e-5 and 7e-5 of an element's size)
-    check_against_conv2d(mode, 'kernel', cin, cout, 3, bias, (2, cin, 161, 163), rtol=1e-4)
+    check_against_conv2d(mode, 'kernel', cin, cout, k, bias, (2, cin, 161, 163), rtol=1e-4)
 
 
 def test_selection_rule():
@@ -177,7 +179,7 @@ def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_
 ):
     """The skipped input gradient must stay on the data layer alone: MindSpore keeps one backward
     per custom-op function, so a shared function would give the hidden layer zeros too (and its
-    predecessor no weight gradient). At 160 x 161 both layers run on the direct 3x3 kernel where
+    predecessor no weight gradient). At 160 x 161 both layers run on the few-channel kernel where
     AVX-512 is built."""
     ms.set_context(mode=mode)
     try:
