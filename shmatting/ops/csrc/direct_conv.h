@@ -1,5 +1,6 @@
 // Stride-1 'same' convolutions with few output channels (the M-Net's 16->1 5x5, the T-Net's
-// 16->3 3x3 logits), plain NCHW, for the ``dnnl`` library: oneDNN pads the channels of its
+// 16->3 3x3 logits, where the library is built without AVX-512 or the maps are smaller than
+// few_channel_conv.h takes), plain NCHW, for the ``dnnl`` library: oneDNN pads the channels of its
 // blocked layouts to 8 and reorders both ways, which made these layers its slowest (9-21
 // GFLOP/s forward). Each task takes a band of output rows of one image and copies the input rows
 // it reads into a zero-padded buffer, so the inner loops have no borders.
