@@ -709,7 +709,7 @@ void backward_few_channels(Runtime& rt, const Geometry& g, const Grads& p) {
 // the blocked 1x1 kernels spend as long reordering as multiplying (docs/performance.md).
 bool plain_gemm(const Geometry& g) { return !g.deconv && g.k == 1 && !g.bias; }
 
-// 16, 24 or 32 inputs (small_k_gemm.h) where it is built: per column tile of kSmallKColumns, the
+// 16, 24 or 32 inputs (small_k_gemm.h's k) where it is built: per column tile of kSmallKColumns, the
 // tile's input rows fetched first, the output streamed past the caches (the next kernel reads it
 // map by map, long after). oneDNN's sgemm ran these at 68-97 GFLOP/s on AMD Zen 4, this at 115-164
 // (docs/performance.md).
@@ -717,7 +717,7 @@ constexpr int64_t kSmallKColumns = 512;
 
 bool forward_small_k(Runtime& rt, const Geometry& g, const float* x, const float* w, float* y) {
 #ifdef __AVX512F__
-  if (g.c != 16 && g.c != 24 && g.c != 32) return false;
+  if (!shm_skg::supports(g.c)) return false;
   const int64_t hw = g.h * g.w, per_image = (hw + kSmallKColumns - 1) / kSmallKColumns;
   rt.pool.parallel_for(static_cast<int>(g.n * per_image), [&](int t, int) {
     const int64_t img = t / per_image, j0 = t % per_image * kSmallKColumns, n = std::min(kSmallKColumns, hw - j0);

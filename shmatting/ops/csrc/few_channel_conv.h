@@ -21,7 +21,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "tile_weight_grad.h"
+
 namespace shm_fcc {
+
+using shm_twg::first_lanes;
 
 struct Shape {
   int64_t n, c, h, w, o;  // x (n, c, h, w), y (n, o, h, w)
@@ -33,13 +37,6 @@ constexpr int kOutBlock = 6;
 constexpr int kCols = 4;
 // output channels per weight-gradient register block: K x K accumulators each
 constexpr int grad_outputs(int K) { return K == 3 ? 3 : 1; }
-
-// The lanes of the 16 columns from x on that lie in [0, w).
-inline __mmask16 lanes(int64_t x, int64_t w) {
-  const int64_t lo = std::max<int64_t>(0, -x), hi = std::min<int64_t>(16, w - x);
-  if (hi <= lo) return 0;
-  return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
 
 // A band of input rows of one image with a zero border of K / 2: row r (input row h0 - K / 2 + r)
 // of channel c at data + c * channel + r * row, input column x at x + K / 2. The copy's channel stride is not a
@@ -110,7 +107,7 @@ inline void out_block(const Shape& s, const Band& band, int64_t y_in_band, const
       __m512 v = acc[j][p];
       if (act >= 1) v = _mm512_max_ps(v, _mm512_setzero_ps());
       if (act == 2) v = _mm512_min_ps(v, _mm512_set1_ps(6.f));
-      _mm512_mask_storeu_ps(yrow + j * plane + x0 + 16 * p, lanes(x0 + 16 * p, s.w), v);
+      _mm512_mask_storeu_ps(yrow + j * plane + x0 + 16 * p, first_lanes(s.w - x0 - 16 * p), v);
     }
 }
 
@@ -194,8 +191,8 @@ void input_grad(const Shape& s, const float* dy, const float* w, float* dx, std:
 // the tap, over the columns [x0, x0 + 16); FULL: all 16 columns lie in the image.
 template <int K, int OB, bool FULL>
 inline void grad_block(const Shape& s, const float* const* dyrows, const float* xrow, int64_t row, int64_t x0,
-                       __m512 (&acc)[grad_outputs(K)][K * K]) {
-  const __mmask16 in = lanes(x0, s.w);
+                       __m512 (&acc)[OB][K * K]) {
+  const __mmask16 in = first_lanes(s.w - x0);
   __m512 g[OB];
   for (int j = 0; j < OB; ++j) g[j] = FULL ? _mm512_loadu_ps(dyrows[j] + x0) : _mm512_maskz_loadu_ps(in, dyrows[j] + x0);
   for (int ky = 0; ky < K; ++ky)
@@ -211,11 +208,11 @@ template <int K, int OB>
 void grad_channel(const Shape& s, const float* dyi, const Band& band, int64_t o0, int64_t c, int64_t h0, int64_t h1,
                   float* part) {
   constexpr int T = K * K;
-  __m512 acc[grad_outputs(K)][T];
+  __m512 acc[OB][T];
   for (int j = 0; j < OB; ++j)
     for (int t = 0; t < T; ++t) acc[j][t] = _mm512_setzero_ps();
   for (int64_t yy = h0; yy < h1; ++yy) {
-    const float* dyrows[grad_outputs(K)];
+    const float* dyrows[OB];
     for (int j = 0; j < OB; ++j) dyrows[j] = dyi + ((o0 + j) * s.h + yy) * s.w;
     const float* xrow = band.data + c * band.channel + (yy - h0) * band.row;
     int64_t x0 = 0;
@@ -226,14 +223,16 @@ void grad_channel(const Shape& s, const float* dyi, const Band& band, int64_t o0
     for (int t = 0; t < T; ++t) part[((o0 + j) * s.c + c) * T + t] += _mm512_reduce_add_ps(acc[j][t]);
 }
 
-// The output channels' blocks of one input channel (K = 3: of 3, 4 as 2 + 2 rather than 3 + 1).
+// The output channels' blocks of one input channel: of grad_outputs(K), 4 as 2 + 2 rather than
+// 3 + 1.
 template <int K>
 inline void grad_input_channel(const Shape& s, const float* dyi, const Band& band, int64_t c, int64_t h0, int64_t h1,
                                float* part) {
+  constexpr int most = grad_outputs(K);
   for (int64_t o0 = 0, ob; o0 < s.o; o0 += ob) {
-    ob = K != 3 ? 1 : s.o - o0 == 4 ? 2 : std::min<int64_t>(3, s.o - o0);
-    if (ob == 3) grad_channel<K, grad_outputs(K) == 3 ? 3 : 1>(s, dyi, band, o0, c, h0, h1, part);
-    else if (ob == 2) grad_channel<K, grad_outputs(K) >= 2 ? 2 : 1>(s, dyi, band, o0, c, h0, h1, part);
+    ob = most == 3 && s.o - o0 == 4 ? 2 : std::min<int64_t>(most, s.o - o0);
+    if (ob == most) grad_channel<K, most>(s, dyi, band, o0, c, h0, h1, part);
+    else if (ob == 2) grad_channel<K, most == 3 ? 2 : 1>(s, dyi, band, o0, c, h0, h1, part);
     else grad_channel<K, 1>(s, dyi, band, o0, c, h0, h1, part);
   }
 }
@@ -252,7 +251,7 @@ inline void grad_band(const Shape& s, const float* x, const float* dy, int64_t i
     __m512 sum = _mm512_setzero_ps();
     for (int64_t yy = h0; yy < h1; ++yy)
       for (int64_t x0 = 0; x0 < s.w; x0 += 16)
-        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes(x0, s.w), dyi + (o * s.h + yy) * s.w + x0));
+        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(first_lanes(s.w - x0), dyi + (o * s.h + yy) * s.w + x0));
     db[o] += _mm512_reduce_add_ps(sum);
   }
 }

@@ -20,13 +20,13 @@ namespace shm_skg {
 
 using shm_twg::first_lanes;
 
-// R rows of C (16 columns, masked) from B's K vectors ``bv`` (C += when ACCUMULATE). STREAM: whole
-// rows of 16 (64-byte aligned: multiply blocks the columns so) go to memory past the caches, for
-// outputs far larger than the caches: no read of the line before it is written.
-template <int K, int R, bool ACCUMULATE, bool STREAM>
+// R rows of C (16 columns, masked) from B's K vectors ``bv``. STREAM: whole rows of 16 (64-byte
+// aligned: multiply blocks the columns so) go to memory past the caches, for outputs far larger
+// than the caches: no read of the line before it is written.
+template <int K, int R, bool STREAM>
 inline void rows(const float* a, int64_t lda, const __m512* bv, float* c, int64_t ldc, __mmask16 mask) {
   __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = ACCUMULATE ? _mm512_maskz_loadu_ps(mask, c + r * ldc) : _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (int k = 0; k < K; ++k)
     for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + k]), bv[k], acc[r]);
   for (int r = 0; r < R; ++r) {
@@ -36,9 +36,9 @@ inline void rows(const float* a, int64_t lda, const __m512* bv, float* c, int64_
 }
 
 // C's columns in blocks of 16, the first of `lead` (1..16) columns.
-template <int K, bool ACCUMULATE, bool STREAM = false>
+template <int K, bool STREAM>
 void multiply_k(int64_t m, int64_t n, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                int64_t ldc, int64_t lead = 16) {
+                int64_t ldc, int64_t lead) {
   for (int64_t j = 0, len; j < n; j += len) {
     len = std::min<int64_t>(j == 0 ? lead : 16, n - j);
     const __mmask16 mask = first_lanes(len);
@@ -46,39 +46,40 @@ void multiply_k(int64_t m, int64_t n, const float* a, int64_t lda, const float* 
     for (int k = 0; k < K; ++k) bv[k] = _mm512_maskz_loadu_ps(mask, b + k * ldb + j);
     int64_t i = 0;
     float* cj = c + j;
-    for (; i + 4 <= m; i += 4) rows<K, 4, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask);
+    for (; i + 4 <= m; i += 4) rows<K, 4, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask);
     switch (m - i) {
-      case 3: rows<K, 3, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
-      case 2: rows<K, 2, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
-      case 1: rows<K, 1, ACCUMULATE, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
+      case 3: rows<K, 3, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
+      case 2: rows<K, 2, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
+      case 1: rows<K, 1, STREAM>(a + i * lda, lda, bv, cj + i * ldc, ldc, mask); break;
       default: break;
     }
   }
   if (STREAM) _mm_sfence();  // the streamed rows visible before the caller reports the task done
 }
 
+// C = A B for K inner products, its lines streamed past the caches from the first 64-byte aligned
+// column when ``stream`` (and its rows are whole vectors apart).
+template <int K>
+inline void multiply_k(int64_t m, int64_t n, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                       int64_t ldc, bool stream) {
+  if (stream && ldc % 16 == 0)
+    multiply_k<K, true>(m, n, a, lda, b, ldb, c, ldc, 16 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(c) % 64 / 4));
+  else multiply_k<K, false>(m, n, a, lda, b, ldb, c, ldc, 16);
+}
+
+// Whether multiply has a kernel for k inner products.
+inline bool supports(int64_t k) { return k == 16 || k == 24 || k == 27 || k == 32; }
+
 // C (m x n, row stride ldc) = A (m x k, lda) B (k x n, ldb), row-major, on this thread. Returns
-// false, leaving C alone, for a k it has no kernel for. stream (k = 16, 24, 32: an output no later
-// kernel reads while in cache; rows of whole vectors): C's 64-byte lines are written past the
-// caches, its columns blocked from the first aligned one.
+// false, leaving C alone, for a k it has no kernel for (supports). stream: for an output no later
+// kernel reads while in cache.
 inline bool multiply(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                      float* c, int64_t ldc, bool stream = false) {
-  stream = stream && ldc % 16 == 0 && reinterpret_cast<uintptr_t>(c) % 4 == 0;
-  const int64_t lead = 16 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(c) % 64 / 4);  // 1..16
   switch (k) {
-    case 16:
-      if (stream) multiply_k<16, false, true>(m, n, a, lda, b, ldb, c, ldc, lead);
-      else multiply_k<16, false>(m, n, a, lda, b, ldb, c, ldc);
-      return true;
-    case 24:
-      if (stream) multiply_k<24, false, true>(m, n, a, lda, b, ldb, c, ldc, lead);
-      else multiply_k<24, false>(m, n, a, lda, b, ldb, c, ldc);
-      return true;
-    case 27: multiply_k<27, false>(m, n, a, lda, b, ldb, c, ldc); return true;
-    case 32:  // half of B's 32 vectors spill to the stack: still faster than two passes over C
-      if (stream) multiply_k<32, false, true>(m, n, a, lda, b, ldb, c, ldc, lead);
-      else multiply_k<32, false>(m, n, a, lda, b, ldb, c, ldc);
-      return true;
+    case 16: multiply_k<16>(m, n, a, lda, b, ldb, c, ldc, stream); return true;
+    case 24: multiply_k<24>(m, n, a, lda, b, ldb, c, ldc, stream); return true;
+    case 27: multiply_k<27>(m, n, a, lda, b, ldb, c, ldc, stream); return true;
+    case 32: multiply_k<32>(m, n, a, lda, b, ldb, c, ldc, stream); return true;  // half of B on the stack
     default: return false;
   }
 }

@@ -58,7 +58,7 @@ CASES = {
     'bands, one row per chunk': ((1, 16, 12, 1030), 96, 16, 1, False),
     'bands, one row per chunk, stride 2': ((1, 16, 13, 1031), 96, 24, 2, False),
     'bands, no expansion': ((1, 48, 150, 150), None, 24, 1, False),
-    # 24 and 32 inputs (the expansion's few-input GEMM kernel, 32 as two halves of 16), expanded
+    # 24 and 32 inputs (the expansion's few-input GEMM kernel), expanded
     # channels not a multiple of four, rows not a multiple of 16 columns
     'bands, 24 inputs': ((1, 24, 100, 107), 146, 24, 1, True),
     'bands, 32 inputs, stride 2': ((1, 32, 81, 75), 193, 16, 2, False),

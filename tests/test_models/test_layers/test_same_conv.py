@@ -45,7 +45,13 @@ def check_against_conv2d(mode, path, cin, cout, k, bias, shape, rtol=1e-5, atol_
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert [p.name for p in fast.get_parameters()] == [p.name for p in plain.get_parameters()]
-    for a, b in zip(got, want):  # atol_of_max: for sums whose terms cancel, a share of the largest
+    assert_all_close(got, want, rtol, atol_of_max)
+
+
+def assert_all_close(got, want, rtol, atol_of_max):
+    """Each pair within rtol, or within 1e-4 or a share (atol_of_max) of the largest expected
+    value: for sums whose terms cancel."""
+    for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=max(1e-4, atol_of_max * np.abs(b).max()))
 
 
@@ -197,9 +203,7 @@ def test_a_layer_reading_data_keeps_its_weight_gradients_and_the_next_layer_its_
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert not got[1].any()  # zeros for the data
     large = size[0] >= 100  # sums of 51,520 products at 160 x 161 (see the few-channel test)
-    for a, b in zip(got[2:], want[2:]):
-        atol = max(1e-4, 1e-6 * np.abs(b).max()) if large else 1e-4
-        np.testing.assert_allclose(a, b, rtol=1e-4 if large else 1e-5, atol=atol)
+    assert_all_close(got[2:], want[2:], 1e-4 if large else 1e-5, 1e-6 if large else 0.0)
 
 
 def test_set_input_grad_reaches_the_stem_of_a_conv_bn_act_block():
