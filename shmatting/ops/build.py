@@ -45,6 +45,7 @@ HEADERS = tuple(
         'few_channel_conv.h',
         'depthwise.h',
         'depthwise_grad.h',
+        'depthwise_padded.h',
         'inverted_residual.h',
         'max_pool_grad.h',
         'small_k_gemm.h',

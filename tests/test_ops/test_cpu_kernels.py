@@ -42,9 +42,11 @@ def assert_same_function(kernel_net, reference_net, shape, seed=0):
 
 
 # rows of 67 and 70: the backward's vectorised loops over whole rows and their remainders, odd
-# and even widths (stride 2 splits them into even and odd columns)
+# and even widths (stride 2 splits them into even and odd columns). Stride 1's backward takes
+# zero-bordered planes up to 160 columns (depthwise_padded.h, with AVX-512: 160 whole vectors,
+# 11 rows: a partial group of summed rows) and the row kernels beyond (167).
 DEPTHWISE_SHAPES = [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)]
-DEPTHWISE_SHAPES += [(2, 2, 5, 70), (1, 3, 6, 67)]
+DEPTHWISE_SHAPES += [(2, 2, 5, 70), (1, 3, 6, 67), (1, 2, 11, 160), (1, 2, 4, 167)]
 
 
 @pytest.mark.parametrize('stride', [1, 2])

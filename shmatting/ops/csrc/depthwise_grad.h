@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "depthwise.h"
+#include "depthwise_padded.h"
 
 namespace shm_dw {
 
@@ -112,6 +113,16 @@ template <int S, class RowsDone>
 inline void depthwise_plane_backward(const float* xp, const float* k, const float* gp, float* dxp, double acc[9],
                                      int64_t H, int64_t W, int64_t OH, int64_t OW, const float* zeros, float* split,
                                      RowsDone rows_done) {
+#ifdef __AVX512F__
+  if (shm_dwp::takes(S, W)) {
+    shm_dwp::Scratch& pad = shm_dwp::scratch();
+    pad.x.shape(H, W), pad.g.shape(H, W);
+    pad.x.fill(xp), pad.g.fill(gp);
+    shm_dwp::backward(pad.x, pad.g, k, dxp, acc, H, W);
+    rows_done(H * W);
+    return;
+  }
+#endif
   float flipped[9];
   for (int i = 0; i < 9; ++i) flipped[i] = k[8 - i];
   int64_t next = 0;

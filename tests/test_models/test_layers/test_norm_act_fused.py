@@ -77,6 +77,8 @@ def fused_and_apart(fused, act, consumer, a):
         # planes of 667: the BatchNorm's sums in 512-element pieces that end inside a row
         (1, 'relu6', (2, 3, 23, 29)),
         (2, 'relu6', (2, 3, 23, 29)),
+        # stride 1 past the zero-bordered planes' 160 columns: the row kernels
+        (1, 'relu6', (1, 2, 3, 167)),
     ],
 )
 def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(stride, act, shape):
