@@ -35,6 +35,12 @@ struct Shape {
 // accumulators; 8 x 3 and 4 x 6 ran within noise of it on AMD Zen 4).
 constexpr int kOutBlock = 6;
 constexpr int kCols = 4;
+// Layers of at most kFewOut output channels (the logits, the M-Net's last layer): 3 x 8 vectors,
+// so that each input vector loaded serves as many multiply-adds as in the 6 x 4 block.
+constexpr int kFewOut = 3;
+constexpr int kWideCols = 8;
+// The largest block of output channels at P vectors of columns (24 accumulators).
+constexpr int out_block_for(int P) { return P > kCols ? kFewOut : kOutBlock; }
 // output channels per weight-gradient register block: K x K accumulators each
 constexpr int grad_outputs(int K) { return K == 3 ? 3 : 1; }
 
@@ -126,8 +132,8 @@ template <int K, int P>
 inline void column_block(const Shape& s, const Band& band, int64_t yb, const std::vector<float>& wp,
                          const float* bias, int act, float* yi, int64_t y, int64_t x0) {
   for (int64_t o0 = 0; o0 < s.o; o0 += kOutBlock)
-    block_of<K, kOutBlock, P>(s, band, yb, wp.data() + o0 / kOutBlock * s.c * K * K * kOutBlock,
-                              bias ? bias + o0 : nullptr, act, x0, yi + (o0 * s.h + y) * s.w, s.o - o0);
+    block_of<K, out_block_for(P), P>(s, band, yb, wp.data() + o0 / kOutBlock * s.c * K * K * kOutBlock,
+                                     bias ? bias + o0 : nullptr, act, x0, yi + (o0 * s.h + y) * s.w, s.o - o0);
 }
 
 // The last block of a row, of `vectors` (1..P) vectors.
@@ -138,13 +144,13 @@ inline void last_block(const Shape& s, const Band& band, int64_t yb, const std::
   last_block<K, (P > 1 ? P - 1 : 1)>(s, band, yb, wp, bias, act, yi, y, x0, vectors);
 }
 
-// Output row y of one image (band row yb): blocks of 16 kCols columns, the last one narrower.
-template <int K>
+// Output row y of one image (band row yb): blocks of 16 P columns, the last one narrower.
+template <int K, int P>
 inline void out_row(const Shape& s, const Band& band, int64_t yb, const std::vector<float>& wp, const float* bias,
                     int act, float* yi, int64_t y) {
   int64_t x0 = 0;
-  for (; x0 + 16 * kCols <= s.w; x0 += 16 * kCols) column_block<K, kCols>(s, band, yb, wp, bias, act, yi, y, x0);
-  if (s.w > x0) last_block<K, kCols>(s, band, yb, wp, bias, act, yi, y, x0, (s.w - x0 + 15) / 16);
+  for (; x0 + 16 * P <= s.w; x0 += 16 * P) column_block<K, P>(s, band, yb, wp, bias, act, yi, y, x0);
+  if (s.w > x0) last_block<K, P>(s, band, yb, wp, bias, act, yi, y, x0, (s.w - x0 + 15) / 16);
 }
 
 // Output rows per task: at least 2560 columns' worth (the weight gradient sums a register block
@@ -171,7 +177,11 @@ void forward(const Shape& s, const float* x, const float* w, const float* bias, 
     thread_local std::vector<float> buf;
     const int64_t img = bands.image(task), h0 = bands.first(task), h1 = bands.last(s, task);
     const Band band = pad_band<K>(s, x + img * s.c * s.h * s.w, h0, h1, buf);
-    for (int64_t yy = h0; yy < h1; ++yy) out_row<K>(s, band, yy - h0, wp, bias, act, y + img * s.o * s.h * s.w, yy);
+    float* yi = y + img * s.o * s.h * s.w;
+    for (int64_t yy = h0; yy < h1; ++yy) {
+      if (s.o <= kFewOut) out_row<K, kWideCols>(s, band, yy - h0, wp, bias, act, yi, yy);
+      else out_row<K, kCols>(s, band, yy - h0, wp, bias, act, yi, yy);
+    }
   });
 }
 

@@ -143,7 +143,8 @@ def test_few_channel_layers_on_large_maps_match_conv2d(mode, cin, cout, k, bias)
     # at least 160 x 160 with at most 32 channels: the direct few-channel kernel where AVX-512 is
     # built (3x3 and 5x5). 161 x 163: 11 bands of 15 rows (a partial last), two blocks of 64
     # columns and one of 35 (a masked last vector); 7 outputs: a block of 6 and one of 1 forward,
-    # 3 + 2 + 2 in the 3x3 weight gradient; the input gradient has 5 (or 16, 6) outputs
+    # 3 + 2 + 2 in the 3x3 weight gradient; 3 and 1 outputs: blocks of 128 columns, the last of 35;
+    # the input gradient has 5 (or 16, 6) outputs
     # (the weight gradients sum 52,486 products: both MindSpore's and the kernel's differ from
     # float64 by up to 4e-5 and 7e-5 of an element's size, more where the terms cancel: 1.8e-4 of
     # an element a 400th of the largest)
