@@ -1,6 +1,8 @@
 """The CPU kernels against MindSpore's operators, their build cache and the on/off policy."""
 
 import os
+import subprocess
+import sys
 
 import mindspore as ms
 import numpy as np
@@ -42,9 +44,9 @@ def assert_same_function(kernel_net, reference_net, shape, seed=0):
 
 
 # rows of 67 and 70: the backward's vectorised loops over whole rows and their remainders, odd
-# and even widths (stride 2 splits them into even and odd columns). Stride 1's backward takes
-# zero-bordered planes up to 160 columns (depthwise_padded.h, with AVX-512: 160 whole vectors,
-# 11 rows: a partial group of summed rows) and the row kernels beyond (167).
+# and even widths (stride 2 splits them into even and odd columns). With AVX-512 the backward
+# takes zero-bordered planes (depthwise_padded.h): stride 1 up to 160 columns (whole vectors; 11
+# rows: a partial group of summed rows), the row kernels beyond (167); stride 2 all of them.
 DEPTHWISE_SHAPES = [(2, 3, 9, 9), (1, 4, 8, 6), (2, 2, 1, 1), (1, 3, 2, 5), (3, 5, 17, 16)]
 DEPTHWISE_SHAPES += [(2, 2, 5, 70), (1, 3, 6, 67), (1, 2, 11, 160), (1, 2, 4, 167)]
 
@@ -58,6 +60,29 @@ def test_depthwise_kernel_matches_conv2d(stride, shape):
     reference.weight.set_data(kernel.weight.data)
     assert kernel.use_cpu_kernel and not reference.use_cpu_kernel
     assert_same_function(kernel, reference, shape)
+
+
+def test_depthwise_row_kernels_still_match_conv2d_without_avx512(monkeypatch):
+    """With AVX-512 the backward of these shapes runs on zero-bordered planes; the row kernels
+    remain the path of CPUs without it: the same comparisons (and the fused BatchNorm's) in a
+    process whose kernels are built for AVX2."""
+    monkeypatch.setenv('SHMATTING_KERNEL_ISA', 'AVX2')
+    assert not any(flag.startswith('-mavx512') for flag in kernel_build.compile_flags())
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tests = [
+        f'{__file__}::test_depthwise_kernel_matches_conv2d',
+        os.path.join(root, 'tests', 'test_models', 'test_layers', 'test_norm_act_fused.py')
+        + '::test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit',
+    ]
+    run = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', *tests],
+        cwd=root,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert ' passed' in run.stdout and 'skipped' not in run.stdout
 
 
 # rows of 37 and 40: the vectorised interior loops and their remainders; 2: borders only

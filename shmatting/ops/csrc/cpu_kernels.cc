@@ -261,20 +261,17 @@ void bn_act_train_grad(const float* x, const float* gamma, const float* beta, co
 
 // ---- BatchNorm (+ ReLU / ReLU6) fused into the depthwise 3x3 convolution that reads it ----
 #ifdef __AVX512F__
-// Plane xp normalised, act(BN(x)), into this thread's zero-bordered plane (depthwise_padded.h),
+// Plane xp normalised, act(BN(x)), into this thread's zero-bordered planes (depthwise_padded.h),
 // with normalise_plane's rounding (one FMA) and clamps (a NaN becomes 0 as there).
-template <int ACT>
-const shm_dwp::PaddedPlane& normalise_padded(const float* xp, Affine a, int64_t H, int64_t W) {
-  shm_dwp::PaddedPlane& pad = shm_dwp::scratch().x;
-  pad.shape(H, W);
+template <int S, int ACT>
+void normalise_padded(const float* xp, Affine a, int64_t H, int64_t W) {
   const __m512 scale = _mm512_set1_ps(a.scale), shift = _mm512_set1_ps(a.shift);
-  pad.fill(xp, [&](__m512 v) {
+  shm_dwp::fill_input<S>(xp, H, W, [&](__m512 v) {
     v = _mm512_fmadd_ps(v, scale, shift);
     if (ACT >= 1) v = _mm512_max_ps(v, _mm512_setzero_ps());  // the second operand where v is NaN
     if (ACT == 2) v = _mm512_min_ps(v, _mm512_set1_ps(6.f));
     return v;
   });
-  return pad;
 }
 #endif
 
@@ -329,11 +326,8 @@ void bn_act_depthwise_train_grad(const float* x, const float* gamma, const float
         float* gp = dx + p * HW;
 #ifdef __AVX512F__
         if (shm_dwp::takes(S, W)) {
-          const shm_dwp::PaddedPlane& xn = normalise_padded<ACT>(xp, a, H, W);
-          shm_dwp::PaddedPlane& g = shm_dwp::scratch().g;
-          g.shape(H, W);
-          g.fill(dout + p * OH * OW);
-          shm_dwp::backward(xn, g, w + c * 9, gp, acc, H, W);
+          normalise_padded<S, ACT>(xp, a, H, W);
+          shm_dwp::backward<S>(dout + p * OH * OW, w + c * 9, gp, acc, H, W, OH, OW);
           channel_grad_sums<ACT>(xp, gp, a, mean[c], 0, HW, &sum_g, &sum_gx);
           continue;
         }

@@ -115,10 +115,8 @@ inline void depthwise_plane_backward(const float* xp, const float* k, const floa
                                      RowsDone rows_done) {
 #ifdef __AVX512F__
   if (shm_dwp::takes(S, W)) {
-    shm_dwp::Scratch& pad = shm_dwp::scratch();
-    pad.x.shape(H, W), pad.g.shape(H, W);
-    pad.x.fill(xp), pad.g.fill(gp);
-    shm_dwp::backward(pad.x, pad.g, k, dxp, acc, H, W);
+    shm_dwp::fill_input<S>(xp, H, W, [](__m512 v) { return v; });
+    shm_dwp::backward<S>(gp, k, dxp, acc, H, W, OH, OW);
     rows_done(H * W);
     return;
   }
