@@ -2,9 +2,10 @@
 
 Usage:
     python benchmarks/kernel_builds_ab.py --against PATH [--kinds dense3x3 dense5x5 data pointwise
-        projection inference] [--batch 8] [--scale 1] [--repeats 6]
+        projection inference norm_depthwise] [--batch 8] [--scale 1] [--repeats 6]
 
-Builds the ``dnnl`` kernel library of this checkout (B) and of the checkout at ``PATH`` (A: e.g.
+Builds the ``dnnl`` kernel library (for ``norm_depthwise``, the BatchNorm + ReLU6 + depthwise
+layers, the ``core`` one) of this checkout (B) and of the checkout at ``PATH`` (A: e.g.
 ``git worktree add /tmp/base HEAD~1``), loads both into this process and calls their entry points
 (``ctypes``) on the zoo network's layer shapes, alternating A, B, B, A, ... so that the machine's
 drift falls on both. Prints per layer the medians of A and B and whether their outputs are equal
@@ -45,7 +46,12 @@ PROJECTION = {
     (192, 64, 40): 1, (384, 64, 40): 3, (384, 96, 40): 1, (576, 96, 40): 2, (576, 160, 20): 1,
     (960, 160, 20): 2, (960, 320, 20): 1,
 }  # fmt: skip
-KINDS = ('dense3x3', 'dense5x5', 'data', 'pointwise', 'projection', 'inference')
+# (channels, stride, input side): the BatchNorm + ReLU6 + depthwise 3x3 layers of MobileNetV2
+NORM_DEPTHWISE = {
+    (32, 1, 320): 1, (96, 2, 320): 1, (144, 1, 160): 1, (144, 2, 160): 1, (192, 1, 80): 2,
+    (192, 2, 80): 1, (384, 1, 40): 4, (576, 1, 40): 2, (576, 2, 40): 1, (960, 1, 20): 3,
+}  # fmt: skip
+KINDS = ('dense3x3', 'dense5x5', 'data', 'pointwise', 'projection', 'inference', 'norm_depthwise')
 
 
 def parse_args(argv=None):
@@ -58,14 +64,16 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def library_path(checkout):
-    """Path of the ``dnnl`` kernel library built from ``checkout`` (compiled if not cached), from
-    a fresh interpreter: both checkouts' ``shmatting`` cannot be imported into one."""
+def library_path(checkout, library='dnnl'):
+    """Path of the kernel library ``library`` (``dnnl`` or ``core``) built from ``checkout``
+    (compiled if not cached), from a fresh interpreter: both checkouts' ``shmatting`` cannot be
+    imported into one."""
     if not osp.isfile(osp.join(checkout, 'shmatting', 'ops', 'build.py')):
         sys.exit(f'error: {checkout} is not a shmatting checkout (no shmatting/ops/build.py)')
     code = (
         f'import sys; sys.path.insert(0, {checkout!r}); '
-        "from shmatting.ops.build import build_kernel_library; print(build_kernel_library('dnnl'))"
+        'from shmatting.ops.build import build_kernel_library; '
+        f'print(build_kernel_library({library!r}))'
     )
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     if res.returncode != 0:
@@ -170,6 +178,38 @@ def projection_case(hidden, cout, side, batch, rng):
     return run, outs
 
 
+def norm_depthwise_case(channels, stride, side, batch, rng):
+    """The BatchNorm + ReLU6 + depthwise 3x3 layer's training forward and backward, as
+    ``conv_case``."""
+    x = rng.standard_normal((batch, channels, side, side), dtype=np.float32)
+    gamma = (1 + 0.1 * rng.standard_normal(channels)).astype(np.float32)
+    beta = (0.1 * rng.standard_normal(channels)).astype(np.float32)
+    consts = np.array([1e-5, 0.9, 0.1, 0.0], np.float32)  # eps, moving keep, take, unused
+    moving = [np.zeros(channels, np.float32), np.ones(channels, np.float32)]
+    w = rng.standard_normal((channels, 9), dtype=np.float32)
+    out_side = (side - 1) // stride + 1
+    dout = rng.standard_normal((batch, channels, out_side, out_side), dtype=np.float32)
+    outs = [
+        {
+            'out': np.empty_like(dout),
+            'stats': [np.empty(channels, np.float32) for _ in range(4)],
+            'dx': np.empty_like(x),
+            'dgb': [np.empty(channels, np.float32) for _ in range(2)],
+            'dw': np.empty_like(w),
+        }
+        for _ in range(2)
+    ]
+    name = f'shm_bn_relu6_depthwise3x3_s{stride}_train'
+
+    def run(lib, i):
+        o = outs[i]
+        fwd = [x, gamma, beta, consts, *moving, w, o['out'], *o['stats']]
+        bwd = [x, gamma, beta, o['stats'][0], o['stats'][1], w, dout, o['dx'], *o['dgb'], o['dw']]
+        return timed(lambda: call(lib, name, fwd), lambda: call(lib, name + '_grad', bwd))
+
+    return run, outs
+
+
 def equal(outs):
     """Whether both libraries' outputs are the same bits."""
 
@@ -182,7 +222,7 @@ def equal(outs):
 def compare_kind(kind, libs, args):
     """Rows (layer, A ms..., B ms..., equal) of one kind and the network's sums per library."""
     table = {'dense3x3': DENSE3X3, 'dense5x5': DENSE5X5, 'data': DATA, 'pointwise': POINTWISE}
-    table['projection'] = PROJECTION
+    table.update(projection=PROJECTION, norm_depthwise=NORM_DEPTHWISE)
     shapes = {k: 1 for k in list(DENSE3X3) + list(DATA)} if kind == 'inference' else table[kind]
     rng = np.random.default_rng(0)
     rows, sums = [], [0.0, 0.0]
@@ -190,12 +230,15 @@ def compare_kind(kind, libs, args):
         side = max(1, side // args.scale)
         if kind == 'projection':
             run, outs = projection_case(cin, cout, side, args.batch, rng)
+        elif kind == 'norm_depthwise':  # (channels, stride, side)
+            run, outs = norm_depthwise_case(cin, cout, side, args.batch, rng)
         else:
             run, outs = conv_case(kind, cin, cout, side, args.batch, rng)
-        medians = alternate(libs, run, args.repeats)
+        medians = alternate(libs[kind == 'norm_depthwise'], run, args.repeats)
         sums = [s + count * float(np.sum(m)) * 1e3 for s, m in zip(sums, medians)]
         ms = [' / '.join(f'{t * 1e3:.2f}' for t in m) for m in medians]
-        name = f'{cin} -> {cout} at {side}' + (f' (x{count})' if count > 1 else '')
+        what = f'{cin} -> {cin} stride {cout}' if kind == 'norm_depthwise' else f'{cin} -> {cout}'
+        name = f'{what} at {side}' + (f' (x{count})' if count > 1 else '')
         rows.append([name, *ms, equal(outs)])
     return rows, sums
 
@@ -204,7 +247,11 @@ def main(argv=None):
     from terminaltables import AsciiTable
 
     args = parse_args(argv)
-    libs = [ctypes.CDLL(library_path(path)) for path in (osp.abspath(args.against), ROOT)]
+    checkouts = (osp.abspath(args.against), ROOT)
+    libs = [[], []]  # the dnnl libraries, the core ones
+    for i, library in enumerate(('dnnl', 'core')):
+        if any((kind == 'norm_depthwise') == bool(i) for kind in args.kinds):
+            libs[i] = [ctypes.CDLL(library_path(path, library)) for path in checkouts]
     for kind in args.kinds:
         rows, sums = compare_kind(kind, libs, args)
         parts = 'forward' if kind == 'inference' else 'forward / backward'

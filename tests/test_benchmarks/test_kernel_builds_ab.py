@@ -39,6 +39,17 @@ def test_the_same_build_on_both_sides_gives_equal_outputs_for_every_layer(capsys
         assert f"{kind}: the network's layers " in out
 
 
+@pytest.mark.skipif(not cpu_kernels_enabled('depthwise'), reason='no core kernels here')
+def test_the_batchnorm_depthwise_layers_come_from_the_core_library(capsys):
+    argv = ['--against', ROOT, '--kinds', 'norm_depthwise']
+    kernel_builds_ab.main(argv + ['--batch', '1', '--scale', '16', '--repeats', '2'])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if ' stride ' in line and line.startswith('|')]
+    assert len(rows) == len(kernel_builds_ab.NORM_DEPTHWISE)
+    assert all(row.rstrip(' |').endswith('True') for row in rows), out
+    assert "norm_depthwise: the network's layers " in out
+
+
 def test_outputs_that_differ_in_one_bit_are_not_equal():
     import numpy as np
 
