@@ -521,6 +521,34 @@ void tile_channel_sums(const NormConvShape& s, const float* x, const float* dx, 
   }
 }
 
+// W^T (C x O) for input_grad_tile's register kernel where it has one for O inner products (1x1
+// layers of 16, 24 or 32 outputs: the first blocks' projections, the first block's 32 -> 32), else
+// empty.
+std::vector<float> transposed_for_small_k(const float* w, int64_t o, int64_t c) {
+  std::vector<float> wt;
+#ifdef __AVX512F__
+  if (!shm_skg::supports(o)) return wt;
+  wt.resize(static_cast<size_t>(o * c));
+  for (int64_t i = 0; i < o; ++i)
+    for (int64_t j = 0; j < c; ++j) wt[j * o + i] = w[i * c + j];
+#else
+  (void)w, (void)o, (void)c;
+#endif
+  return wt;
+}
+
+// A tile's dx (C x n, row stride hw) = W^T dy (W: O x C) of a 1x1 layer: on the register kernel
+// with few inner products (wt = transposed_for_small_k(W) not empty; oneDNN's sgemm packs both
+// operands for each call and then does only O multiply-adds per output), on the training GEMM
+// otherwise.
+bool input_grad_tile(SgemmFn gemm, int64_t c, int64_t o, int64_t hw, const float* w, const std::vector<float>& wt,
+                     const float* dyt, int64_t n, float* dxt) {
+#ifdef __AVX512F__
+  if (!wt.empty()) return shm_skg::multiply(c, n, o, wt.data(), o, dyt, hw, dxt, hw);
+#endif
+  return gemm('T', 'N', c, n, o, 1.f, w, c, dyt, hw, 0.f, dxt, hw, nullptr) == dnnl_success;
+}
+
 // dx = W^T dy (the gradient with respect to the normalised map) and dw = sum dy act(norm(x))^T,
 // per tile (one pass, the tile's map in cache) or per image (gemms_per_tile). Per tile, the
 // BatchNorm's sums (2 per channel) go into ``sums`` too (per part in tile order, the parts added in
@@ -541,14 +569,13 @@ bool project_grad(Runtime& rt, const NormConvShape& s, const float* x, const shm
   }
   const ColumnTiles tiles(s.n, s.hw, s.o + 3 * s.c);
   std::vector<double> part_sums(static_cast<size_t>(weight_grad_parts(tiles) * 2 * s.c), 0.0);
+  const std::vector<float> wt = transposed_for_small_k(w, s.o, s.c);
   tiles_with_weight_grad(rt, tiles, s.o * s.c, dw, [&](int64_t t, float* part_dw, int part) {
     const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
     const float* dyt = dy + img * s.o * s.hw + j0;
     fetch_rows(dyt, s.o, s.hw, n);
     fetch_rows(x + img * s.c * s.hw + j0, s.c, s.hw, n);
-    if (gemm('T', 'N', s.c, n, s.o, 1.f, w, s.c, dyt, s.hw, 0.f, dx + img * s.c * s.hw + j0, s.hw, nullptr) !=
-        dnnl_success)
-      return false;
+    if (!input_grad_tile(gemm, s.c, s.o, s.hw, w, wt, dyt, n, dx + img * s.c * s.hw + j0)) return false;
     tile_channel_sums<ACT>(s, x, dx, a, mean, img, j0, n, part_sums.data() + part * 2 * s.c);
     const float* buf = normalised_tile<ACT>(s, x, a, tiles, t);
     return tile_weight_grad(gemm, s.o, s.c, n, dyt, s.hw, buf, tiles.cols, part_dw);
@@ -753,12 +780,12 @@ void backward_gemm(Runtime& rt, const Geometry& g, const Grads& p) {
   auto* dx = static_cast<float*>(p.dx);
   const SgemmFn gemm = training_sgemm();
   const bool weight_grad_first = large_map(g);
+  const std::vector<float> wt = transposed_for_small_k(w, g.o, g.c);
   tiles_with_weight_grad(rt, tiles, g.o * g.c, static_cast<float*>(p.dw), [&](int64_t t, float* part_dw, int) {
     const int64_t img = tiles.image(t), j0 = tiles.first(t), n = tiles.width(t);
     const float* dyt = dy + img * g.o * hw + j0;
     const auto input_grad = [&] {
-      return !dx || gemm('T', 'N', g.c, n, g.o, 1.f, w, g.c, dyt, hw, 0.f, dx + img * g.c * hw + j0, hw,
-                         nullptr) == dnnl_success;
+      return !dx || input_grad_tile(gemm, g.c, g.o, hw, w, wt, dyt, n, dx + img * g.c * hw + j0);
     };
     if (!weight_grad_first && !input_grad()) return false;
     if (!tile_weight_grad(gemm, g.o, g.c, n, dyt, hw, x + img * g.c * hw + j0, hw, part_dw)) return false;

@@ -97,6 +97,11 @@ def test_fused_kernel_is_the_norm_kernel_then_the_depthwise_kernel_bit_for_bit(s
         ('relu6', (2, 13, 23, 29), 7),  # a tile of 667 columns: whole vectors and a partial one
         ('relu', (3, 4, 1, 1), 2),
         (None, (1, 3, 5, 2), 4),
+        # 16, 24 and 32 outputs: the input gradient on the register kernel (small_k_gemm.h) where
+        # the kernels are built for AVX-512
+        ('relu6', (2, 40, 23, 29), 24),
+        (None, (1, 32, 9, 11), 16),
+        ('relu', (2, 20, 17, 19), 32),
     ],
 )
 def test_fused_1x1_kernel_is_the_norm_kernel_then_mindspores_convolution(act, shape, out_channels):

@@ -113,6 +113,7 @@ def test_few_output_channels_over_many_row_bands_and_column_blocks(mode, cin, co
         (16, 38, (2, 16, 32, 49)),
         (24, 7, (2, 24, 32, 48)),
         (32, 5, (2, 32, 16, 40)),
+        (40, 24, (2, 40, 23, 29)),
     ],
 )
 def test_1x1_layers_over_several_column_tiles_and_parts_match_conv2d(mode, cin, cout, shape):
@@ -122,7 +123,7 @@ def test_1x1_layers_over_several_column_tiles_and_parts_match_conv2d(mode, cin, 
     # output / input channels left over from blocks of four. 16, 24 and 32 inputs: the forward's
     # few-input kernel in tiles of 512 columns (with AVX-512), rows of 1568 columns (not whole
     # vectors: stored in place) and of 1536 and 640 (streamed past the caches from the first
-    # 64-byte aligned column)
+    # 64-byte aligned column). 24 outputs: the input gradient on the same kernel
     check_against_conv2d(mode, 'kernel', cin, cout, 1, False, shape)
 
 
