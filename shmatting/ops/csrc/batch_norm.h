@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "tile_weight_grad.h"
+
 namespace shm_bn {
 
 // ---- BatchNorm (+ ReLU / ReLU6) over (N, H, W) per channel, one channel per task ----
@@ -93,6 +95,31 @@ inline Affine channel_statistics(const float* x, int64_t c, int64_t N, int64_t C
   return affine(gamma[c], beta[c], mean[c], invstd[c]);
 }
 
+#ifdef __AVX512F__
+// channel_grad_sums' float sums over [c0, c1) with AVX-512: GCC keeps the two sums of an `omp simd
+// reduction` loop with a condition on the stack (a store and a reload per vector); here they stay
+// in registers. The activation's mask is pre_activation_passes' (a NaN fails both comparisons).
+template <int ACT>
+inline void chunk_grad_sums(const float* xp, const float* gp, Affine a, float m, int64_t c0, int64_t c1, float* sg,
+                            float* sgx) {
+  const __m512 scale = _mm512_set1_ps(a.scale), shift = _mm512_set1_ps(a.shift), mv = _mm512_set1_ps(m);
+  __m512 s = _mm512_setzero_ps(), q = _mm512_setzero_ps();
+  for (int64_t i = c0; i < c1; i += 16) {
+    const __mmask16 in = shm_twg::first_lanes(c1 - i);
+    const __m512 x = _mm512_maskz_loadu_ps(in, xp + i);
+    const __m512 pre = _mm512_fmadd_ps(x, scale, shift);
+    __mmask16 pass = in;
+    if (ACT >= 1) pass = _mm512_mask_cmp_ps_mask(pass, pre, _mm512_setzero_ps(), _CMP_GT_OQ);
+    if (ACT == 2) pass = _mm512_mask_cmp_ps_mask(pass, pre, _mm512_set1_ps(6.f), _CMP_LT_OQ);
+    const __m512 g = _mm512_maskz_loadu_ps(pass, gp + i);
+    s = _mm512_add_ps(s, g);
+    q = _mm512_fmadd_ps(g, _mm512_sub_ps(x, mv), q);
+  }
+  *sg = _mm512_reduce_add_ps(s);
+  *sgx = _mm512_reduce_add_ps(q);
+}
+#endif
+
 // The two sums of a channel's BatchNorm gradient, sum(g) and sum(g * (x - mean)) where g is the
 // output gradient passed by the activation, over elements [i0, i1) of one plane, added into
 // sum_g and sum_gx: float partial sums (vectorised) over kChunk pieces from i0, added in double.
@@ -104,12 +131,16 @@ inline void channel_grad_sums(const float* __restrict xp, const float* __restric
   for (int64_t c0 = i0; c0 < i1; c0 += kChunk) {
     const int64_t c1 = std::min(i1, c0 + kChunk);
     float sg = 0.f, sgx = 0.f;
+#ifdef __AVX512F__
+    chunk_grad_sums<ACT>(xp, gp, a, m, c0, c1, &sg, &sgx);
+#else
 #pragma omp simd reduction(+ : sg, sgx)
     for (int64_t i = c0; i < c1; ++i) {
       const float g = pre_activation_passes<ACT>(pre_activation(xp[i], a)) ? gp[i] : 0.f;
       sg += g;
       sgx += g * (xp[i] - m);
     }
+#endif
     *sum_g += sg;
     *sum_gx += sgx;
   }
