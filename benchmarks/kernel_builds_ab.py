@@ -52,6 +52,7 @@ NORM_DEPTHWISE = {
     (192, 2, 80): 1, (384, 1, 40): 4, (576, 1, 40): 2, (576, 2, 40): 1, (960, 1, 20): 3,
 }  # fmt: skip
 KINDS = ('dense3x3', 'dense5x5', 'data', 'pointwise', 'projection', 'inference', 'norm_depthwise')
+CORE_KINDS = ('norm_depthwise',)  # kinds of the core library; the others are the dnnl one's
 
 
 def parse_args(argv=None):
@@ -220,7 +221,8 @@ def equal(outs):
 
 
 def compare_kind(kind, libs, args):
-    """Rows (layer, A ms..., B ms..., equal) of one kind and the network's sums per library."""
+    """Rows (layer, A ms..., B ms..., equal) of one kind and the network's sums per library;
+    ``libs``: the two builds of each library the kinds need, by library name."""
     table = {'dense3x3': DENSE3X3, 'dense5x5': DENSE5X5, 'data': DATA, 'pointwise': POINTWISE}
     table.update(projection=PROJECTION, norm_depthwise=NORM_DEPTHWISE)
     shapes = {k: 1 for k in list(DENSE3X3) + list(DATA)} if kind == 'inference' else table[kind]
@@ -234,7 +236,7 @@ def compare_kind(kind, libs, args):
             run, outs = norm_depthwise_case(cin, cout, side, args.batch, rng)
         else:
             run, outs = conv_case(kind, cin, cout, side, args.batch, rng)
-        medians = alternate(libs[kind == 'norm_depthwise'], run, args.repeats)
+        medians = alternate(libs['core' if kind in CORE_KINDS else 'dnnl'], run, args.repeats)
         sums = [s + count * float(np.sum(m)) * 1e3 for s, m in zip(sums, medians)]
         ms = [' / '.join(f'{t * 1e3:.2f}' for t in m) for m in medians]
         what = f'{cin} -> {cin} stride {cout}' if kind == 'norm_depthwise' else f'{cin} -> {cout}'
@@ -248,10 +250,8 @@ def main(argv=None):
 
     args = parse_args(argv)
     checkouts = (osp.abspath(args.against), ROOT)
-    libs = [[], []]  # the dnnl libraries, the core ones
-    for i, library in enumerate(('dnnl', 'core')):
-        if any((kind == 'norm_depthwise') == bool(i) for kind in args.kinds):
-            libs[i] = [ctypes.CDLL(library_path(path, library)) for path in checkouts]
+    needed = {'core' if kind in CORE_KINDS else 'dnnl' for kind in args.kinds}
+    libs = {name: [ctypes.CDLL(library_path(path, name)) for path in checkouts] for name in needed}
     for kind in args.kinds:
         rows, sums = compare_kind(kind, libs, args)
         parts = 'forward' if kind == 'inference' else 'forward / backward'

@@ -67,10 +67,10 @@ class PaddedPlane {
     fill(p, [](__m512 v) { return v; });
   }
   View view() const { return {buf_.data(), row_, vectors_}; }
+  // Element (i, j), as View::at.
   float* at(int64_t i, int64_t j) { return buf_.data() + (i + 1) * row_ + j + 1; }
 
  private:
-
   std::vector<float> buf_;
   int64_t h_ = -1, w_ = -1, vectors_ = 0, row_ = 0;
 };
