@@ -428,16 +428,18 @@ def build_kernel_library(kind: str = 'core') -> str:
     if shutil.which(compiler) is None:
         raise KernelBuildError(f'no C++ compiler: {compiler!r} is not on PATH (set CXX)')
     source, symbols, extra, fingerprint = _library_spec(kind)
+    version = _compiler_version(compiler)
     flags = compile_flags()
+    if 'clang' not in version.lower():
+        # GCC makes an inline function's statics (the kernels' thread-local scratch) unique across
+        # every library loaded into the process: two builds (kernel_builds_ab.py) would share them
+        flags.append('-fno-gnu-unique')
     text = b''
     for path in (source, *HEADERS):  # a header both libraries include counts for both
         with open(path, 'rb') as f:
             text += f.read()
     digest = hashlib.sha256(
-        text
-        + ' '.join(flags + extra).encode()
-        + _compiler_version(compiler).encode()
-        + fingerprint.encode()
+        text + ' '.join(flags + extra).encode() + version.encode() + fingerprint.encode()
     ).hexdigest()[:16]
     stem = 'shm_cpu_kernels' if kind == 'core' else 'shm_dnnl_conv'
     path = osp.join(_cache_dir(), f'{stem}_{digest}.so')

@@ -1,6 +1,7 @@
 """The CPU kernels against MindSpore's operators, their build cache and the on/off policy."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -346,6 +347,21 @@ def test_missing_compiler_falls_back_with_one_warning_or_fails_when_required(mon
     monkeypatch.setenv('SHMATTING_CPU_KERNELS', '1')
     with pytest.raises(RuntimeError, match='SHMATTING_CPU_KERNELS=1 but the CPU kernels are'):
         cpu_kernels.cpu_kernels_enabled()
+
+
+@pytest.mark.skipif(not shutil.which('nm'), reason='no nm (binutils) here')
+def test_kernel_libraries_share_no_inline_statics_with_another_build():
+    """An inline function's static (a kernel's thread-local scratch) compiled as a GNU unique
+    symbol is one object across every library in the process: two builds of different layouts
+    loaded side by side (benchmarks/kernel_builds_ab.py) corrupted the heap that way."""
+    kinds = ['core'] + (['dnnl'] if cpu_kernels.cpu_kernels_enabled('conv') else [])
+    for kind in kinds:
+        path = kernel_build.build_kernel_library(kind)
+        nm = ['nm', '-D', '--defined-only', path]
+        symbols = subprocess.run(nm, capture_output=True, text=True)
+        assert symbols.returncode == 0, symbols.stderr
+        unique = [line for line in symbols.stdout.splitlines() if line.split()[1:2] == ['u']]
+        assert not unique, f'{kind}: {unique[:3]}'
 
 
 def test_build_caches_by_content_and_reports_compile_errors(tmp_path, monkeypatch):

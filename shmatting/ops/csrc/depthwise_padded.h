@@ -84,9 +84,9 @@ inline __m512 conv_vector(View x, const __m512 k[9], int64_t i, int64_t v) {
   return acc;
 }
 
-// The backward of one plane: dx (H x W, every element written) from the output gradient (in
-// `gp`) and the kernel k; acc[t] += sum of g * x over tap t (x in `xp`).
-inline void backward(const PaddedPlane& xp, const PaddedPlane& gp, const float* k, float* __restrict dx,
+// The backward of one stride-1 plane: dx (H x W, every element written) from the output gradient
+// (in `gp`) and the kernel k; acc[t] += sum of g * x over tap t (x in `xp`).
+inline void backward_s1(const PaddedPlane& xp, const PaddedPlane& gp, const float* k, float* __restrict dx,
                      double acc[9], int64_t H, int64_t W) {
   const View x = xp.view(), g = gp.view();
   __m512 flipped[9], sums[9];
@@ -174,9 +174,7 @@ struct Scratch {
   PaddedPlane x, odd, g;
 };
 
-// Internal linkage: an inline function's static would be one object across every library loaded
-// into the process (a GNU unique symbol), two builds of different layouts included.
-static inline Scratch& scratch() {
+inline Scratch& scratch() {
   thread_local Scratch s;
   return s;
 }
@@ -202,7 +200,7 @@ void backward(const float* gp, const float* k, float* dx, double acc[9], int64_t
   Scratch& pad = scratch();
   pad.g.shape(OH, OW);
   pad.g.fill(gp);
-  if (S == 1) backward(pad.x, pad.g, k, dx, acc, H, W);
+  if (S == 1) backward_s1(pad.x, pad.g, k, dx, acc, H, W);
   else backward_s2(pad.x, pad.odd, pad.g, k, dx, acc, H, W, OH);
 }
 

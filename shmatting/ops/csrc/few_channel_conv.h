@@ -5,8 +5,9 @@
 // kernels (docs/performance.md). Each task (a band of rows of one image) copies the input rows it reads
 // into a buffer with a zero border, so the inner loops have no edges and no masks but the last
 // column block's stores.
-// * forward: a register block of up to 6 output channels x 64 columns stays in registers across
-//   all input channels and taps; the input vectors loaded for one tap serve all 6 channels.
+// * forward: a register block of up to 6 output channels x 64 columns (at most 3 outputs: 3 x 128)
+//   stays in registers across all input channels and taps; the input vectors loaded for one tap
+//   serve all of the block's channels.
 // * input gradient: the forward of dy with the weights transposed in their channel axes and
 //   rotated 180 degrees.
 // * weight gradient: the K x K taps of one input channel for 3 output channels (K = 3: 27
